@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# Create (or reuse) a virtual environment for one Python version and install
+# the project into it with its development extras.
+#   scripts/venv.sh 3.11   -> .venv-3.11
+set -euo pipefail
+cd "$(dirname "$0")/.."
+ver="${1:-3.11}"
+venv=".venv-$ver"
+find_python() {
+    for candidate in "python$ver" "$HOME/.pyenv/versions/$ver"*/bin/python3; do
+        if command -v "$candidate" >/dev/null 2>&1 \
+           && "$candidate" -c "import sys; assert sys.version.startswith('$ver')" 2>/dev/null; then
+            command -v "$candidate"; return 0
+        fi
+    done
+    return 1
+}
+if [ ! -x "$venv/bin/python" ]; then
+    py=$(find_python) || { echo "Python $ver not found: install it (e.g. 'pyenv install $ver')" >&2; exit 1; }
+    "$py" -m venv "$venv"
+fi
+stamp="$venv/.installed"
+if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
+    "$venv/bin/python" -m pip install -q --upgrade pip >&2
+    "$venv/bin/python" -m pip install -q -e ".[dev]" >&2
+    touch "$stamp"
+fi
+echo "$venv"

@@ -1,0 +1,143 @@
+"""Erlang/Elixir OTP for Python: processes, GenServer and supervision on asyncio.
+
+>>> import otp
+>>> class Counter(otp.GenServer):
+...     def init(self, start):
+...         return start
+...     def handle_call(self, request, from_, state):
+...         return otp.Reply(state + 1, state + 1)
+>>> async def main():
+...     pid = await Counter.start_link(0)
+...     return await otp.call(pid, "increment")
+>>> otp.run(main)
+1
+"""
+
+from ._behaviours._gen_server import From as From
+from ._behaviours._gen_server import GenServer as GenServer
+from ._behaviours._gen_server import call as call
+from ._behaviours._gen_server import cast as cast
+from ._behaviours._gen_server import reply as reply
+from ._behaviours._gen_server import stop as stop
+from ._behaviours._results import Ignore as Ignore
+from ._behaviours._results import NoReply as NoReply
+from ._behaviours._results import Ok as Ok
+from ._behaviours._results import Reply as Reply
+from ._behaviours._results import Stop as Stop
+from ._errors import AlreadyRegistered as AlreadyRegistered
+from ._errors import AlreadyStarted as AlreadyStarted
+from ._errors import CallTimeout as CallTimeout
+from ._errors import Exit as Exit
+from ._errors import MaxChildren as MaxChildren
+from ._errors import NoConnection as NoConnection
+from ._errors import NoProc as NoProc
+from ._errors import NotInProcess as NotInProcess
+from ._errors import StartError as StartError
+from ._errors import TableError as TableError
+from ._runtime._ids import Pid as Pid
+from ._runtime._ids import Ref as Ref
+from ._runtime._ids import TimerRef as TimerRef
+from ._runtime._mailbox import receive as receive
+from ._runtime._mailbox import send as send
+from ._runtime._messages import Down as Down
+from ._runtime._messages import Exited as Exited
+from ._runtime._messages import Global as Global
+from ._runtime._messages import Via as Via
+from ._runtime._names import register as register
+from ._runtime._names import registered as registered
+from ._runtime._names import unregister as unregister
+from ._runtime._names import whereis as whereis
+from ._runtime._node import Node as Node
+from ._runtime._run import run as run
+from ._runtime._scheduler import current_node as _current_node
+from ._runtime._signals import demonitor as demonitor
+from ._runtime._signals import exit as exit
+from ._runtime._signals import link as link
+from ._runtime._signals import monitor as monitor
+from ._runtime._signals import trap_exit as trap_exit
+from ._runtime._signals import unlink as unlink
+from ._runtime._spawning import is_alive as is_alive
+from ._runtime._spawning import make_ref as make_ref
+from ._runtime._spawning import process_info as process_info
+from ._runtime._spawning import processes as processes
+from ._runtime._spawning import self as self
+from ._runtime._spawning import spawn as spawn
+from ._runtime._spawning import spawn_link as spawn_link
+from ._runtime._spawning import spawn_monitor as spawn_monitor
+from ._runtime._timers import cancel_timer as cancel_timer
+from ._runtime._timers import send_after as send_after
+
+
+def node() -> str:
+    """The name of this node (`"nonode@nohost"` when not distributed)."""
+    return _current_node().name
+
+
+__all__ = [
+    "AlreadyRegistered",
+    "AlreadyStarted",
+    "CallTimeout",
+    "Down",
+    "Exit",
+    "Exited",
+    "From",
+    "GenServer",
+    "Global",
+    "Ignore",
+    "MaxChildren",
+    "NoConnection",
+    "NoProc",
+    "NoReply",
+    "Node",
+    "NotInProcess",
+    "Ok",
+    "Pid",
+    "Ref",
+    "Reply",
+    "StartError",
+    "Stop",
+    "TableError",
+    "TimerRef",
+    "Via",
+    "call",
+    "cancel_timer",
+    "cast",
+    "demonitor",
+    "exit",
+    "is_alive",
+    "link",
+    "make_ref",
+    "monitor",
+    "node",
+    "process_info",
+    "processes",
+    "receive",
+    "register",
+    "registered",
+    "reply",
+    "self",
+    "send",
+    "send_after",
+    "spawn",
+    "spawn_link",
+    "spawn_monitor",
+    "stop",
+    "trap_exit",
+    "unlink",
+    "unregister",
+    "whereis",
+]
+
+
+def _fixup_module_metadata() -> None:
+    """Make tracebacks and reprs say `otp.NoProc`, not `otp._errors.NoProc`."""
+    for name in __all__:
+        obj = globals()[name]
+        if getattr(obj, "__module__", "").startswith("otp."):
+            try:
+                obj.__module__ = "otp"
+            except (AttributeError, TypeError):  # pragma: no cover - builtins
+                pass
+
+
+_fixup_module_metadata()

@@ -1,0 +1,1 @@
+"""OTP behaviours built on the runtime: GenServer and friends."""

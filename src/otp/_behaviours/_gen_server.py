@@ -1,0 +1,563 @@
+"""GenServer: a process that holds state and serialises access to it.
+
+Example::
+
+    >>> import otp
+    >>> class Stack(otp.GenServer):
+    ...     # client API
+    ...     @classmethod
+    ...     async def push(cls, server, item):
+    ...         otp.cast(server, ("push", item))
+    ...     @classmethod
+    ...     async def pop(cls, server):
+    ...         return await otp.call(server, "pop")
+    ...     # server callbacks
+    ...     def init(self, items):
+    ...         return list(items)
+    ...     def handle_call(self, request, from_, state):
+    ...         head, *tail = state
+    ...         return otp.Reply(head, tail)
+    ...     def handle_cast(self, request, state):
+    ...         _, item = request
+    ...         return otp.NoReply([item, *state])
+    >>> async def main():
+    ...     pid = await Stack.start_link(["hello"])
+    ...     await Stack.push(pid, "world")
+    ...     return await Stack.pop(pid), await Stack.pop(pid)
+    >>> otp.run(main)
+    ('world', 'hello')
+
+Client/server API: the client functions (`push`, `pop`) run in the caller and
+talk to the server with `otp.call` (waits for a reply) and `otp.cast` (does
+not); the callbacks run in the server, one message at a time, and thread the
+state through their return values.
+
+How to supervise: start servers with `start_link` under a supervisor
+(`Stack.child_spec(arg)`), so a crash restarts them with a fresh state.
+
+Name registration: `start_link(arg, name="stack")` registers a local name;
+`otp.Via(registry, key)` registers through a registry.
+
+Timeouts: `call` waits 5 seconds by default, then raises `otp.CallTimeout`.
+`Reply(..., timeout=t)` / `NoReply(state, timeout=t)` deliver `"timeout"` to
+`handle_info` when no message arrives within `t` seconds.
+
+When not to use it: a GenServer serialises every request. Do not use one
+only to organise code (use a module), and do not make one the single gate
+to data that many processes read (use an `otp.Table`), nor run blocking
+work in a callback (hand it to a Task; a callback that holds the event loop
+longer than 100 ms is reported on logger "otp").
+
+Debugging: `otp.sys.get_state(server)`, `otp.process_info(pid)`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextvars
+import inspect
+import logging
+from typing import TYPE_CHECKING, ClassVar
+
+from .._errors import AlreadyStarted, CallTimeout, Exit, NoProc, StartError
+from .._runtime._ids import Pid
+from .._runtime._messages import Global, Via
+from .._runtime._names import noproc, resolve, via_registry
+from .._runtime._node import Node
+from .._runtime._process import Process
+from .._runtime._scheduler import current_node, current_process
+from ._results import MISSING, Ignore, NoReply, Ok, Reply, Stop
+from ._server_process import GEN_CAST, Failure, From, ServerProcess, System
+
+if TYPE_CHECKING:
+    from .._runtime._names import Dest
+
+logger = logging.getLogger("otp")
+
+
+class GenServer:
+    """Base class of a generic server. Override the callbacks you need.
+
+    Every callback may be a plain function or `async def`.
+    """
+
+    #: Set per subclass: True when `handle_call` is `async def`.
+    _otp_async_call: ClassVar[bool] = False
+    _otp_async_init: ClassVar[bool] = False
+
+    def __init_subclass__(cls, **kwargs: object) -> None:
+        super().__init_subclass__(**kwargs)
+        cls._otp_async_call = inspect.iscoroutinefunction(cls.handle_call)
+        cls._otp_async_init = inspect.iscoroutinefunction(cls.init)
+
+    # -- starting ---------------------------------------------------------------
+
+    @classmethod
+    async def start_link(
+        cls, arg: object = None, *, name: object = None, timeout: float | None = None
+    ) -> Pid | None:
+        """Start a server linked to the caller; return its pid once `init` returned.
+
+        `init(arg)` runs in the new process before this returns. `name` is
+        a `str`, `otp.Via(registry, key)` or `otp.Global(name)`.
+
+        Returns:
+            The pid, or None when `init` returned `otp.Ignore()`.
+
+        Raises:
+            AlreadyStarted: the name is taken (`.pid` holds the owner).
+            StartError: `init` raised, returned `otp.Stop(reason)`, or took
+                longer than `timeout` seconds. The caller is not killed.
+        """
+        return await start_server(cls, arg, name, timeout, link=True)
+
+    @classmethod
+    async def start(
+        cls, arg: object = None, *, name: object = None, timeout: float | None = None
+    ) -> Pid | None:
+        """Like `start_link`, without the link."""
+        return await start_server(cls, arg, name, timeout, link=False)
+
+    # -- callbacks -----------------------------------------------------------------
+
+    def init(self, arg: object) -> object:
+        """Return the initial state (or `Ok(...)`, `Ignore()`, `Stop(reason)`).
+
+        The default makes `arg` the state.
+        """
+        return arg
+
+    def handle_call(self, request: object, from_: From, state: object) -> object:
+        """Answer a `call`: `Reply(reply, state)`, `NoReply(state)` or `Stop(...)`."""
+        raise NotImplementedError(
+            f"{type(self).__name__} received a call it does not handle: {request!r}. "
+            f"Define handle_call(self, request, from_, state) returning otp.Reply(reply, state)."
+        )
+
+    def handle_cast(self, request: object, state: object) -> object:
+        """Handle a `cast`: `NoReply(state)` or `Stop(reason, state)`."""
+        raise NotImplementedError(
+            f"{type(self).__name__} received a cast it does not handle: {request!r}. "
+            f"Define handle_cast(self, request, state) returning otp.NoReply(state)."
+        )
+
+    def handle_info(self, msg: object, state: object) -> object:
+        """Handle any other message. The default logs it and drops it."""
+        proc = current_process.get()
+        logger.warning(
+            "%s %s received an unexpected message in handle_info: %r",
+            type(self).__name__,
+            proc._label() if proc is not None else "?",
+            msg,
+        )
+        return NoReply(state)
+
+    def handle_continue(self, arg: object, state: object) -> object:
+        """Run after a callback returned `continue_=arg`, before any other message."""
+        raise NotImplementedError(
+            f"{type(self).__name__} returned continue_={arg!r} but does not define "
+            f"handle_continue(self, arg, state)."
+        )
+
+    def terminate(self, reason: object, state: object) -> object:
+        """Clean up before the server exits. The return value is ignored.
+
+        Runs on `otp.stop`, a returned `Stop`, a callback exception, and an
+        exit signal from the parent while trapping exits; not when the
+        server is killed by an exit signal it does not trap.
+        """
+        return None
+
+    def code_change(self, old_vsn: object, state: object, extra: object) -> object:
+        """Transform the state for a new version of the code (see `otp.sys`)."""
+        return state
+
+    def format_status(self, status: dict[str, object]) -> dict[str, object]:
+        """Shape what crash reports and `otp.sys.get_status` show.
+
+        `status` has keys `"state"`, `"message"` and `"reason"`; return it
+        with secrets removed or large values summarised.
+        """
+        return status
+
+
+async def start_server(
+    cls: type[GenServer], arg: object, name: object, timeout: float | None, link: bool
+) -> Pid | None:
+    if not (isinstance(cls, type) and issubclass(cls, GenServer)):
+        raise TypeError(f"start_link needs a GenServer subclass; got {cls!r}")
+    node = current_node()
+    parent = current_process.get()
+    proc = ServerProcess(node, cls())
+    _claim_name(node, proc, name)
+    if link and parent is not None:
+        proc.parent = parent
+        proc.add_link(parent)
+        parent.add_link(proc)
+    if cls._otp_async_init:
+        task = node.loop.create_task(_async_init(proc, arg), context=_context_of(proc))
+        proc.task = task
+        try:
+            result = await asyncio.wait_for(asyncio.shield(task), timeout)
+        except TimeoutError:
+            _abort_start(proc, parent, "killed")
+            task.cancel()
+            raise StartError(
+                "timeout", f"{cls.__name__}.init did not return within {timeout} s"
+            ) from None
+        finally:
+            proc.task = None
+    else:
+        token = current_process.set(proc)
+        try:
+            result = _run_init(proc, arg)
+        finally:
+            current_process.reset(token)
+    return _finish_start(proc, parent, result)
+
+
+async def _async_init(proc: ServerProcess, arg: object) -> object:
+    try:
+        return await proc.impl.init(arg)  # type: ignore[misc]
+    except Exception as exc:
+        return Failure(Exit(exc))
+
+
+def _run_init(proc: ServerProcess, arg: object) -> object:
+    try:
+        return proc.impl.init(arg)
+    except Exception as exc:
+        return Failure(Exit(exc))
+
+
+def _context_of(proc: Process) -> contextvars.Context:
+    ctx = contextvars.copy_context()
+    ctx.run(current_process.set, proc)
+    return ctx
+
+
+def _finish_start(proc: ServerProcess, parent: Process | None, result: object) -> Pid | None:
+    cls_name = type(proc.impl).__name__
+    if type(result) is Failure:
+        reason = result.exc.reason
+        exc = reason if isinstance(reason, BaseException) else None
+        proc.last = None
+        proc.report_crash(reason, exc)
+        _abort_start(proc, parent, reason)
+        raise StartError(reason, f"{cls_name}.init raised {_describe(reason)}") from exc
+    if not proc.alive:
+        raise StartError(proc.reason, f"{cls_name} exited during init: {proc.reason!r}")
+    if type(result) is Ignore:
+        _abort_start(proc, parent, "normal")
+        return None
+    if type(result) is Stop:
+        _abort_start(proc, parent, result.reason)
+        raise StartError(result.reason, f"{cls_name}.init returned {result!r}")
+    if type(result) in (Reply, NoReply):
+        _abort_start(proc, parent, "bad_return_value")
+        raise StartError(
+            ("bad_return_value", result),
+            f"{cls_name}.init must return the state, otp.Ok(state), otp.Ignore() or "
+            f"otp.Stop(reason); got {result!r}",
+        )
+    proc.busy = False
+    if type(result) is Ok:
+        proc.state = result.state
+        if result.timeout is not None or result.continue_ is not MISSING:
+            proc.options(result.timeout, result.continue_)
+    else:
+        proc.state = result
+    proc.wake()
+    return proc
+
+
+def _abort_start(proc: ServerProcess, parent: Process | None, reason: object) -> None:
+    """A failed start: unlink first, so the caller gets an error, not an exit signal."""
+    if parent is not None:
+        parent.remove_link(proc)
+        proc.remove_link(parent)
+    proc.die(reason)
+
+
+def _describe(reason: object) -> str:
+    if isinstance(reason, BaseException):
+        return f"{type(reason).__name__}: {reason}"
+    return repr(reason)
+
+
+def _claim_name(node: Node, proc: ServerProcess, name: object) -> None:
+    if name is None:
+        return
+    if isinstance(name, str):
+        holder = node.names.get(name)
+        if holder is not None:
+            proc.die("normal")
+            raise AlreadyStarted(holder, f"the name {name!r} is already taken by {holder!r}")
+        node.names[name] = proc
+        proc.name = name
+    elif isinstance(name, Via):
+        registry = via_registry(node, name.registry)
+        token = current_process.set(proc)
+        try:
+            ok = registry.register_name(name.key, proc)
+        finally:
+            current_process.reset(token)
+        if not ok:
+            holder_pid = registry.whereis_name(name.key)
+            proc.die("normal")
+            assert holder_pid is not None
+            raise AlreadyStarted(holder_pid, f"{name!r} is already taken by {holder_pid!r}")
+    elif isinstance(name, Global):
+        proc.die("normal")
+        raise NotImplementedError("otp.Global names need a distributed node")
+    else:
+        proc.die("normal")
+        raise TypeError(
+            f"name must be a str, otp.Via(registry, key) or otp.Global(name); "
+            f"got {name!r} ({type(name).__name__})"
+        )
+
+
+# -- the client -------------------------------------------------------------------
+
+
+async def call(server: Dest, request: object, timeout: float | None = 5.0) -> object:
+    """Send `request` to `server` and wait for the reply.
+
+    >>> import otp
+    >>> class Echo(otp.GenServer):
+    ...     def handle_call(self, request, from_, state):
+    ...         return otp.Reply(request, state)
+    >>> async def main():
+    ...     return await otp.call(await Echo.start_link(None), "hi")
+    >>> otp.run(main)
+    'hi'
+
+    Waits at most `timeout` seconds (None: forever), then raises
+    `CallTimeout`; a late reply is dropped, never delivered to the caller's
+    mailbox. If the caller is cancelled, the server may still handle the
+    request. Requests from one caller reach the server in the order sent.
+    Works from plain asyncio tasks too.
+
+    Raises:
+        NoProc: no such process, or it is dead.
+        CallTimeout: no reply in time.
+        Exit: the server exited while handling the request (`.reason`).
+    """
+    caller = current_process.get()
+    if type(server) is ServerProcess:
+        proc: Pid | None = server
+    else:
+        node = caller.rt if caller is not None else current_node()
+        proc = resolve(node, server, "call")
+        if proc is None:
+            raise noproc(server, "call to")
+    if type(proc) is not ServerProcess:
+        assert proc is not None
+        return await _call_other(proc, server, request, timeout, caller)
+    if not proc.alive:
+        raise NoProc("noproc", f"call to {server!r} failed: the process is not alive")
+    if proc is caller:
+        raise Exit(
+            "calling_self",
+            f"{proc} called itself with {request!r}: a process cannot wait for its own "
+            f"reply (it would deadlock). Call a helper function directly instead.",
+        )
+    # Fast path: an idle server with a plain handle_call answers inside our step.
+    node = proc.rt
+    if (
+        not proc.busy
+        and not proc.scheduled
+        and not proc.mailbox
+        and not proc.suspended
+        and not type(proc.impl)._otp_async_call
+        and node.inline_left
+    ):
+        node.inline_left -= 1
+        return await _call_inline(proc, request, caller, timeout)
+    node.inline_left = node.inline_budget
+    from_ = From(caller, request, proc)
+    fut = from_.fut = node.loop.create_future()
+    proc.enqueue(from_)
+    return await _wait_reply(node, from_, fut, server, timeout)
+
+
+async def _wait_reply(
+    node: Node, from_: From, fut: asyncio.Future[object], server: object, timeout: float | None
+) -> object:
+    if timeout is None:
+        return await fut
+    handle = node.loop.call_later(timeout, _call_timeout, from_, server, timeout)
+    try:
+        return await fut
+    finally:
+        handle.cancel()
+
+
+def _call_timeout(from_: From, server: object, timeout: float) -> None:
+    fut = from_.fut
+    from_.done = True
+    if fut is not None and not fut.done():
+        fut.set_exception(
+            CallTimeout(
+                "timeout",
+                f"call to {server!r} with {from_.request!r} got no reply within {timeout} s",
+            )
+        )
+
+
+async def _call_inline(
+    proc: ServerProcess, request: object, caller: Process | None, timeout: float | None
+) -> object:
+    # The server runs handle_call in our step, as itself: busy so that
+    # messages it sends to itself queue instead of re-entering it.
+    from_ = From(caller, request, proc)
+    proc.busy = True
+    proc.last = from_
+    proc.handled += 1
+    token = current_process.set(proc)
+    try:
+        proc.handle_call(from_)
+    finally:
+        current_process.reset(token)
+        if proc.task is None:
+            proc.busy = False
+    if proc.kill_reason is not None and proc.alive:
+        proc.die(proc.kill_reason)
+    proc.wake()
+    if from_.done:
+        value = from_.value
+        if type(value) is Failure:
+            raise value.exc
+        return value
+    if not proc.alive:
+        raise _exit_during_call(proc, request)
+    # Deferred reply (NoReply) or an async handler: wait like any caller.
+    node = proc.rt
+    fut = from_.fut = node.loop.create_future()
+    return await _wait_reply(node, from_, fut, proc, timeout)
+
+
+def _exit_during_call(proc: Process, request: object) -> Exit:
+    from ._server_process import server_exit
+
+    return server_exit(proc, proc.reason, request)
+
+
+async def _call_other(
+    proc: Pid, server: object, request: object, timeout: float | None, caller: Process | None
+) -> object:
+    """A call to a plain process, which answers `("$gen_call", from_, request)` by hand."""
+    if not isinstance(proc, Process):
+        raise NotImplementedError("calls to remote processes need a distributed node")
+    if not proc.alive:
+        raise NoProc("noproc", f"call to {server!r} failed: the process is not alive")
+    if proc is caller:
+        raise Exit("calling_self", f"{proc} called itself: that would deadlock")
+    node = proc.rt
+    watcher = _Watch(node.loop, proc)
+    from_ = watcher.from_(caller, request)
+    proc.enqueue(("$gen_call", from_, request))
+    try:
+        return await _wait_reply(node, from_, from_.fut, server, timeout)  # type: ignore[arg-type]
+    finally:
+        watcher.close()
+
+
+class _Watch:
+    """Fails a call to a plain process when that process exits first."""
+
+    def __init__(self, loop: asyncio.AbstractEventLoop, proc: Process) -> None:
+        self.proc = proc
+        self.exit = proc.wait_exit()
+        self.call: From | None = None
+        self.exit.add_done_callback(self._on_exit)
+
+    def from_(self, caller: Process | None, request: object) -> From:
+        from_ = From(caller, request, None)
+        from_.fut = self.proc.rt.loop.create_future()
+        self.call = from_
+        return from_
+
+    def _on_exit(self, fut: asyncio.Future[object]) -> None:
+        if self.call is not None and not fut.cancelled():
+            self.call.fail(fut.result())
+
+    def close(self) -> None:
+        self.exit.remove_done_callback(self._on_exit)
+
+
+def cast(server: Dest, request: object) -> None:
+    """Send `request` to `server` without waiting; never raises for a missing server.
+
+    Casts from one sender reach the server in the order sent.
+    """
+    if type(server) is ServerProcess:
+        server.enqueue((GEN_CAST, request))
+        return
+    node = current_node()
+    try:
+        pid = resolve(node, server, "cast")
+    except Exception:
+        return
+    if pid is not None:
+        try:
+            node.route_send(pid, (GEN_CAST, request))
+        except Exit:
+            pass
+
+
+def reply(from_: From, value: object) -> None:
+    """Answer a call that `handle_call` left with `NoReply`; works from any process.
+
+    Replying to a caller that has already timed out or gone does nothing.
+    """
+    if not isinstance(from_, From):
+        raise TypeError(f"reply needs the from_ argument that handle_call received; got {from_!r}")
+    from_.reply(value)
+
+
+async def stop(server: Dest, reason: object = "normal", timeout: float | None = None) -> None:
+    """Stop `server` with `reason`, running its `terminate`, and wait until it exited.
+
+    Raises:
+        NoProc: the server is not alive.
+        CallTimeout: it did not exit within `timeout` seconds.
+        Exit: it exited with another reason than `reason` (e.g. terminate raised).
+    """
+    caller = current_process.get()
+    node = caller.rt if caller is not None else current_node()
+    proc = resolve(node, server, "stop")
+    if proc is None:
+        raise noproc(server, "stop of")
+    if not isinstance(proc, Process):
+        raise NotImplementedError("stopping remote processes needs a distributed node")
+    if not proc.alive:
+        raise NoProc("noproc", f"stop of {server!r} failed: the process is not alive")
+    if proc is caller:
+        raise Exit("calling_self", f"{proc} tried to stop itself with otp.stop; return otp.Stop")
+    done = proc.wait_exit()
+    if isinstance(proc, ServerProcess):
+        proc.enqueue(System("stop", reason, None))
+    else:
+        proc.exit_signal(caller if caller is not None else proc, reason, False)
+    try:
+        actual = await asyncio.wait_for(done, timeout)
+    except TimeoutError:
+        raise CallTimeout("timeout", f"{server!r} did not stop within {timeout} s") from None
+    if not _same_reason(actual, reason):
+        raise Exit(actual, f"{server!r} exited with {actual!r} instead of {reason!r}")
+
+
+def _same_reason(a: object, b: object) -> bool:
+    if a is b:
+        return True
+    if type(a) is not type(b) or isinstance(a, BaseException):
+        return False
+    try:
+        return bool(a == b)
+    except Exception:
+        return False
+
+
+__all__ = ["From", "GenServer", "call", "cast", "reply", "start_server", "stop"]

@@ -1,0 +1,488 @@
+"""The engine of GenServer: a process driven by a dispatcher, not a Task.
+
+An idle server is only data: no Task, no coroutine frame. When its mailbox
+goes from empty to non-empty, `enqueue` schedules `run` with
+`loop.call_soon`; `run` handles up to `node.batch` messages (the BEAM's
+reductions) and, if more are waiting, schedules itself again so other
+processes get the loop in between.
+
+Only an `async def` callback needs a coroutine: its result is awaited in a
+Task created for that one message, and the server is *busy* (new messages
+queue up) until it finishes.
+
+`call` can skip the loop altogether (see `call` in `_gen_server.py`): a call
+to an idle server whose `handle_call` is a plain function runs inside the
+caller's own step, under the server's identity.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextvars
+import logging
+import time
+import types
+from collections import deque
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+from .._errors import Exit
+from .._runtime._ids import Pid
+from .._runtime._messages import Exited
+from .._runtime._process import PendingCall, Process, fail_pending_calls, is_normal_exit
+from .._runtime._scheduler import current_process
+from ._results import MISSING, NoReply, Reply, Stop
+
+if TYPE_CHECKING:
+    from .._runtime._node import Node
+    from ._gen_server import GenServer
+
+logger = logging.getLogger("otp")
+perf = time.perf_counter
+CoroutineType = types.CoroutineType
+
+#: The tag of a cast in a mailbox: `(GEN_CAST, request)`, as OTP's `{'$gen_cast', Req}`.
+GEN_CAST: str = "$gen_cast"
+
+
+class From(PendingCall):
+    """Who is waiting for a reply: pass it to `otp.reply(from_, value)`.
+
+    Replying twice, or after the caller gave up, does nothing.
+    """
+
+    __slots__ = ("caller", "done", "fut", "request", "server", "value")
+
+    caller: Pid | None
+    request: object
+    server: ServerProcess | None
+    fut: asyncio.Future[object] | None
+    done: bool
+    value: object
+
+    def __init__(self, caller: Pid | None, request: object, server: ServerProcess | None) -> None:
+        self.caller = caller
+        self.request = request
+        self.server = server
+        self.fut = None
+        self.done = False
+        self.value = MISSING
+
+    def __repr__(self) -> str:
+        state = "answered" if self.done else "waiting"
+        return f"<From {self.caller} {state}>"
+
+    def reply(self, value: object) -> None:
+        if self.done:
+            return
+        self.done = True
+        fut = self.fut
+        if fut is None:
+            self.value = value  # answered inside the caller's own step
+        elif not fut.done():
+            fut.set_result(value)
+        server = self.server
+        if server is not None and server.deferred:
+            server.deferred.discard(self)
+
+    def fail(self, reason: object) -> None:
+        if self.done:
+            return
+        self.done = True
+        exc = server_exit(self.server, reason, self.request)
+        fut = self.fut
+        if fut is None:
+            self.value = Failure(exc)
+        elif not fut.done():
+            fut.set_exception(exc)
+
+
+class Failure:
+    """A call that failed inside the caller's own step: the exception to raise."""
+
+    __slots__ = ("exc",)
+
+    def __init__(self, exc: Exit) -> None:
+        self.exc = exc
+
+
+def server_exit(server: Pid | None, reason: object, request: object) -> Exit:
+    from .._errors import NoProc
+
+    if isinstance(reason, str) and reason == "noproc":
+        return NoProc("noproc", f"call to {server} failed: the process is not alive")
+    return Exit(reason, f"the server {server} exited with {reason!r} while handling {request!r}")
+
+
+class System:
+    """A system message (OTP's `{system, From, Msg}`), handled in mailbox order."""
+
+    __slots__ = ("fut", "kind", "payload")
+
+    def __init__(self, kind: str, payload: object, fut: asyncio.Future[object] | None) -> None:
+        self.kind = kind
+        self.payload = payload
+        self.fut = fut
+
+    def __repr__(self) -> str:
+        return f"<system {self.kind} {self.payload!r}>"
+
+
+class ServerProcess(Process):
+    """A process whose behaviour is a `GenServer` implementation."""
+
+    __slots__ = (
+        "busy",
+        "cont",
+        "deferred",
+        "impl",
+        "last",
+        "scheduled",
+        "state",
+        "suspended",
+        "timer",
+    )
+
+    impl: GenServer
+    state: object
+    scheduled: bool
+    busy: bool
+    cont: object
+    timer: asyncio.TimerHandle | None
+    deferred: set[From] | None
+    last: object
+    suspended: bool
+
+    def __init__(self, node: Node, impl: GenServer) -> None:
+        super().__init__(node)
+        self.impl = impl
+        self.state = None
+        self.scheduled = False
+        self.busy = True  # until init has returned
+        self.cont = MISSING
+        self.timer = None
+        self.deferred = None
+        self.last = None
+        self.suspended = False
+
+    @property
+    def behaviour(self) -> str:  # type: ignore[override]
+        return type(self.impl).__name__
+
+    def status(self) -> str:
+        if self.alive and self.suspended:
+            return "suspended"
+        if self.alive and not self.busy and not self.scheduled and not self.mailbox:
+            return "waiting"
+        return super().status()
+
+    # -- scheduling -----------------------------------------------------------
+
+    def enqueue(self, msg: object) -> None:
+        if not self.alive:
+            return
+        mb = self.mailbox
+        if mb is None:
+            mb = self.mailbox = deque()
+        mb.append(msg)
+        if self.timer is not None:
+            self.timer.cancel()
+            self.timer = None
+        if not self.scheduled and not self.busy:
+            self.scheduled = True
+            self.rt.call_soon(self.run)
+
+    def wake(self) -> None:
+        """After a busy spell: schedule `run` if anything is waiting."""
+        if self.alive and not self.busy and not self.scheduled:
+            if self.mailbox or self.cont is not MISSING:
+                self.scheduled = True
+                self.rt.call_soon(self.run)
+
+    def run(self) -> None:
+        """Handle a batch of messages (scheduled with `loop.call_soon`)."""
+        self.scheduled = False
+        if self.busy or not self.alive or self.suspended:
+            return
+        token = current_process.set(self)
+        try:
+            budget = self.rt.batch
+            while budget and not self.busy and self.alive:
+                if self.cont is not MISSING:
+                    arg, self.cont = self.cont, MISSING
+                    self.dispatch(("$continue", arg), self.impl.handle_continue, arg)
+                else:
+                    mb = self.mailbox
+                    if not mb:
+                        break
+                    self.handle(mb.popleft())
+                budget -= 1
+        finally:
+            current_process.reset(token)
+        if self.kill_reason is not None and self.alive:
+            self.die(self.kill_reason)
+        self.wake()
+
+    # -- one message ------------------------------------------------------------
+
+    def handle(self, msg: object) -> None:
+        self.last = msg
+        self.handled += 1
+        if type(msg) is From:
+            self.handle_call(msg)
+        elif type(msg) is tuple and len(msg) == 2 and msg[0] is GEN_CAST:
+            self.dispatch(msg, self.impl.handle_cast, msg[1])
+        elif type(msg) is Exited and msg.pid is self.parent and self.trap:
+            # The parent (supervisor) asks us to stop: terminate runs, as in OTP.
+            self.stop_server(msg.reason, self.state)
+        elif type(msg) is System:
+            self.handle_system(msg)
+        else:
+            self.dispatch(msg, self.impl.handle_info, msg)
+
+    def handle_call(self, from_: From) -> None:
+        slow = self.rt.slow_callback
+        t0 = perf() if slow is not None else 0.0
+        try:
+            r = self.impl.handle_call(from_.request, from_, self.state)
+            if type(r) is CoroutineType:
+                self.go_async(r, from_)
+                return
+            self.after_call(r, from_)
+        except Exception as exc:
+            self.crash(exc)
+        if slow is not None and perf() - t0 > slow:
+            self.report_slow(from_.request, perf() - t0)
+
+    def dispatch(
+        self, msg: object, callback: Callable[[object, object], object], arg: object
+    ) -> None:
+        slow = self.rt.slow_callback
+        t0 = perf() if slow is not None else 0.0
+        try:
+            r = callback(arg, self.state)
+            if type(r) is CoroutineType:
+                self.go_async(r, None)
+                return
+            self.after_noreply(r, callback)
+        except Exception as exc:
+            self.crash(exc)
+        if slow is not None and perf() - t0 > slow:
+            self.report_slow(msg, perf() - t0)
+
+    # -- results -------------------------------------------------------------------
+
+    def after_call(self, r: object, from_: From) -> None:
+        if type(r) is Reply:
+            self.state = r.state
+            from_.reply(r.reply)
+            if r.timeout is not None or r.continue_ is not MISSING:
+                self.options(r.timeout, r.continue_)
+        elif type(r) is NoReply:
+            self.state = r.state
+            if not from_.done:
+                if self.deferred is None:
+                    self.deferred = set()
+                self.deferred.add(from_)
+            if r.timeout is not None or r.continue_ is not MISSING:
+                self.options(r.timeout, r.continue_)
+        elif type(r) is Stop:
+            state = self.state if r.state is MISSING else r.state
+            self.stop_server(r.reason, state)
+            if r.reply is not MISSING:
+                from_.reply(r.reply)
+        else:
+            raise TypeError(
+                f"handle_call must return otp.Reply(reply, state), otp.NoReply(state) "
+                f"or otp.Stop(reason, state); got {r!r} ({type(r).__name__})"
+            )
+
+    def after_noreply(self, r: object, callback: Callable[..., object]) -> None:
+        if type(r) is NoReply:
+            self.state = r.state
+            if r.timeout is not None or r.continue_ is not MISSING:
+                self.options(r.timeout, r.continue_)
+        elif type(r) is Stop:
+            self.stop_server(r.reason, self.state if r.state is MISSING else r.state)
+        else:
+            raise TypeError(
+                f"{callback.__name__} must return otp.NoReply(state) or "
+                f"otp.Stop(reason, state); got {r!r} ({type(r).__name__})"
+            )
+
+    def options(self, timeout: float | None, continue_: object) -> None:
+        if continue_ is not MISSING:
+            self.cont = continue_
+        elif timeout is not None and not self.mailbox:
+            self.timer = self.rt.loop.call_later(timeout, self.on_timeout)
+
+    def on_timeout(self) -> None:
+        self.timer = None
+        if self.alive and not self.mailbox:
+            self.enqueue("timeout")
+
+    # -- async callbacks --------------------------------------------------------
+
+    def go_async(self, coro: Any, from_: From | None) -> None:
+        self.busy = True
+        ctx = contextvars.copy_context()
+        self.task = self.rt.loop.create_task(self.finish_async(coro, from_), context=ctx)
+
+    async def finish_async(self, coro: Any, from_: From | None) -> None:
+        try:
+            r = await coro
+            if not self.alive:
+                return
+            if from_ is not None:
+                self.after_call(r, from_)
+            else:
+                self.after_noreply(r, coro_callback(coro))
+        except asyncio.CancelledError:
+            if self.alive:
+                self.die(self.kill_reason if self.kill_reason is not None else "killed")
+            raise
+        except Exception as exc:
+            if self.alive:
+                self.crash(exc)
+        finally:
+            self.task = None
+            self.busy = False
+        if self.kill_reason is not None and self.alive:
+            self.die(self.kill_reason)
+        self.wake()
+
+    # -- stopping ----------------------------------------------------------------
+
+    def stop_server(self, reason: object, state: object) -> None:
+        """Run `terminate(reason, state)`, log an abnormal reason, then die."""
+        self.state = state
+        try:
+            r = self.impl.terminate(reason, state)
+            if type(r) is CoroutineType:
+                self.busy = True
+                self.task = self.rt.loop.create_task(
+                    self.finish_terminate(r, reason), context=contextvars.copy_context()
+                )
+                return
+        except Exception as exc:
+            self.report_crash(exc, exc)
+            self.die(exc)
+            return
+        if not is_normal_exit(reason):
+            self.report_crash(reason, reason if isinstance(reason, BaseException) else None)
+        self.die(reason)
+
+    async def finish_terminate(self, coro: Any, reason: object) -> None:
+        try:
+            await coro
+        except Exception as exc:
+            reason = exc
+        finally:
+            self.task = None
+        if not is_normal_exit(reason):
+            self.report_crash(reason, reason if isinstance(reason, BaseException) else None)
+        self.die(reason)
+
+    def crash(self, exc: BaseException) -> None:
+        """A callback raised: terminate runs with the exception as the reason."""
+        if isinstance(exc, Exit):
+            self.stop_server(exc.reason, self.state)
+        else:
+            self.stop_server(exc, self.state)
+
+    def on_death(self, reason: object, mailbox: deque[object] | None) -> None:
+        if self.timer is not None:
+            self.timer.cancel()
+            self.timer = None
+        if mailbox:
+            fail_pending_calls(mailbox, reason)
+        deferred = self.deferred
+        if deferred:
+            self.deferred = None
+            for from_ in list(deferred):
+                from_.fail(reason)
+
+    # -- system messages (otp.stop, otp.sys) -----------------------------------------
+
+    def handle_system(self, msg: System) -> None:
+        if msg.kind == "stop":
+            self.stop_server(msg.payload, self.state)
+            return
+        try:
+            result = SYSTEM_HANDLERS[msg.kind](self, msg.payload)
+        except Exception as exc:
+            if msg.fut is not None and not msg.fut.done():
+                msg.fut.set_exception(exc)
+            return
+        if msg.fut is not None and not msg.fut.done():
+            msg.fut.set_result(result)
+
+    # -- reports -------------------------------------------------------------------
+
+    def describe(self) -> str:
+        name = f" ({self.name!r})" if self.name is not None else ""
+        return f"{type(self.impl).__name__} {self._label()}{name}"
+
+    def report_crash(self, reason: object, exc: BaseException | None) -> None:
+        status = self.impl.format_status(
+            {"state": self.state, "message": self.last, "reason": reason}
+        )
+        logger.error(
+            "GenServer %s terminating\n** Last message: %r\n** State: %r\n** Reason: %s",
+            self.describe(),
+            status.get("message"),
+            status.get("state"),
+            _format_reason(reason),
+            exc_info=exc,
+        )
+
+    def report_slow(self, msg: object, elapsed: float) -> None:
+        logger.warning(
+            "GenServer %s held the event loop for %.0f ms handling %r "
+            "(threshold %.0f ms): move blocking work to a thread or a Task",
+            self.describe(),
+            elapsed * 1000,
+            msg,
+            (self.rt.slow_callback or 0) * 1000,
+        )
+
+
+def _get_state(server: ServerProcess, _: object) -> object:
+    return server.state
+
+
+def _replace_state(server: ServerProcess, fn: object) -> object:
+    assert callable(fn)
+    server.state = fn(server.state)
+    return server.state
+
+
+def _get_status(server: ServerProcess, _: object) -> object:
+    return server.impl.format_status(
+        {"state": server.state, "message": server.last, "reason": None}
+    )
+
+
+#: System requests a server answers between two messages (the `:sys` module's).
+SYSTEM_HANDLERS: dict[str, Callable[[ServerProcess, object], object]] = {
+    "get_state": _get_state,
+    "replace_state": _replace_state,
+    "get_status": _get_status,
+}
+
+
+def coro_callback(coro: Any) -> Callable[..., object]:
+    """The callback a coroutine came from, for error messages."""
+    name = getattr(coro, "__qualname__", "callback").rsplit(".", 1)[-1]
+
+    def named() -> None:  # pragma: no cover - only its name is used
+        pass
+
+    named.__name__ = name
+    return named
+
+
+def _format_reason(reason: object) -> str:
+    if isinstance(reason, BaseException):
+        return f"{type(reason).__name__}: {reason}"
+    return repr(reason)

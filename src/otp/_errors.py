@@ -1,0 +1,120 @@
+"""The exception tree of `otp`.
+
+::
+
+    Exception
+    ├── Exit(reason)                 a process ended, or an exit signal, with `.reason`
+    │   ├── NoProc                   the target process does not exist (reason "noproc")
+    │   ├── CallTimeout              `call` got no reply in time (also a TimeoutError)
+    │   ├── NoConnection             the target's node is unreachable (reason "noconnection")
+    │   └── NotInProcess             a process-only function was used outside a process
+    ├── StartError(reason)           a server or child failed to start
+    │   ├── AlreadyStarted(pid)      the name asked for is taken
+    │   └── MaxChildren              a DynamicSupervisor is full
+    ├── AlreadyRegistered(pid)       `register` of a taken name
+    └── TableError                   a table access outside its `access=`, or a deleted table
+
+Data lives in attributes (`.reason`, `.pid`); messages are for people.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from ._runtime._ids import Pid
+
+
+class Exit(Exception):
+    """A process exit with a reason: raise it to end the current process.
+
+    `raise otp.Exit("shutdown")` ends the current process with reason
+    `"shutdown"`; `call` raises it when the server exits during the call.
+    """
+
+    reason: object
+
+    def __init__(self, reason: object = "normal", message: str | None = None) -> None:
+        self.reason = reason
+        super().__init__(message if message is not None else f"exit: {reason!r}")
+
+    def __reduce__(self) -> tuple[object, ...]:
+        return (type(self), (self.reason, str(self)))
+
+
+class NoProc(Exit):
+    """The target process is not alive, or no process has that name."""
+
+    def __init__(self, reason: object = "noproc", message: str | None = None) -> None:
+        super().__init__(reason, message if message is not None else "no such process")
+
+
+class CallTimeout(Exit, TimeoutError):
+    """`call` got no reply within its timeout; a late reply is dropped."""
+
+    def __init__(self, reason: object = "timeout", message: str | None = None) -> None:
+        super().__init__(reason, message if message is not None else "call timed out")
+
+
+class NoConnection(Exit):
+    """The node of the target process is not connected."""
+
+    def __init__(self, reason: object = "noconnection", message: str | None = None) -> None:
+        super().__init__(reason, message if message is not None else "no connection")
+
+
+class NotInProcess(Exit):
+    """A function that needs the current process ran outside one."""
+
+    def __init__(self, reason: object = "not_in_process", message: str | None = None) -> None:
+        super().__init__(
+            reason,
+            message
+            if message is not None
+            else "this function must run inside an otp process: start one with "
+            "otp.spawn(...), otp.run(main) or a GenServer",
+        )
+
+
+class StartError(Exception):
+    """A process failed to start; `.reason` says why."""
+
+    reason: object
+
+    def __init__(self, reason: object, message: str | None = None) -> None:
+        self.reason = reason
+        super().__init__(message if message is not None else f"start failed: {reason!r}")
+
+
+class AlreadyStarted(StartError):
+    """The name a server was started with is taken by `.pid`."""
+
+    pid: Pid
+
+    def __init__(self, pid: Pid, message: str | None = None) -> None:
+        self.pid = pid
+        super().__init__(
+            ("already_started", pid),
+            message if message is not None else f"the name is already taken by {pid!r}",
+        )
+
+
+class MaxChildren(StartError):
+    """A DynamicSupervisor already has `max_children` children."""
+
+    def __init__(self, message: str | None = None) -> None:
+        super().__init__("max_children", message)
+
+
+class AlreadyRegistered(Exception):
+    """A name or unique registry key is taken by `.pid`."""
+
+    pid: Pid
+
+    def __init__(self, pid: Pid, message: str | None = None) -> None:
+        self.pid = pid
+        super().__init__(message if message is not None else f"already registered to {pid!r}")
+
+
+class TableError(Exception):
+    """A table was used outside its `access=` rules, or after it was deleted."""

@@ -1,0 +1,1 @@
+"""The process runtime: pids, mailboxes, signals, names, timers, the node."""

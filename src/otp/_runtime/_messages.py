@@ -1,0 +1,47 @@
+"""Messages the runtime itself delivers to processes, and name types."""
+
+from __future__ import annotations
+
+from typing import NamedTuple, final
+
+from ._ids import Pid, Ref
+
+
+@final
+class Down(NamedTuple):
+    """Delivered to a monitoring process when the monitored one exits.
+
+    `reason` is `"noproc"` when the target was already dead, and
+    `"noconnection"` when its node became unreachable.
+    """
+
+    ref: Ref
+    pid: object
+    reason: object
+
+
+@final
+class Exited(NamedTuple):
+    """An exit signal from `pid`, delivered as a message to a process that traps exits."""
+
+    pid: Pid
+    reason: object
+
+
+@final
+class Via(NamedTuple):
+    """Names a process through a registry: `otp.Via(registry, key)`.
+
+    Accepted wherever a server or destination is: `start_link(name=...)`,
+    `call`, `cast`, `send`, `stop`, `whereis`.
+    """
+
+    registry: object
+    key: object
+
+
+@final
+class Global(NamedTuple):
+    """A cluster-wide name, registered through `:global` (distribution)."""
+
+    name: object

@@ -1,0 +1,141 @@
+"""Registered names, and the resolution of every kind of destination.
+
+A destination is a pid, a registered name (`str`), `otp.Via(registry, key)`
+or `(name, node)`. `resolve` turns the local ones into a pid.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Protocol, runtime_checkable
+
+from .._errors import AlreadyRegistered, NoProc
+from ._ids import Pid
+from ._messages import Global, Via
+from ._process import Process
+from ._scheduler import current_node
+
+if TYPE_CHECKING:
+    from ._node import Node
+
+#: What names a process. `None` is accepted by the type so that the result of
+#: `start_link` (None when `init` returned `Ignore()`) can be passed on
+#: without a cast; at run time it raises a TypeError that says so.
+Dest = Pid | str | Via | Global | tuple[str, str] | None
+
+
+@runtime_checkable
+class ViaRegistry(Protocol):
+    """What `otp.Via(registry, key)` needs of a registry (Elixir's `:via` callbacks)."""
+
+    def whereis_name(self, key: object) -> Pid | None: ...
+    def register_name(self, key: object, pid: Pid) -> bool: ...
+    def unregister_name(self, key: object) -> None: ...
+
+
+def via_registry(node: Node, registry: object) -> ViaRegistry:
+    """The object behind `Via(registry, ...)`: the registry itself, or its process."""
+    if isinstance(registry, ViaRegistry):
+        return registry
+    target = node.names.get(registry) if isinstance(registry, str) else registry
+    if isinstance(target, ViaRegistry):
+        return target
+    raise NoProc(
+        "noproc",
+        f"otp.Via: {registry!r} is not a running registry; start one with "
+        f"otp.Registry.start_link(keys='unique', name={registry!r})",
+    )
+
+
+def resolve(node: Node, dest: object, what: str = "send") -> Pid | None:
+    """The pid behind `dest`, or None when a name is not registered.
+
+    Raises TypeError for something that cannot name a process.
+    """
+    if isinstance(dest, Pid):
+        return dest
+    if dest is None:
+        raise TypeError(
+            f"{what}: the destination is None. Was it the result of a start whose "
+            f"init returned otp.Ignore()? Pass a Pid, a name or otp.Via(...)"
+        )
+    if isinstance(dest, str):
+        return node.names.get(dest)
+    if isinstance(dest, Via):
+        return via_registry(node, dest.registry).whereis_name(dest.key)
+    if type(dest) is tuple and len(dest) == 2 and isinstance(dest[1], str):
+        name, node_name = dest
+        if node_name == node.name:
+            return resolve(node, name, what)
+        return None
+    raise TypeError(
+        f"{what}: a destination must be a Pid, a registered name (str), "
+        f"otp.Via(registry, key) or (name, node); got {dest!r} ({type(dest).__name__})"
+    )
+
+
+def noproc(dest: object, what: str) -> NoProc:
+    node = current_node()
+    return NoProc(
+        "noproc",
+        f"{what} {dest!r} failed: no process is registered as {dest!r} on node "
+        f"{node.name!r}. Start it first (e.g. under a supervisor) or check "
+        f"otp.whereis({dest!r}).",
+    )
+
+
+def register(name: str, pid: Pid) -> None:
+    """Register `pid` under `name` on this node.
+
+    >>> import otp
+    >>> async def main():
+    ...     otp.register("me", otp.self())
+    ...     return otp.whereis("me") == otp.self()
+    >>> otp.run(main)
+    True
+
+    Raises:
+        AlreadyRegistered: the name is taken (`.pid` holds its owner), or
+            the process already has a name.
+        NoProc: `pid` is not alive.
+    """
+    node = current_node()
+    if not isinstance(name, str) or not name:
+        raise TypeError(f"register: a name must be a non-empty str; got {name!r}")
+    if name in ("undefined",):
+        raise ValueError("register: 'undefined' is reserved and cannot be a name")
+    holder = node.names.get(name)
+    if holder is not None:
+        raise AlreadyRegistered(holder, f"the name {name!r} is already registered to {holder!r}")
+    if not isinstance(pid, Process) or not pid.alive:
+        raise NoProc("noproc", f"register: {pid!r} is not a live process of this node")
+    if pid.name is not None:
+        raise AlreadyRegistered(pid, f"{pid!r} is already registered as {pid.name!r}")
+    node.names[name] = pid
+    pid.name = name
+
+
+def unregister(name: str) -> None:
+    """Remove the registered name `name`.
+
+    Raises:
+        ValueError: no process is registered under `name`.
+    """
+    node = current_node()
+    proc = node.names.pop(name, None)
+    if proc is None:
+        raise ValueError(f"unregister: no process is registered as {name!r}")
+    proc.name = None
+
+
+def whereis(name: object) -> Pid | None:
+    """The pid registered as `name` (a `str` or `otp.Via`), or None."""
+    node = current_node()
+    pid = resolve(node, name, "whereis")
+    if isinstance(pid, Process) and not pid.alive:
+        return None
+    return pid
+
+
+def registered() -> list[str]:
+    """Every name registered on this node."""
+    return list(current_node().names)

@@ -1,0 +1,327 @@
+"""Processes: a mailbox, links, monitors, and Erlang's exit-signal rules.
+
+A `Process` *is* its `Pid` (a subclass), so delivering to a local pid is an
+attribute access, not a table look-up. Plain processes run a coroutine in an
+asyncio Task; behaviours such as GenServer subclass `Process` and drive their
+callbacks from a dispatcher instead (see `_behaviours/_gen_server.py`).
+
+Death is one synchronous step (`_die`): the process leaves the node's tables,
+pending calls in its mailbox fail, linked processes get exit signals and
+monitors fire `Down`. Signals between local processes take effect at once;
+signals to remote pids go through the node (`Node.route_*`), the single
+delivery path that distribution plugs into.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextvars
+import logging
+from collections import deque
+from collections.abc import Callable, Coroutine
+from typing import TYPE_CHECKING, Any
+
+from .._errors import Exit
+from ._ids import Pid, Ref
+from ._messages import Down, Exited
+from ._scheduler import current_process
+
+if TYPE_CHECKING:
+    from ._node import Node
+
+logger = logging.getLogger("otp")
+
+
+def is_reason(reason: object, word: str) -> bool:
+    """`reason == word` without invoking a user type's `__eq__`."""
+    return isinstance(reason, str) and reason == word
+
+
+def is_normal_exit(reason: object) -> bool:
+    """`normal`, `shutdown` and `("shutdown", term)`: exits that are not crashes."""
+    if isinstance(reason, str):
+        return reason in ("normal", "shutdown")
+    return type(reason) is tuple and len(reason) == 2 and is_reason(reason[0], "shutdown")
+
+
+class Process(Pid):
+    """A local process. Users only ever see it as a `Pid`."""
+
+    __slots__ = (
+        "alive",
+        "exit_waiters",
+        "handled",
+        "kill_reason",
+        "links",
+        "mailbox",
+        "monitors",
+        "name",
+        "parent",
+        "reason",
+        "result",
+        "rt",
+        "task",
+        "trap",
+        "waiter",
+        "watchers",
+    )
+
+    behaviour: str | None = None
+
+    rt: Node
+    mailbox: deque[object] | None
+    waiter: asyncio.Future[None] | None
+    links: set[Pid] | None
+    monitors: dict[Ref, Pid] | None  # monitors this process holds
+    watchers: dict[Ref, Pid] | None  # monitors held on this process
+    trap: bool
+    name: str | None
+    alive: bool
+    task: asyncio.Task[Any] | None
+    parent: Pid | None
+    reason: object
+    result: object
+    handled: int
+    kill_reason: object
+    exit_waiters: list[asyncio.Future[object]] | None
+
+    def __init__(self, node: Node) -> None:
+        self.rt = node
+        self._node_name = node.name
+        self._creation = node.creation
+        self._id = node.next_pid_id()
+        self._serial = 0
+        self.mailbox = None
+        self.waiter = None
+        self.links = None
+        self.monitors = None
+        self.watchers = None
+        self.trap = False
+        self.name = None
+        self.alive = True
+        self.task = None
+        self.parent = None
+        self.reason = None
+        self.result = None
+        self.handled = 0
+        self.kill_reason = None
+        self.exit_waiters = None
+        node.procs[self._id] = self
+
+    def __repr__(self) -> str:
+        name = f" {self.name!r}" if self.name is not None else ""
+        if not self.alive:
+            return f"<Pid {self._label()}{name} dead: {self.reason!r}>"
+        queued = len(self.mailbox) if self.mailbox else 0
+        return f"<Pid {self._label()}{name} {self.status()}, {queued} queued>"
+
+    # -- state ------------------------------------------------------------
+
+    def status(self) -> str:
+        if not self.alive:
+            return "exiting"
+        if current_process.get() is self:
+            return "running"
+        if self.waiter is not None and not self.mailbox:
+            return "waiting"
+        return "runnable"
+
+    # -- delivery -----------------------------------------------------------
+
+    def enqueue(self, msg: object) -> None:
+        """Append `msg` to the mailbox and wake the process if it waits."""
+        if not self.alive:
+            return
+        mb = self.mailbox
+        if mb is None:
+            mb = self.mailbox = deque()
+        mb.append(msg)
+        w = self.waiter
+        if w is not None:
+            self.waiter = None
+            if not w.done():
+                w.set_result(None)
+
+    # -- exit signals ---------------------------------------------------------
+    #
+    # Erlang's rules, for a signal carrying `reason` from `sender`:
+    #   kill, sent with exit/2 (not through a link) -> dies with `killed`, even
+    #       when trapping;
+    #   trapping exits                              -> Exited(sender, reason) message;
+    #   normal                                      -> ignored (unless sent by itself);
+    #   anything else                               -> dies with `reason`.
+
+    def exit_signal(self, sender: Pid, reason: object, linked: bool) -> None:
+        if not self.alive:
+            return
+        if not linked and is_reason(reason, "kill"):
+            self.kill("killed")
+        elif self.trap:
+            self.enqueue(Exited(sender, reason))
+        elif is_reason(reason, "normal") and sender is not self:
+            return
+        else:
+            self.kill(reason)
+
+    def kill(self, reason: object) -> None:
+        """End the process with `reason` because of a signal (no cleanup callbacks)."""
+        if current_process.get() is self:
+            # The process is running right now (it signalled itself, or a
+            # process it just signalled was linked back to it): it dies at
+            # its next suspension point, as if the signal arrived then.
+            if self.kill_reason is None:
+                self.kill_reason = reason
+            if self.task is not None:
+                self.task.cancel()
+            return
+        task = self.task
+        self.die(reason)
+        if task is not None:
+            task.cancel()
+
+    def die(self, reason: object) -> None:
+        """The single way a process ends: leave every table, then signal."""
+        if not self.alive:
+            return
+        self.alive = False
+        self.reason = reason
+        node = self.rt
+        node.procs.pop(self._id, None)
+        if self.name is not None:
+            if node.names.get(self.name) is self:
+                del node.names[self.name]
+        mb = self.mailbox
+        self.mailbox = None
+        self.waiter = None
+        self.on_death(reason, mb)
+        monitors = self.monitors
+        if monitors:
+            self.monitors = None
+            for ref, target in monitors.items():
+                node.route_demonitor(target, ref)
+        links = self.links
+        if links:
+            self.links = None
+            for other in links:
+                node.route_unlinked_exit(other, self, reason)
+        watchers = self.watchers
+        if watchers:
+            self.watchers = None
+            for ref, watcher in watchers.items():
+                node.route_down(watcher, ref, self, reason)
+        waiters = self.exit_waiters
+        if waiters:
+            self.exit_waiters = None
+            for fut in waiters:
+                if not fut.done():
+                    fut.set_result(reason)
+        node.on_process_exit(self)
+
+    def on_death(self, reason: object, mailbox: deque[object] | None) -> None:
+        """Hook for behaviours: fail pending calls found in the mailbox."""
+        if mailbox:
+            fail_pending_calls(mailbox, reason)
+
+    def wait_exit(self) -> asyncio.Future[object]:
+        """A future resolved with the exit reason once the process is dead."""
+        fut: asyncio.Future[object] = self.rt.loop.create_future()
+        if not self.alive:
+            fut.set_result(self.reason)
+        else:
+            if self.exit_waiters is None:
+                self.exit_waiters = []
+            self.exit_waiters.append(fut)
+        return fut
+
+    # -- links and monitors (the local halves) ---------------------------------
+
+    def add_link(self, other: Pid) -> None:
+        if self.links is None:
+            self.links = set()
+        self.links.add(other)
+
+    def remove_link(self, other: Pid) -> None:
+        if self.links:
+            self.links.discard(other)
+
+    def add_watcher(self, ref: Ref, watcher: Pid) -> None:
+        if self.watchers is None:
+            self.watchers = {}
+        self.watchers[ref] = watcher
+
+    def remove_watcher(self, ref: Ref) -> None:
+        if self.watchers:
+            self.watchers.pop(ref, None)
+
+    def deliver_down(self, ref: Ref, pid: object, reason: object) -> None:
+        if self.monitors is None or self.monitors.pop(ref, None) is None:
+            return  # demonitored meanwhile
+        self.enqueue(Down(ref, pid, reason))
+
+    def info(self) -> dict[str, object]:
+        return {
+            "registered_name": self.name,
+            "status": self.status(),
+            "message_queue_len": len(self.mailbox) if self.mailbox else 0,
+            "links": sorted(self.links) if self.links else [],
+            "monitors": list(self.monitors.values()) if self.monitors else [],
+            "trap_exit": self.trap,
+            "behaviour": self.behaviour,
+            "messages_handled": self.handled,
+        }
+
+
+class PendingCall:
+    """Protocol of a call waiting in a mailbox: failed when its server dies."""
+
+    __slots__ = ()
+
+    def fail(self, reason: object) -> None:  # pragma: no cover - interface
+        raise NotImplementedError
+
+
+def fail_pending_calls(mailbox: deque[object], reason: object) -> None:
+    for msg in mailbox:
+        if isinstance(msg, PendingCall):
+            msg.fail(reason)
+
+
+# -- plain processes ---------------------------------------------------------
+
+
+async def run_body(
+    proc: Process, fn: Callable[..., Coroutine[Any, Any, object]], args: tuple[object, ...]
+) -> None:
+    """The task of a plain process: run `fn(*args)`, then die with its outcome."""
+    try:
+        result = await fn(*args)
+    except Exit as exc:
+        reason: object = exc.reason
+        if proc.kill_reason is not None:
+            reason = proc.kill_reason
+    except asyncio.CancelledError:
+        if proc.alive:
+            proc.die(proc.kill_reason if proc.kill_reason is not None else "killed")
+        raise
+    except Exception as exc:
+        reason = exc
+        if proc.alive and proc.kill_reason is None:
+            logger.error(
+                "Process %s crashed: %s: %s",
+                proc._label() + (f" ({proc.name!r})" if proc.name else ""),
+                type(exc).__name__,
+                exc,
+                exc_info=exc,
+            )
+    else:
+        reason = "normal"
+        proc.result = result
+    proc.die(reason)
+
+
+def start_task(
+    proc: Process, fn: Callable[..., Coroutine[Any, Any, object]], args: tuple[object, ...]
+) -> None:
+    ctx = contextvars.copy_context()
+    ctx.run(current_process.set, proc)
+    proc.task = proc.rt.loop.create_task(run_body(proc, fn, args), context=ctx)

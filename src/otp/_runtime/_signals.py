@@ -1,0 +1,112 @@
+"""Links, monitors, trapping exits and exit signals."""
+
+from __future__ import annotations
+
+from .._errors import Exit, NoProc
+from ._ids import Pid, Ref
+from ._messages import Exited
+from ._names import noproc, resolve
+from ._process import Process, is_reason
+from ._scheduler import current_process, self_process
+
+
+def link(pid: Pid) -> None:
+    """Link the calling process and `pid`: when either exits, the other gets an exit signal.
+
+    Raises:
+        NoProc: `pid` is dead and the caller does not trap exits (a trapping
+            caller receives `Exited(pid, "noproc")` instead).
+    """
+    proc = self_process()
+    if not isinstance(pid, Pid):
+        raise TypeError(f"link needs a Pid; got {pid!r} ({type(pid).__name__})")
+    if pid is proc:
+        return
+    if not proc.rt.route_link(proc, pid):
+        if proc.trap:
+            proc.enqueue(Exited(pid, "noproc"))
+        else:
+            raise NoProc("noproc", f"link: {pid!r} is not alive")
+
+
+def unlink(pid: Pid) -> None:
+    """Remove the link between the calling process and `pid`, if any."""
+    proc = self_process()
+    proc.rt.route_unlink(proc, pid)
+
+
+def monitor(target: object) -> Ref:
+    """Monitor `target` (a pid or name): a `Down(ref, pid, reason)` arrives when it exits.
+
+    Monitoring a dead process, or a name nobody holds, delivers
+    `Down(ref, target, "noproc")` at once.
+    """
+    proc = self_process()
+    node = proc.rt
+    ref = node.make_ref()
+    pid = resolve(node, target, "monitor")
+    if pid is None:
+        if proc.monitors is None:
+            proc.monitors = {}
+        proc.monitors[ref] = proc
+        proc.deliver_down(ref, target, "noproc")
+        return ref
+    node.route_monitor(proc, pid, ref, target if not isinstance(target, Pid) else pid)
+    return ref
+
+
+def demonitor(ref: Ref, flush: bool = False) -> bool:
+    """Stop the monitor `ref`; with `flush=True` also drop its `Down` if already queued.
+
+    Returns False when the monitor was not active (already fired or removed).
+    """
+    proc = self_process()
+    target = proc.monitors.pop(ref, None) if proc.monitors else None
+    if target is not None:
+        proc.rt.route_demonitor(target, ref)
+    if flush and proc.mailbox:
+        from ._messages import Down
+
+        for i, msg in enumerate(proc.mailbox):
+            if type(msg) is Down and msg.ref == ref:
+                del proc.mailbox[i]
+                break
+    return target is not None
+
+
+def trap_exit(flag: bool) -> bool:
+    """Turn exit trapping on or off for the calling process; return the previous value.
+
+    A trapping process receives exit signals as `Exited(pid, reason)`
+    messages instead of dying (except `kill` sent with `otp.exit`).
+    """
+    proc = self_process()
+    old = proc.trap
+    proc.trap = bool(flag)
+    return old
+
+
+def exit(pid: Pid, reason: object) -> None:  # OTP's name
+    """Send an exit signal with `reason` to `pid` (Erlang's `exit/2`).
+
+    `"normal"` is ignored by a process that does not trap exits; `"kill"`
+    cannot be trapped and ends the target with reason `"killed"`; anything
+    else ends a non-trapping target with that reason. Sent to the calling
+    process itself, a signal that ends it raises `otp.Exit` right here.
+    """
+    caller = current_process.get()
+    if not isinstance(pid, Pid):
+        raise TypeError(f"exit needs a Pid; got {pid!r} ({type(pid).__name__})")
+    if caller is not None and pid is caller and not caller.trap:
+        if is_reason(reason, "kill"):
+            raise Exit("killed")
+        raise Exit(reason)
+    if caller is None:
+        if not isinstance(pid, Process):
+            raise noproc(pid, "exit to")
+        pid.exit_signal(pid, reason, False)
+        return
+    caller.rt.route_exit(pid, caller, reason, False)
+
+
+__all__ = ["demonitor", "exit", "link", "monitor", "trap_exit", "unlink"]

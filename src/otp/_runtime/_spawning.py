@@ -1,0 +1,91 @@
+"""Starting processes and looking at them."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Coroutine
+from typing import Any
+
+from .._errors import NotInProcess
+from ._ids import Pid, Ref
+from ._process import Process
+from ._scheduler import current_node, current_process, self_process
+
+ProcessFn = Callable[..., Coroutine[Any, Any, object]]
+
+
+def self() -> Pid:
+    """The pid of the calling process.
+
+    Raises:
+        NotInProcess: called from code that is not an otp process (a plain
+            asyncio task, or no event loop at all).
+    """
+    return self_process()
+
+
+def spawn(fn: ProcessFn, *args: object) -> Pid:
+    """Start `fn(*args)` (a coroutine function) as a new process; return its pid.
+
+    >>> import otp
+    >>> async def child(parent):
+    ...     otp.send(parent, "hello")
+    >>> async def main():
+    ...     otp.spawn(child, otp.self())
+    ...     return await otp.receive()
+    >>> otp.run(main)
+    'hello'
+    """
+    return current_node().spawn(fn, args)
+
+
+def spawn_link(fn: ProcessFn, *args: object) -> Pid:
+    """Like `spawn`, atomically linked to the calling process."""
+    parent = current_process.get()
+    if parent is None:
+        raise NotInProcess(
+            "not_in_process",
+            "spawn_link must be called from an otp process (there is nothing to link "
+            "to here); use otp.spawn, or call it from inside a process",
+        )
+    return parent.rt.spawn(fn, args, link_to=parent)
+
+
+def spawn_monitor(fn: ProcessFn, *args: object) -> tuple[Pid, Ref]:
+    """Like `spawn`, atomically monitored by the calling process: `(pid, ref)`."""
+    watcher = self_process()
+    node = watcher.rt
+    proc = node.spawn(fn, args)
+    ref = node.make_ref()
+    node.route_monitor(watcher, proc, ref, proc)
+    return proc, ref
+
+
+def make_ref() -> Ref:
+    """A new unique reference."""
+    return current_node().make_ref()
+
+
+def processes() -> list[Pid]:
+    """The pids of every live process on this node, oldest first."""
+    return list(current_node().procs.values())
+
+
+def is_alive(pid: Pid) -> bool:
+    """Whether the local process `pid` is alive."""
+    if not isinstance(pid, Process):
+        if isinstance(pid, Pid):
+            raise ValueError(f"is_alive: {pid!r} is a pid of another node; monitor it instead")
+        raise TypeError(f"is_alive needs a Pid; got {pid!r} ({type(pid).__name__})")
+    return pid.alive
+
+
+def process_info(pid: Pid) -> dict[str, object] | None:
+    """A snapshot of a local process, or None when it is dead.
+
+    Keys: `registered_name`, `status`, `message_queue_len`, `links`,
+    `monitors` (pids this process monitors), `trap_exit`, `behaviour`,
+    `messages_handled`.
+    """
+    if not isinstance(pid, Process) or not pid.alive:
+        return None
+    return pid.info()
