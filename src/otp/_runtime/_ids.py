@@ -119,7 +119,7 @@ class TimerRef:
     __slots__ = ("_deadline", "_handle", "_loop")
 
     _deadline: float
-    _handle: asyncio.TimerHandle | None
+    _handle: object | None  # the pending timer (see _timers.py); None once fired or cancelled
     _loop: asyncio.AbstractEventLoop
 
     def __init__(self, *_: object) -> None:  # pragma: no cover - guard

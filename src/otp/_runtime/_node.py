@@ -24,6 +24,8 @@ from ._scheduler import bind, current_process, unbind
 if TYPE_CHECKING:
     from typing import Protocol
 
+    from ._timers import TimerBatch
+
     class Distribution(Protocol):
         def send(self, pid: Pid, msg: object) -> None: ...
         def send_name(self, name: str, node: str, msg: object) -> None: ...
@@ -97,6 +99,7 @@ class Node:
         self._loop: asyncio.AbstractEventLoop | None = None
         self.call_soon: Callable[..., asyncio.Handle] = _not_running
         self.exit_hooks: list[Callable[[Process], None]] = []
+        self.timers: dict[float, TimerBatch] = {}  # send_after timers by deadline
 
     def __repr__(self) -> str:
         return f"<Node {self.name!r} {len(self.procs)} processes>"
@@ -123,8 +126,16 @@ class Node:
             unbind(self.loop)
 
     async def shutdown(self) -> None:
-        """Stop every process: roots newest first, each with exit signal `shutdown`."""
+        """Stop every process: roots newest first, each with exit signal `shutdown`.
+
+        A root is a process whose parent (the process that started it with
+        a link) is gone. Each root is waited for before the next: up to
+        `shutdown_timeout` seconds, or without limit for supervisors, which
+        bound the stop of their children with the children's own shutdown
+        times. A root that outlives its wait is killed.
+        """
         caller = current_process.get()
+        tasks: list[asyncio.Task[Any]] = []
         while True:
             roots = [
                 p
@@ -136,23 +147,37 @@ class Node:
             for proc in roots:
                 if not proc.alive:
                     continue
-                done = proc.wait_exit()
-                proc.exit_signal(caller if caller is not None else proc, "shutdown", False)
-                if proc.alive and not proc.trap:
-                    proc.kill("shutdown")
-                try:
-                    await asyncio.wait_for(asyncio.shield(done), self.shutdown_timeout)
-                except TimeoutError:
-                    logger.error(
-                        "Process %s did not stop within %s s of shutdown; killing it",
-                        proc._label(),
-                        self.shutdown_timeout,
-                    )
-                    proc.kill("killed")
-        # Let cancelled tasks run their cleanup.
-        tasks = [p.task for p in list(self.procs.values()) if p.task is not None]
-        if tasks:
-            await asyncio.gather(*tasks, return_exceptions=True)
+                if proc.task is not None:
+                    tasks.append(proc.task)
+                await self._stop_root(proc, caller)
+        # Let the tasks of killed processes finish their cleanup.
+        pending = [t for t in tasks if not t.done()]
+        if pending:
+            await asyncio.gather(*pending, return_exceptions=True)
+
+    async def _stop_root(self, proc: Process, caller: Process | None) -> None:
+        done = proc.wait_exit()
+        request_stop = getattr(proc, "request_stop", None)
+        if request_stop is not None and proc.trap and proc.parent is None:
+            request_stop("shutdown")  # a trapping server nobody supervises: run terminate
+        else:
+            sender = proc.parent or caller or proc
+            proc.exit_signal(sender, "shutdown", False)
+        limit = getattr(getattr(proc, "impl", None), "_otp_shutdown", self.shutdown_timeout)
+        try:
+            await asyncio.wait_for(asyncio.shield(done), limit)
+        except TimeoutError:
+            logger.error(
+                "Process %s did not stop within %s s of shutdown; killing it",
+                proc._label(),
+                limit,
+            )
+            proc.kill("killed")
+
+    def kill_all(self) -> None:
+        """Kill every process at once (a second interrupt during shutdown)."""
+        for proc in list(self.procs.values()):
+            proc.kill("killed")
 
     # -- counters ----------------------------------------------------------------
 

@@ -124,6 +124,10 @@ class Process(Pid):
             return "running"
         if self.waiter is not None and not self.mailbox:
             return "waiting"
+        # Blocked on something other than receive (asyncio.sleep, a call, I/O).
+        blocked_on = getattr(self.task, "_fut_waiter", None)
+        if blocked_on is not None and not blocked_on.done():
+            return "waiting"
         return "runnable"
 
     # -- delivery -----------------------------------------------------------
@@ -297,8 +301,6 @@ async def run_body(
         result = await fn(*args)
     except Exit as exc:
         reason: object = exc.reason
-        if proc.kill_reason is not None:
-            reason = proc.kill_reason
     except asyncio.CancelledError:
         if proc.alive:
             proc.die(proc.kill_reason if proc.kill_reason is not None else "killed")
@@ -316,6 +318,11 @@ async def run_body(
     else:
         reason = "normal"
         proc.result = result
+    if proc.kill_reason is not None:
+        # A signal reached the process while it ran (it killed a linked
+        # process, which signalled it back) and it ended before its next
+        # suspension point: the signal came first, so its reason wins.
+        reason = proc.kill_reason
     proc.die(reason)
 
 

@@ -1,16 +1,21 @@
-"""`otp.run`: the `asyncio.run` of otp."""
+"""`otp.run`: the `asyncio.run` of otp, with a graceful shutdown on signals."""
 
 from __future__ import annotations
 
 import asyncio
+import logging
+import signal
 from collections.abc import Callable, Coroutine
 from typing import Any, TypeVar
 
 from .._errors import Exit
 from ._node import Node
-from ._process import Process
+from ._process import Process, start_task
 
 T = TypeVar("T")
+logger = logging.getLogger("otp")
+
+_SIGNALS = (signal.SIGINT, signal.SIGTERM)
 
 
 def run(
@@ -20,6 +25,7 @@ def run(
     cookie: str | None = None,
     use_uvloop: bool = False,
     loop_factory: Callable[[], asyncio.AbstractEventLoop] | None = None,
+    handle_signals: bool = True,
 ) -> T:
     """Start a node, run `main(*args)` as its first process, return its result.
 
@@ -29,11 +35,25 @@ def run(
     >>> otp.run(main, 21)
     42
 
-    When `main` returns, every process still running is shut down
-    (supervisors stop their children in reverse start order). If `main`
-    raises, the exception propagates from `run` after that shutdown.
+    When `main` returns, every process still running is shut down:
+    supervisors stop their children in reverse start order, honouring
+    their shutdown timeouts, and `terminate` runs where OTP would run it.
+    If `main` raises, the exception propagates from `run` after that.
+
+    SIGINT or SIGTERM while `run` runs (in the main thread) starts the
+    same graceful shutdown: `main` gets exit signal `"shutdown"`, then
+    the rest of the tree is stopped in order; `run` then raises
+    `KeyboardInterrupt` (SIGINT) or `SystemExit(143)` (SIGTERM). A second
+    signal during the shutdown kills every process at once.
+    `handle_signals=False` leaves signals alone.
+
     `use_uvloop=True` runs on uvloop (`pip install otp[uvloop]`).
     """
+    if _running_loop() is not None:
+        raise RuntimeError(
+            "otp.run cannot be called from a running event loop; inside async code "
+            "use `async with otp.Node():` instead"
+        )
     if use_uvloop:
         try:
             import uvloop
@@ -41,7 +61,51 @@ def run(
             raise ImportError("use_uvloop=True needs uvloop: pip install 'otp[uvloop]'") from None
         loop_factory = uvloop.new_event_loop
     with asyncio.Runner(loop_factory=loop_factory) as runner:
-        return runner.run(_main(main, args, node, cookie))
+        return runner.run(_main(main, args, node, cookie, handle_signals))
+
+
+def _running_loop() -> asyncio.AbstractEventLoop | None:
+    try:
+        return asyncio.get_running_loop()
+    except RuntimeError:
+        return None
+
+
+class _Signals:
+    """SIGINT/SIGTERM: first a graceful shutdown, then, on a second one, kill all."""
+
+    def __init__(self, node: Node, main: Process) -> None:
+        self.node = node
+        self.main = main
+        self.received: int | None = None
+        self.installed: list[int] = []
+        loop = node.loop
+        for sig in _SIGNALS:
+            try:
+                loop.add_signal_handler(sig, self.on_signal, sig)
+            except (ValueError, RuntimeError, NotImplementedError):  # not the main thread
+                continue
+            self.installed.append(sig)
+
+    def on_signal(self, sig: int) -> None:
+        name = signal.Signals(sig).name
+        if self.received is not None:
+            logger.warning("Received %s again: killing every process now", name)
+            self.node.kill_all()
+            return
+        self.received = sig
+        logger.warning("Received %s: shutting down (send it again to force)", name)
+        self.main.exit_signal(self.main, "shutdown", False)
+
+    def remove(self) -> None:
+        for sig in self.installed:
+            self.node.loop.remove_signal_handler(sig)
+
+    def raise_if_received(self) -> None:
+        if self.received == signal.SIGINT:
+            raise KeyboardInterrupt
+        if self.received is not None:
+            raise SystemExit(128 + self.received)
 
 
 async def _main(
@@ -49,25 +113,34 @@ async def _main(
     args: tuple[object, ...],
     name: str | None,
     cookie: str | None,
+    handle_signals: bool,
 ) -> T:
-    async with Node(name, cookie) as node:
-        proc = Process(node)
-        outcome: list[tuple[str, Any]] = []
+    outcome: list[tuple[str, Any]] = []
 
-        async def body() -> None:
-            try:
-                outcome.append(("ok", await main(*args)))
-            except Exception as exc:
-                # Re-raised from run() below: ending with Exit keeps the
-                # crash out of the log, since the caller sees it anyway.
-                outcome.append(("error", exc))
-                raise Exit(exc) from exc
+    async def body() -> None:
+        try:
+            outcome.append(("ok", await main(*args)))
+        except Exception as exc:
+            # Re-raised from run() below: ending with Exit keeps the crash
+            # out of the log, since the caller sees it anyway.
+            outcome.append(("error", exc))
+            raise Exit(exc) from exc
 
-        from ._process import start_task
-
-        start_task(proc, body, ())
-        assert proc.task is not None
-        await asyncio.wait([proc.task])
+    node = Node(name, cookie)
+    signals: _Signals | None = None
+    try:
+        async with node:
+            proc = Process(node)
+            if handle_signals:
+                signals = _Signals(node, proc)
+            start_task(proc, body, ())
+            assert proc.task is not None
+            await asyncio.wait([proc.task])
+    finally:
+        if signals is not None:
+            signals.remove()
+    if signals is not None:
+        signals.raise_if_received()
     if not outcome:
         raise Exit(proc.reason)
     kind, value = outcome[0]

@@ -104,6 +104,8 @@ def exit(pid: Pid, reason: object) -> None:  # OTP's name
     if caller is None:
         if not isinstance(pid, Process):
             raise noproc(pid, "exit to")
+        if is_reason(reason, "normal") and not pid.trap:
+            return  # from outside any process: ignored, as from another process
         pid.exit_signal(pid, reason, False)
         return
     caller.rt.route_exit(pid, caller, reason, False)

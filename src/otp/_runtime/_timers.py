@@ -34,12 +34,45 @@ def send_after(dest: object, msg: object, seconds: float) -> TimerRef:
     resolve(node, dest, "send_after")  # validate the destination's type now
     deadline = now(loop) + seconds
     ref = _new_timer_ref(loop, deadline)
-    ref._handle = loop.call_at(deadline, _fire, ref, node, dest, msg)
+    # asyncio's timer heap does not keep the start order of equal deadlines,
+    # so timers due at the same instant share one handle and fire in order:
+    #     send_after(me, "a", 1); send_after(me, "b", 1)  ->  "a" then "b"
+    batch = node.timers.get(deadline)
+    if batch is None:
+        batch = node.timers[deadline] = TimerBatch(node, deadline)
+    batch.entries.append((ref, dest, msg))
+    ref._handle = batch
     return ref
 
 
-def _fire(ref: TimerRef, node: Node, dest: object, msg: object) -> None:
-    ref._handle = None
+class TimerBatch:
+    """The timers of one node due at one deadline, fired by one loop handle."""
+
+    __slots__ = ("deadline", "entries", "handle", "node")
+
+    def __init__(self, node: Node, deadline: float) -> None:
+        self.node = node
+        self.deadline = deadline
+        self.entries: list[tuple[TimerRef, object, object]] = []
+        self.handle = node.loop.call_at(deadline, self.fire)
+
+    def fire(self) -> None:
+        node = self.node
+        if node.timers.get(self.deadline) is self:
+            del node.timers[self.deadline]
+        for ref, dest, msg in self.entries:
+            ref._handle = None
+            _deliver(node, dest, msg)
+
+    def cancel(self, ref: TimerRef) -> None:
+        self.entries = [entry for entry in self.entries if entry[0] is not ref]
+        if not self.entries:
+            self.handle.cancel()
+            if self.node.timers.get(self.deadline) is self:
+                del self.node.timers[self.deadline]
+
+
+def _deliver(node: Node, dest: object, msg: object) -> None:
     if isinstance(dest, Process):
         dest.enqueue(msg)
         return
@@ -52,12 +85,20 @@ def _fire(ref: TimerRef, node: Node, dest: object, msg: object) -> None:
 
 
 def cancel_timer(ref: TimerRef) -> float | None:
-    """Cancel a timer; return the seconds it had left, or None if it already fired."""
+    """Cancel a timer; return the seconds it had left, or None if it already fired.
+
+    >>> import otp
+    >>> async def main():
+    ...     ref = otp.send_after(otp.self(), "tick", 10)
+    ...     return otp.cancel_timer(ref) > 9, otp.cancel_timer(ref)
+    >>> otp.run(main)
+    (True, None)
+    """
     if not isinstance(ref, TimerRef):
         raise TypeError(f"cancel_timer needs the TimerRef returned by send_after; got {ref!r}")
-    handle = ref._handle
-    if handle is None:
+    batch = ref._handle
+    if not isinstance(batch, TimerBatch):
         return None
     ref._handle = None
-    handle.cancel()
+    batch.cancel(ref)
     return max(0.0, ref._deadline - now(ref._loop))
