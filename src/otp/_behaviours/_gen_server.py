@@ -64,13 +64,14 @@ from .._runtime._ids import Pid
 from .._runtime._messages import Global, Via
 from .._runtime._names import noproc, resolve, via_registry
 from .._runtime._node import Node
-from .._runtime._process import Process
+from .._runtime._process import Process, is_normal_exit
 from .._runtime._scheduler import current_node, current_process
 from ._results import MISSING, Ignore, NoReply, Ok, Reply, Stop
 from ._server_process import GEN_CAST, Failure, From, ServerProcess, System
 
 if TYPE_CHECKING:
     from .._runtime._names import Dest
+    from ._child import ChildSpec
 
 logger = logging.getLogger("otp")
 
@@ -101,6 +102,13 @@ class GenServer:
         `init(arg)` runs in the new process before this returns. `name` is
         a `str`, `otp.Via(registry, key)` or `otp.Global(name)`.
 
+        Messages sent to the server while `init` runs wait in its mailbox.
+        An `async def init` is awaited for at most `timeout` seconds (None:
+        forever); past it the server is killed. If the caller is cancelled
+        meanwhile, the half-started server is killed too. Return
+        `Ok(state, continue_=arg)` to do slow set-up in `handle_continue`
+        without holding up the caller.
+
         Returns:
             The pid, or None when `init` returned `otp.Ignore()`.
 
@@ -117,6 +125,21 @@ class GenServer:
     ) -> Pid | None:
         """Like `start_link`, without the link."""
         return await start_server(cls, arg, name, timeout, link=False)
+
+    @classmethod
+    def child_spec(cls, arg: object = None, **opts: object) -> ChildSpec:
+        """A supervisor child spec that starts this server with `start_link(arg)`.
+
+        `opts` holds start options (`name=`, `timeout=`) and spec fields
+        (`id=`, `restart=`, `shutdown=`, `significant=`, `restart_delay=`);
+        the id defaults to the class. Override it to change the defaults
+        for every use of the class, as `use GenServer, restart: ...` does.
+        """
+        from ._child import ChildSpec
+
+        start_opts = {k: opts.pop(k) for k in ("name", "timeout") if k in opts}
+        spec = ChildSpec(id=cls, start=lambda: cls.start_link(arg, **start_opts))  # type: ignore[arg-type]
+        return spec.replace(**opts) if opts else spec
 
     # -- callbacks -----------------------------------------------------------------
 
@@ -195,18 +218,7 @@ async def start_server(
         proc.add_link(parent)
         parent.add_link(proc)
     if cls._otp_async_init:
-        task = node.loop.create_task(_async_init(proc, arg), context=_context_of(proc))
-        proc.task = task
-        try:
-            result = await asyncio.wait_for(asyncio.shield(task), timeout)
-        except TimeoutError:
-            _abort_start(proc, parent, "killed")
-            task.cancel()
-            raise StartError(
-                "timeout", f"{cls.__name__}.init did not return within {timeout} s"
-            ) from None
-        finally:
-            proc.task = None
+        result = await _await_init(proc, parent, arg, timeout)
     else:
         token = current_process.set(proc)
         try:
@@ -216,18 +228,51 @@ async def start_server(
     return _finish_start(proc, parent, result)
 
 
+async def _await_init(
+    proc: ServerProcess, parent: Process | None, arg: object, timeout: float | None
+) -> object:
+    """Run an `async def init` as the server's task; wait for it at most `timeout` s."""
+    task = proc.rt.loop.create_task(_async_init(proc, arg), context=_context_of(proc))
+    proc.task = task
+    try:
+        # `asyncio.wait` neither raises when the init task is cancelled (the
+        # server was killed by a signal) nor cancels it on timeout.
+        done, _ = await asyncio.wait((task,), timeout=timeout)
+    except asyncio.CancelledError:
+        # The starter was cancelled: the half-started server goes with it.
+        _abort_start(proc, parent, "killed")
+        task.cancel()
+        raise
+    finally:
+        proc.task = None
+    if not done:
+        _abort_start(proc, parent, "killed")
+        task.cancel()
+        raise StartError(
+            "timeout", f"{type(proc.impl).__name__}.init did not return within {timeout} s"
+        )
+    return None if task.cancelled() else task.result()  # killed: _finish_start says so
+
+
 async def _async_init(proc: ServerProcess, arg: object) -> object:
     try:
         return await proc.impl.init(arg)  # type: ignore[misc]
     except Exception as exc:
-        return Failure(Exit(exc))
+        return _init_failure(exc)
 
 
 def _run_init(proc: ServerProcess, arg: object) -> object:
     try:
         return proc.impl.init(arg)
     except Exception as exc:
-        return Failure(Exit(exc))
+        return _init_failure(exc)
+
+
+def _init_failure(exc: Exception) -> Failure:
+    """`init` raised: the reason is the exception, or the reason of `otp.Exit`."""
+    failure = Exit(exc.reason if isinstance(exc, Exit) else exc)
+    failure.__cause__ = exc
+    return Failure(failure)
 
 
 def _context_of(proc: Process) -> contextvars.Context:
@@ -240,9 +285,10 @@ def _finish_start(proc: ServerProcess, parent: Process | None, result: object) -
     cls_name = type(proc.impl).__name__
     if type(result) is Failure:
         reason = result.exc.reason
-        exc = reason if isinstance(reason, BaseException) else None
+        exc = result.exc.__cause__
         proc.last = None
-        proc.report_crash(reason, exc)
+        if not is_normal_exit(reason):
+            proc.report_crash(reason, exc, init=True)
         _abort_start(proc, parent, reason)
         raise StartError(reason, f"{cls_name}.init raised {_describe(reason)}") from exc
     if not proc.alive:
@@ -260,6 +306,7 @@ def _finish_start(proc: ServerProcess, parent: Process | None, result: object) -
             f"{cls_name}.init must return the state, otp.Ok(state), otp.Ignore() or "
             f"otp.Stop(reason); got {result!r}",
         )
+    proc.starting = False
     proc.busy = False
     if type(result) is Ok:
         proc.state = result.state
@@ -415,6 +462,9 @@ async def _call_inline(
     proc.busy = True
     proc.last = from_
     proc.handled += 1
+    if proc.timer is not None:  # like any message, the call cancels a `timeout=`
+        proc.timer.cancel()
+        proc.timer = None
     token = current_process.set(proc)
     try:
         proc.handle_call(from_)
@@ -495,16 +545,13 @@ def cast(server: Dest, request: object) -> None:
     if type(server) is ServerProcess:
         server.enqueue((GEN_CAST, request))
         return
-    node = current_node()
     try:
+        node = current_node()
         pid = resolve(node, server, "cast")
-    except Exception:
-        return
-    if pid is not None:
-        try:
+        if pid is not None:
             node.route_send(pid, (GEN_CAST, request))
-        except Exit:
-            pass
+    except Exception:  # no node, a bad or unknown name, no connection: dropped
+        return
 
 
 def reply(from_: From, value: object) -> None:
@@ -519,6 +566,22 @@ def reply(from_: From, value: object) -> None:
 
 async def stop(server: Dest, reason: object = "normal", timeout: float | None = None) -> None:
     """Stop `server` with `reason`, running its `terminate`, and wait until it exited.
+
+    >>> import otp
+    >>> class Quiet(otp.GenServer):
+    ...     def terminate(self, reason, state):
+    ...         print("terminate", reason)
+    >>> async def main():
+    ...     pid = await Quiet.start(None)
+    ...     await otp.stop(pid, "shutdown")
+    ...     return otp.is_alive(pid)
+    >>> otp.run(main)
+    terminate shutdown
+    False
+
+    The stop request queues behind the messages already in the mailbox.
+    Waits at most `timeout` seconds (None: forever) for the exit. If the
+    caller is cancelled, the server still stops.
 
     Raises:
         NoProc: the server is not alive.

@@ -1,8 +1,48 @@
-"""What GenServer callbacks return: `Ok`, `Reply`, `NoReply`, `Stop`, `Ignore`."""
+"""What GenServer callbacks return: `Ok`, `Reply`, `NoReply`, `Stop`, `Ignore`.
+
+`init` returns the state itself, `Ok(state, ...)`, `Ignore()` or
+`Stop(reason)`; `handle_call` returns `Reply`, `NoReply` or `Stop`; the other
+callbacks return `NoReply` or `Stop`. `Ok`, `Reply` and `NoReply` take the
+options `timeout=` (seconds without a message before `"timeout"` arrives in
+`handle_info`), `hibernate=` (accepted; Python has no process heaps to
+shrink) and `continue_=` (run `handle_continue(arg, state)` before any
+other message).
+
+>>> import otp
+>>> class Ticker(otp.GenServer):
+...     def init(self, arg):
+...         return otp.Ok(0, continue_="warm up")
+...     def handle_continue(self, arg, state):
+...         return otp.NoReply(state + 1)
+...     def handle_call(self, request, from_, state):
+...         if request == "stop":
+...             return otp.Stop("normal", state, reply="bye")
+...         return otp.Reply(state, state, timeout=1.0)
+>>> async def main():
+...     pid = await Ticker.start_link(None)
+...     return await otp.call(pid, "count"), await otp.call(pid, "stop")
+>>> otp.run(main)
+(1, 'bye')
+"""
 
 from __future__ import annotations
 
-from typing import Final, final
+from typing import Final, TypeVar, final
+
+T = TypeVar("T", bound=type)
+
+
+def _sealed(cls: T) -> T:
+    """`@final` at run time too: the server checks results by their exact type."""
+
+    def refuse(sub: type, /, **kwargs: object) -> None:
+        raise TypeError(
+            f"otp.{cls.__name__} cannot be subclassed: a GenServer callback returns "
+            f"otp.{cls.__name__}(...) itself"
+        )
+
+    setattr(cls, "__init_subclass__", classmethod(refuse))  # noqa: B010 - mypy forbids it
+    return cls
 
 
 @final
@@ -29,6 +69,7 @@ def _opts(timeout: float | None, hibernate: bool, continue_: object) -> str:
 
 
 @final
+@_sealed
 class Ok:
     """`init` succeeded: `Ok(state, timeout=None, hibernate=False, continue_=...)`.
 
@@ -55,6 +96,7 @@ class Ok:
 
 
 @final
+@_sealed
 class Reply:
     """`handle_call` answers now: `Reply(reply, state, timeout=, hibernate=, continue_=)`."""
 
@@ -81,6 +123,7 @@ class Reply:
 
 
 @final
+@_sealed
 class NoReply:
     """Carry on with `state`; from `handle_call`, answer later with `otp.reply(from_, value)`."""
 
@@ -104,6 +147,7 @@ class NoReply:
 
 
 @final
+@_sealed
 class Stop:
     """Stop the server: `Stop(reason, state, reply=...)`; from `init`, just `Stop(reason)`.
 
@@ -125,6 +169,7 @@ class Stop:
 
 
 @final
+@_sealed
 class Ignore:
     """`init` declines to start: the start function returns None, nothing is logged."""
 

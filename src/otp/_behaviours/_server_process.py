@@ -138,6 +138,7 @@ class ServerProcess(Process):
         "impl",
         "last",
         "scheduled",
+        "starting",
         "state",
         "suspended",
         "timer",
@@ -152,6 +153,7 @@ class ServerProcess(Process):
     deferred: set[From] | None
     last: object
     suspended: bool
+    starting: bool
 
     def __init__(self, node: Node, impl: GenServer) -> None:
         super().__init__(node)
@@ -164,6 +166,7 @@ class ServerProcess(Process):
         self.deferred = None
         self.last = None
         self.suspended = False
+        self.starting = True  # until start_link has returned
 
     @property
     def behaviour(self) -> str:  # type: ignore[override]
@@ -202,15 +205,22 @@ class ServerProcess(Process):
     def run(self) -> None:
         """Handle a batch of messages (scheduled with `loop.call_soon`)."""
         self.scheduled = False
-        if self.busy or not self.alive or self.suspended:
+        if self.busy or not self.alive:
+            return
+        if self.suspended:
+            self.run_suspended()
             return
         token = current_process.set(self)
         try:
             budget = self.rt.batch
-            while budget and not self.busy and self.alive:
+            # A signal that kills the server while it runs (a linked process
+            # it just stopped) sets `kill_reason`: stop at once, as if the
+            # signal had arrived before the next message.
+            while budget and not self.busy and self.alive and self.kill_reason is None:
                 if self.cont is not MISSING:
                     arg, self.cont = self.cont, MISSING
-                    self.dispatch(("$continue", arg), self.impl.handle_continue, arg)
+                    self.last = msg = ("$continue", arg)
+                    self.dispatch(msg, self.impl.handle_continue, arg)
                 else:
                     mb = self.mailbox
                     if not mb:
@@ -223,6 +233,22 @@ class ServerProcess(Process):
             self.die(self.kill_reason)
         self.wake()
 
+    def run_suspended(self) -> None:
+        """While suspended (`otp.sys.suspend`), handle system messages only."""
+        token = current_process.set(self)
+        try:
+            while self.suspended and not self.busy and self.alive and self.mailbox:
+                mb = self.mailbox
+                msg = next((m for m in mb if type(m) is System), None)
+                if msg is None:
+                    break
+                mb.remove(msg)
+                self.handle_system(msg)
+        finally:
+            current_process.reset(token)
+        if not self.suspended:
+            self.wake()  # resumed: the other messages run now
+
     # -- one message ------------------------------------------------------------
 
     def handle(self, msg: object) -> None:
@@ -232,8 +258,10 @@ class ServerProcess(Process):
             self.handle_call(msg)
         elif type(msg) is tuple and len(msg) == 2 and msg[0] is GEN_CAST:
             self.dispatch(msg, self.impl.handle_cast, msg[1])
-        elif type(msg) is Exited and msg.pid is self.parent and self.trap:
+        elif type(msg) is Exited and (msg.pid is self.parent or msg.pid is self) and self.trap:
             # The parent (supervisor) asks us to stop: terminate runs, as in OTP.
+            # A signal "from ourselves" is the node shutting its root processes
+            # down (`Node.shutdown` outside any process): the node is our parent.
             self.stop_server(msg.reason, self.state)
         elif type(msg) is System:
             self.handle_system(msg)
@@ -250,9 +278,10 @@ class ServerProcess(Process):
                 return
             self.after_call(r, from_)
         except Exception as exc:
+            self.defer(from_)  # the caller gets Exit(exc) once terminate ran
             self.crash(exc)
         if slow is not None and perf() - t0 > slow:
-            self.report_slow(from_.request, perf() - t0)
+            self.report_slow(from_, perf() - t0)
 
     def dispatch(
         self, msg: object, callback: Callable[[object, object], object], arg: object
@@ -280,15 +309,14 @@ class ServerProcess(Process):
                 self.options(r.timeout, r.continue_)
         elif type(r) is NoReply:
             self.state = r.state
-            if not from_.done:
-                if self.deferred is None:
-                    self.deferred = set()
-                self.deferred.add(from_)
+            self.defer(from_)
             if r.timeout is not None or r.continue_ is not MISSING:
                 self.options(r.timeout, r.continue_)
         elif type(r) is Stop:
-            state = self.state if r.state is MISSING else r.state
-            self.stop_server(r.reason, state)
+            # Without `reply=`, the caller gets Exit(reason) once the server died.
+            if r.reply is MISSING:
+                self.defer(from_)
+            self.stop_server(r.reason, self.state if r.state is MISSING else r.state)
             if r.reply is not MISSING:
                 from_.reply(r.reply)
         else:
@@ -325,6 +353,8 @@ class ServerProcess(Process):
 
     def go_async(self, coro: Any, from_: From | None) -> None:
         self.busy = True
+        if from_ is not None:
+            self.defer(from_)  # fails with the server's reason if it dies meanwhile
         ctx = contextvars.copy_context()
         self.task = self.rt.loop.create_task(self.finish_async(coro, from_), context=ctx)
 
@@ -345,55 +375,76 @@ class ServerProcess(Process):
             if self.alive:
                 self.crash(exc)
         finally:
-            self.task = None
-            self.busy = False
+            # An async terminate started above owns the task and stays busy.
+            if self.task is asyncio.current_task():
+                self.task = None
+                self.busy = False
         if self.kill_reason is not None and self.alive:
             self.die(self.kill_reason)
         self.wake()
 
     # -- stopping ----------------------------------------------------------------
 
-    def stop_server(self, reason: object, state: object) -> None:
-        """Run `terminate(reason, state)`, log an abnormal reason, then die."""
+    def defer(self, from_: From) -> None:
+        """Keep an unanswered call: it fails with the server's exit reason."""
+        if not from_.done:
+            if self.deferred is None:
+                self.deferred = set()
+            self.deferred.add(from_)
+
+    def stop_server(self, reason: object, state: object, exc: BaseException | None = None) -> None:
+        """Run `terminate(reason, state)`, log an abnormal reason, then die.
+
+        `exc` is the exception that made the server stop, for the report's
+        traceback when `reason` is not itself an exception (`raise otp.Exit(r)`).
+        """
         self.state = state
         try:
             r = self.impl.terminate(reason, state)
             if type(r) is CoroutineType:
                 self.busy = True
                 self.task = self.rt.loop.create_task(
-                    self.finish_terminate(r, reason), context=contextvars.copy_context()
+                    self.finish_terminate(r, reason, exc), context=contextvars.copy_context()
                 )
                 return
-        except Exception as exc:
-            self.report_crash(exc, exc)
-            self.die(exc)
+        except Exception as error:
+            self.report_crash(error, error)
+            self.die(error)
             return
-        if not is_normal_exit(reason):
-            self.report_crash(reason, reason if isinstance(reason, BaseException) else None)
-        self.die(reason)
+        self.end(reason, exc)
 
-    async def finish_terminate(self, coro: Any, reason: object) -> None:
+    async def finish_terminate(self, coro: Any, reason: object, exc: BaseException | None) -> None:
         try:
             await coro
-        except Exception as exc:
-            reason = exc
+        except Exception as error:
+            reason = exc = error
         finally:
             self.task = None
+        self.end(reason, exc)
+
+    def end(self, reason: object, exc: BaseException | None) -> None:
         if not is_normal_exit(reason):
-            self.report_crash(reason, reason if isinstance(reason, BaseException) else None)
+            self.report_crash(reason, exc if exc is not None else _exception(reason))
         self.die(reason)
 
     def crash(self, exc: BaseException) -> None:
         """A callback raised: terminate runs with the exception as the reason."""
         if isinstance(exc, Exit):
-            self.stop_server(exc.reason, self.state)
+            self.stop_server(exc.reason, self.state, exc)
         else:
-            self.stop_server(exc, self.state)
+            self.stop_server(exc, self.state, exc)
 
     def on_death(self, reason: object, mailbox: deque[object] | None) -> None:
         if self.timer is not None:
             self.timer.cancel()
             self.timer = None
+        if self.starting:
+            # Died before start_link returned: the starter gets a StartError,
+            # not also an exit signal through the link.
+            parent = self.parent
+            if isinstance(parent, Process) and self.links and parent in self.links:
+                self.links.discard(parent)
+                parent.remove_link(self)
         if mailbox:
             fail_pending_calls(mailbox, reason)
         deferred = self.deferred
@@ -423,26 +474,45 @@ class ServerProcess(Process):
         name = f" ({self.name!r})" if self.name is not None else ""
         return f"{type(self.impl).__name__} {self._label()}{name}"
 
-    def report_crash(self, reason: object, exc: BaseException | None) -> None:
-        status = self.impl.format_status(
-            {"state": self.state, "message": self.last, "reason": reason}
-        )
+    def format_status(self, reason: object) -> dict[str, object]:
+        """The status a report shows, shaped by the callback `format_status`."""
+        status: dict[str, object] = {
+            "state": self.state,
+            "message": _message_view(self.last),
+            "reason": reason,
+        }
+        try:
+            shaped = self.impl.format_status(dict(status))
+        except Exception as exc:
+            # format_status often hides secrets: show neither state nor message.
+            hidden = f"<hidden: format_status raised {type(exc).__name__}: {exc}>"
+            return {"state": hidden, "message": hidden, "reason": reason}
+        if not isinstance(shaped, dict):
+            hidden = f"<hidden: format_status returned {type(shaped).__name__}, not a dict>"
+            return {"state": hidden, "message": hidden, "reason": reason}
+        return shaped
+
+    def report_crash(self, reason: object, exc: BaseException | None, init: bool = False) -> None:
+        """Log the one crash report of this server on logger "otp"."""
+        status = self.format_status(reason)
+        what = "failed to start: init raised" if init else "terminating"
         logger.error(
-            "GenServer %s terminating\n** Last message: %r\n** State: %r\n** Reason: %s",
+            "GenServer %s %s\n** Reason: %s\n** Last message: %s\n** State: %r",
             self.describe(),
-            status.get("message"),
-            status.get("state"),
+            what,
             _format_reason(reason),
+            _format_message(status.get("message")),
+            status.get("state"),
             exc_info=exc,
         )
 
     def report_slow(self, msg: object, elapsed: float) -> None:
         logger.warning(
-            "GenServer %s held the event loop for %.0f ms handling %r "
+            "GenServer %s held the event loop for %.0f ms handling %s "
             "(threshold %.0f ms): move blocking work to a thread or a Task",
             self.describe(),
             elapsed * 1000,
-            msg,
+            _format_message(_message_view(msg)),
             (self.rt.slow_callback or 0) * 1000,
         )
 
@@ -458,16 +528,36 @@ def _replace_state(server: ServerProcess, fn: object) -> object:
 
 
 def _get_status(server: ServerProcess, _: object) -> object:
-    return server.impl.format_status(
-        {"state": server.state, "message": server.last, "reason": None}
-    )
+    return server.format_status(None)
+
+
+def _suspend(server: ServerProcess, _: object) -> object:
+    server.suspended = True
+    return None
+
+
+def _resume(server: ServerProcess, _: object) -> object:
+    server.suspended = False
+    return None
+
+
+def _change_code(server: ServerProcess, payload: object) -> object:
+    if not (type(payload) is tuple and len(payload) == 2):
+        raise TypeError(f"change_code needs (old_vsn, extra); got {payload!r}")
+    old_vsn, extra = payload
+    server.state = server.impl.code_change(old_vsn, server.state, extra)
+    return None
 
 
 #: System requests a server answers between two messages (the `:sys` module's).
+#: While suspended, a server answers only these.
 SYSTEM_HANDLERS: dict[str, Callable[[ServerProcess, object], object]] = {
     "get_state": _get_state,
     "replace_state": _replace_state,
     "get_status": _get_status,
+    "suspend": _suspend,
+    "resume": _resume,
+    "change_code": _change_code,
 }
 
 
@@ -486,3 +576,24 @@ def _format_reason(reason: object) -> str:
     if isinstance(reason, BaseException):
         return f"{type(reason).__name__}: {reason}"
     return repr(reason)
+
+
+def _exception(reason: object) -> BaseException | None:
+    return reason if isinstance(reason, BaseException) else None
+
+
+def _message_view(msg: object) -> object:
+    """A message as OTP shows it: `("$gen_call", from_, request)` for a call."""
+    if type(msg) is From:
+        return ("$gen_call", msg, msg.request)
+    return msg
+
+
+def _format_message(msg: object) -> str:
+    if type(msg) is tuple and len(msg) == 3 and msg[0] == "$gen_call" and type(msg[1]) is From:
+        return f"call {msg[2]!r} from {msg[1].caller or 'a task outside any process'}"
+    if type(msg) is tuple and len(msg) == 2 and msg[0] == GEN_CAST:
+        return f"cast {msg[1]!r}"
+    if type(msg) is tuple and len(msg) == 2 and msg[0] == "$continue":
+        return f"continue {msg[1]!r}"
+    return repr(msg)
