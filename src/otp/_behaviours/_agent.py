@@ -1,0 +1,219 @@
+"""Agent: a process that holds a state, read and changed with functions.
+
+An agent is the simplest way to share a value between processes: the
+functions passed to it run inside the agent, one at a time.
+
+Example::
+
+    >>> import otp
+    >>> async def main():
+    ...     counter = await otp.Agent.start_link(lambda: 0, name="counter")
+    ...     await otp.Agent.update(counter, lambda n: n + 1)
+    ...     otp.Agent.cast("counter", lambda n: n + 10)
+    ...     return await otp.Agent.get("counter", lambda n: n)
+    >>> otp.run(main)
+    11
+
+Client/server API: `get`, `update` and `get_and_update` wait for the agent
+(they are `otp.call`s); `cast` does not. The function runs in the agent,
+so keep it quick: while it runs, every other client waits. Do expensive
+work in the caller, and send the agent only the cheap change. Functions
+may be `async def`; the agent handles nothing else until they return.
+
+How to supervise: an Agent is a GenServer, so `otp.Agent.child_spec(fn,
+name="counter")` puts one under a supervisor; a restart runs `fn` again,
+so the state starts afresh.
+
+Name registration: `start_link(fn, name="counter")` registers a name, or
+`otp.Via(registry, key)`; every function takes the pid or the name.
+
+Timeouts: `get`, `update` and `get_and_update` wait 5 seconds by default,
+then raise `otp.CallTimeout`; the function may still run later.
+
+When not to use it: an agent serialises every access. For data that many
+processes read, use an `otp.Table`; for a state with its own behaviour
+(timers, messages, several operations), write a GenServer.
+
+Debugging: `otp.sys.get_state(agent)`.
+"""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+from .._runtime._ids import Pid
+from .._runtime._names import Dest
+from ._gen_server import From, GenServer, call, cast, stop
+from ._results import NoReply, Ok, Reply
+
+T = TypeVar("T")
+
+
+class Agent(GenServer):
+    """A GenServer whose state is read and changed by functions sent to it."""
+
+    # -- client API ---------------------------------------------------------------
+
+    @classmethod
+    async def start_link(  # type: ignore[override]
+        cls, fn: Callable[[], object], *, name: object = None, timeout: float | None = None
+    ) -> Pid:
+        """Start an agent linked to the caller, with state `fn()`; return its pid.
+
+        `fn` (plain or `async def`) runs in the agent before this returns.
+
+        Raises:
+            AlreadyStarted: `name` is taken (`.pid` holds the owner).
+            StartError: `fn` raised (`.reason` is the exception).
+        """
+        _check_fn(fn, "Agent.start_link")
+        pid = await super().start_link(fn, name=name, timeout=timeout)
+        assert pid is not None
+        return pid
+
+    @classmethod
+    async def start(  # type: ignore[override]
+        cls, fn: Callable[[], object], *, name: object = None, timeout: float | None = None
+    ) -> Pid:
+        """Like `start_link`, without the link."""
+        _check_fn(fn, "Agent.start")
+        pid = await super().start(fn, name=name, timeout=timeout)
+        assert pid is not None
+        return pid
+
+    @staticmethod
+    async def get(agent: Dest, fn: Callable[[Any], T], timeout: float | None = 5.0) -> T:
+        """Return `fn(state)`, computed in the agent; the state does not change.
+
+        >>> import otp
+        >>> async def main():
+        ...     agent = await otp.Agent.start_link(lambda: {"a": 1})
+        ...     return await otp.Agent.get(agent, lambda d: d["a"])
+        >>> otp.run(main)
+        1
+
+        Waits at most `timeout` seconds (None: forever). Requests from one
+        caller are handled in the order sent. Raises what `otp.call` raises;
+        if `fn` raises, the agent crashes and this raises `otp.Exit`.
+        """
+        _check_fn(fn, "Agent.get")
+        result: T = await call(agent, ("get", fn), timeout)  # type: ignore[assignment]
+        return result
+
+    @staticmethod
+    async def update(agent: Dest, fn: Callable[[Any], object], timeout: float | None = 5.0) -> None:
+        """Replace the state with `fn(state)` and wait until it is done.
+
+        >>> import otp
+        >>> async def main():
+        ...     agent = await otp.Agent.start_link(list)
+        ...     await otp.Agent.update(agent, lambda items: [*items, "x"])
+        ...     return await otp.Agent.get(agent, len)
+        >>> otp.run(main)
+        1
+
+        Waits at most `timeout` seconds, like `get`.
+        """
+        _check_fn(fn, "Agent.update")
+        await call(agent, ("update", fn), timeout)
+
+    @staticmethod
+    async def get_and_update(
+        agent: Dest, fn: Callable[[Any], tuple[T, object]], timeout: float | None = 5.0
+    ) -> T:
+        """Run `fn(state)`, which returns `(reply, new_state)`: store the state, return the reply.
+
+        >>> import otp
+        >>> async def main():
+        ...     agent = await otp.Agent.start_link(lambda: 5)
+        ...     old = await otp.Agent.get_and_update(agent, lambda n: (n, n * 2))
+        ...     return old, await otp.Agent.get(agent, lambda n: n)
+        >>> otp.run(main)
+        (5, 10)
+
+        Waits at most `timeout` seconds, like `get`.
+        """
+        _check_fn(fn, "Agent.get_and_update")
+        result: T = await call(agent, ("get_and_update", fn), timeout)  # type: ignore[assignment]
+        return result
+
+    @staticmethod
+    def cast(agent: Dest, fn: Callable[[Any], object]) -> None:
+        """Replace the state with `fn(state)` without waiting; never raises for a missing agent."""
+        _check_fn(fn, "Agent.cast")
+        cast(agent, ("update", fn))
+
+    @staticmethod
+    async def stop(agent: Dest, reason: object = "normal", timeout: float | None = None) -> None:
+        """Stop the agent with `reason` and wait until it exited (see `otp.stop`)."""
+        await stop(agent, reason, timeout)
+
+    # -- server callbacks ---------------------------------------------------------------
+
+    async def init(self, fn: object) -> object:
+        assert callable(fn)
+        state = fn()
+        if inspect.isawaitable(state):
+            state = await state
+        return Ok(state)
+
+    def handle_call(self, request: object, from_: From, state: object) -> object:
+        kind, fn = _unpack(request, "call")
+        result = fn(state)
+        if inspect.isawaitable(result):
+            return _finish_call(kind, result, state)
+        return _reply(kind, result, state)
+
+    def handle_cast(self, request: object, state: object) -> object:
+        _, fn = _unpack(request, "cast")
+        result = fn(state)
+        if inspect.isawaitable(result):
+            return _finish_cast(result)
+        return NoReply(result)
+
+
+async def _finish_call(kind: str, result: Any, state: object) -> object:
+    return _reply(kind, await result, state)
+
+
+async def _finish_cast(result: Any) -> object:
+    return NoReply(await result)
+
+
+def _reply(kind: str, result: object, state: object) -> Reply:
+    if kind == "get":
+        return Reply(result, state)
+    if kind == "update":
+        return Reply(None, result)
+    if not (type(result) is tuple and len(result) == 2):
+        raise TypeError(
+            f"the function given to Agent.get_and_update must return a (reply, new_state) "
+            f"tuple; got {result!r} ({type(result).__name__})"
+        )
+    return Reply(result[0], result[1])
+
+
+def _unpack(request: object, what: str) -> tuple[str, Callable[[object], object]]:
+    if type(request) is tuple and len(request) == 2 and callable(request[1]):
+        return request[0], request[1]
+    raise TypeError(
+        f"an Agent only accepts the requests of otp.Agent.get/update/get_and_update/cast; "
+        f"got the {what} {request!r}"
+    )
+
+
+def _check_fn(fn: object, what: str) -> None:
+    if not callable(fn):
+        hint = f" (to start with the value {fn!r}, pass lambda: {fn!r})" if "start" in what else ""
+        raise TypeError(
+            f"{what} needs a function (plain or async def); got {fn!r} ({type(fn).__name__}){hint}"
+        )
+
+
+__all__ = ["Agent"]
+
+#: Run the examples of Agent's methods as doctests: `otp.Agent` reports its
+#: module as `otp`, which hides them from doctest's search of this module.
+__test__ = {"Agent": Agent}

@@ -1,0 +1,208 @@
+"""Child specifications, and stopping a child the way OTP supervisors do."""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Literal, NamedTuple, final
+
+from .._errors import StartError
+from .._runtime._ids import Pid
+from .._runtime._messages import Exited
+from .._runtime._process import Process, is_reason
+from .._runtime._scheduler import self_process
+
+logger = logging.getLogger("otp")
+
+Restart = Literal["permanent", "transient", "temporary"]
+Shutdown = float | Literal["brutal_kill"] | None
+ChildType = Literal["worker", "supervisor"]
+#: A fixed delay in seconds, or a function of the consecutive restart count (1, 2, ...).
+RestartDelay = float | Callable[[int], float] | None
+
+_RESTARTS = ("permanent", "transient", "temporary")
+_TYPES = ("worker", "supervisor")
+
+
+@final
+class ChildSpec:
+    """How a supervisor starts, restarts and stops one child.
+
+    `start` is a zero-argument callable returning an awaitable pid (or
+    None when the child's init returned `Ignore()`); `Counter.child_spec(arg)`
+    builds one. `restart` is `"permanent"` (always restarted),
+    `"transient"` (restarted after an abnormal exit) or `"temporary"`
+    (never). `shutdown` is seconds to wait after exit signal `"shutdown"`
+    before killing, `"brutal_kill"`, or None to wait forever (the default
+    for supervisors). `restart_delay` (beyond OTP, opt-in) waits before
+    each restart: seconds, or a function of the consecutive restart count
+    such as `otp.Supervisor.backoff(0.1, 5.0)`.
+    """
+
+    __slots__ = (
+        "id",
+        "modules",
+        "restart",
+        "restart_delay",
+        "shutdown",
+        "significant",
+        "start",
+        "type",
+    )
+
+    def __init__(
+        self,
+        id: object,  # OTP's name
+        start: Callable[..., object],
+        restart: Restart = "permanent",
+        shutdown: Shutdown | Literal["default"] = "default",
+        type: ChildType = "worker",  # OTP's name
+        significant: bool = False,
+        *,
+        restart_delay: RestartDelay = None,
+        modules: list[object] | None = None,
+    ) -> None:
+        if not callable(start):
+            raise TypeError(
+                f"ChildSpec start must be a callable returning an awaitable pid "
+                f"(e.g. lambda: Worker.start_link(arg)); got {start!r}"
+            )
+        if restart not in _RESTARTS:
+            raise ValueError(f"ChildSpec restart must be one of {_RESTARTS}; got {restart!r}")
+        if type not in _TYPES:
+            raise ValueError(f"ChildSpec type must be one of {_TYPES}; got {type!r}")
+        if shutdown == "default":
+            shutdown = None if type == "supervisor" else 5.0
+        if not (
+            shutdown is None
+            or shutdown == "brutal_kill"
+            or (isinstance(shutdown, int | float) and shutdown >= 0)
+        ):
+            raise ValueError(
+                "ChildSpec shutdown must be seconds (>= 0), 'brutal_kill' or None; "
+                f"got {shutdown!r}"
+            )
+        if significant and restart == "permanent":
+            raise ValueError(
+                "a significant child must be 'transient' or 'temporary' (as in OTP); "
+                f"child {id!r} is 'permanent'"
+            )
+        self.id = id
+        self.start = start
+        self.restart: Restart = restart
+        self.shutdown: Shutdown = shutdown
+        self.type: ChildType = type
+        self.significant = significant
+        self.restart_delay = restart_delay
+        self.modules = modules if modules is not None else [id]
+
+    def replace(self, **changes: object) -> ChildSpec:
+        """A copy with some fields changed: `spec.replace(restart="transient")`."""
+        fields: dict[str, object] = {name: getattr(self, name) for name in self.__slots__}
+        fields.update(changes)
+        return ChildSpec(**fields)  # type: ignore[arg-type]
+
+    def __repr__(self) -> str:
+        id_ = self.id.__name__ if isinstance(self.id, type) else repr(self.id)
+        return (
+            f"ChildSpec(id={id_}, restart={self.restart!r}, shutdown={self.shutdown!r}, "
+            f"type={self.type!r}, significant={self.significant!r})"
+        )
+
+
+@final
+class Child(NamedTuple):
+    """A row of `which_children`: `pid` is None when the child is not running."""
+
+    id: object
+    pid: Pid | None
+    type: str
+    modules: list[object]
+
+
+def to_spec(child: object) -> ChildSpec:
+    """Normalise a children-list entry: a ChildSpec, a class, or `(class, arg)`."""
+    if isinstance(child, ChildSpec):
+        return child
+    arg: object = None
+    cls = child
+    if type(child) is tuple and len(child) == 2 and isinstance(child[0], type):
+        cls, arg = child
+    make = getattr(cls, "child_spec", None) if isinstance(cls, type) else None
+    if make is None:
+        raise TypeError(
+            f"a supervisor child must be a GenServer or Supervisor subclass, a (cls, arg) "
+            f"tuple or an otp.ChildSpec; got {child!r} ({type(child).__name__})"
+        )
+    spec = make(arg)
+    if not isinstance(spec, ChildSpec):
+        raise TypeError(f"{cls!r}.child_spec({arg!r}) must return an otp.ChildSpec; got {spec!r}")
+    return spec
+
+
+async def start_child(spec: ChildSpec, *args: object) -> Pid | None:
+    """Run a spec's start function; return the pid (or None for Ignore)."""
+    try:
+        result = spec.start(*args)
+        if inspect.isawaitable(result):
+            result = await result
+    except StartError:
+        raise
+    except Exception as exc:
+        raise StartError(exc, f"child {spec.id!r} failed to start: {exc!r}") from exc
+    if result is None or isinstance(result, Pid):
+        return result
+    raise StartError(
+        ("bad_start_return", result),
+        f"the start function of child {spec.id!r} must return (an awaitable of) a pid or "
+        f"None; got {result!r}",
+    )
+
+
+async def shutdown_child(pid: Pid, shutdown: Shutdown) -> object:
+    """Stop a child as OTP does: unlink, exit signal, wait, kill after the timeout.
+
+    Must run in the supervisor process. Returns the child's exit reason.
+    """
+    sup = self_process()
+    if not isinstance(pid, Process):
+        raise NotImplementedError("supervising remote children needs distribution")
+    done: Awaitable[object] = pid.wait_exit()
+    sup.rt.route_unlink(sup, pid)
+    _drop_exit_message(sup, pid)
+    if shutdown == "brutal_kill":
+        pid.exit_signal(sup, "kill", False)
+        return await done
+    pid.exit_signal(sup, "shutdown", False)
+    if shutdown is None:
+        return await done
+    try:
+        return await asyncio.wait_for(asyncio.shield(done), shutdown)
+    except TimeoutError:
+        logger.warning(
+            "Child %s did not stop within %s s of exit signal 'shutdown'; killing it",
+            pid,
+            shutdown,
+        )
+        pid.exit_signal(sup, "kill", False)
+        return await done
+
+
+def _drop_exit_message(sup: Process, pid: Pid) -> None:
+    """An exit signal that arrived before the unlink is not a crash to act on."""
+    mb = sup.mailbox
+    if not mb:
+        return
+    for i, msg in enumerate(mb):
+        if type(msg) is Exited and msg.pid is pid:
+            del mb[i]
+            return
+
+
+def expected_shutdown(reason: object, shutdown: Shutdown) -> bool:
+    """Whether a child stopped the way its supervisor asked."""
+    if shutdown == "brutal_kill":
+        return is_reason(reason, "killed")
+    return is_reason(reason, "shutdown") or is_reason(reason, "normal")

@@ -1,0 +1,305 @@
+"""DynamicSupervisor: a supervisor that starts its children on demand.
+
+Example::
+
+    >>> import otp
+    >>> class Session(otp.GenServer):
+    ...     def handle_call(self, request, from_, state):
+    ...         return otp.Reply(state, state)
+    >>> async def main():
+    ...     sup = await otp.DynamicSupervisor.start_link(name="sessions")
+    ...     pid = await otp.DynamicSupervisor.start_child("sessions", Session.child_spec("alice"))
+    ...     counts = await otp.DynamicSupervisor.count_children(sup)
+    ...     return await otp.call(pid, "who"), counts["active"]
+    >>> otp.run(main)
+    ('alice', 1)
+
+Children have no ids: they are known by pid. The restart types and the
+restart intensity are those of `otp.Supervisor` (strategy `one_for_one`
+only); past the intensity the supervisor stops every child and exits
+with `"shutdown"`. `max_children` caps the number of children
+(`otp.MaxChildren` past it); `extra_arguments` are passed first,
+positionally, to every child spec's `start`. On exit, every child gets
+its shutdown signal at once and is waited for, as in Elixir.
+
+`restart_delay=` on a child spec delays its restarts as in
+`otp.Supervisor`; while it waits, the child shows `pid=None` in
+`which_children` and still counts toward `max_children`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Literal
+
+from .._errors import MaxChildren, StartError
+from .._runtime._ids import Pid
+from .._runtime._messages import Exited
+from .._runtime._process import is_normal_exit
+from .._runtime._scheduler import current_node, self_process
+from .._runtime._timers import send_after
+from ._child import Child, ChildSpec, expected_shutdown, shutdown_child, start_child, to_spec
+from ._gen_server import GenServer, call
+from ._results import NoReply, Ok, Reply, Stop
+
+if TYPE_CHECKING:
+    from .._runtime._names import Dest
+    from ._server_process import From
+
+logger = logging.getLogger("otp")
+
+
+@dataclass(eq=False)
+class _Entry:
+    """A child: its spec, and its restart history for `restart_delay`."""
+
+    spec: ChildSpec
+    started_at: float
+    attempts: int = 0  # consecutive restarts, for backoff
+
+
+@dataclass(eq=False)
+class _State:
+    max_restarts: int
+    max_seconds: float
+    max_children: int | None
+    extra_arguments: tuple[object, ...]
+    children: dict[Pid, _Entry] = field(default_factory=dict)
+    #: Children waiting out their `restart_delay`, by the token of their timer.
+    pending: dict[object, _Entry] = field(default_factory=dict)
+    restarts: list[float] = field(default_factory=list)
+
+    def size(self) -> int:
+        return len(self.children) + len(self.pending)
+
+
+class DynamicSupervisor:
+    """Start children on demand; restart them as their specs say."""
+
+    @classmethod
+    async def start_link(
+        cls,
+        *,
+        name: object = None,
+        strategy: Literal["one_for_one"] = "one_for_one",
+        max_restarts: int = 3,
+        max_seconds: float = 5.0,
+        max_children: int | None = None,
+        extra_arguments: Sequence[object] = (),
+        timeout: float | None = None,
+    ) -> Pid:
+        """Start a dynamic supervisor linked to the caller, with no children."""
+        if strategy != "one_for_one":
+            raise ValueError(
+                f"DynamicSupervisor supports strategy 'one_for_one' only; got {strategy!r}"
+            )
+        if not isinstance(max_restarts, int) or max_restarts < 0:
+            raise ValueError(f"max_restarts must be an int >= 0; got {max_restarts!r}")
+        if not max_seconds > 0:
+            raise ValueError(f"max_seconds must be > 0; got {max_seconds!r}")
+        if max_children is not None and max_children < 0:
+            raise ValueError(f"max_children must be >= 0 or None; got {max_children!r}")
+        state = _State(max_restarts, max_seconds, max_children, tuple(extra_arguments))
+        pid = await _DynamicServer.start_link(state, name=name, timeout=timeout)
+        assert pid is not None
+        return pid
+
+    @classmethod
+    def child_spec(cls, arg: object = None, **opts: object) -> ChildSpec:
+        """A spec for a DynamicSupervisor under another supervisor; `arg` is a dict of options."""
+        kwargs = dict(arg) if isinstance(arg, dict) else {}
+        start_opts = {k: opts.pop(k) for k in ("name",) if k in opts}
+        kwargs.update(start_opts)
+        spec = ChildSpec(
+            id=cls, start=lambda: cls.start_link(**kwargs), type="supervisor", shutdown=None
+        )
+        return spec.replace(**opts) if opts else spec
+
+    @staticmethod
+    async def start_child(sup: Dest, child: object) -> Pid | None:
+        """Start a child from a spec (or a class, or `(class, arg)`); return its pid.
+
+        Returns None when the child's init returned `Ignore()`.
+
+        Raises:
+            MaxChildren: the supervisor already has `max_children` children.
+            StartError: the child failed to start.
+        """
+        result = await call(sup, ("$dynsup", "start_child", to_spec(child)), None)
+        if isinstance(result, BaseException):
+            raise result
+        assert result is None or isinstance(result, Pid)
+        return result
+
+    @staticmethod
+    async def terminate_child(sup: Dest, pid: Pid) -> None:
+        """Stop the child `pid` (it is not restarted).
+
+        Raises:
+            KeyError: `pid` is not a child of this supervisor.
+        """
+        result = await call(sup, ("$dynsup", "terminate_child", pid), None)
+        if isinstance(result, BaseException):
+            raise result
+
+    @staticmethod
+    async def which_children(sup: Dest) -> list[Child]:
+        """`Child(None, pid, type, modules)` for every child."""
+        result = await call(sup, ("$dynsup", "which_children", None), None)
+        assert isinstance(result, list)
+        return result
+
+    @staticmethod
+    async def count_children(sup: Dest) -> dict[str, int]:
+        """Counts: `specs`, `active`, `supervisors`, `workers`."""
+        result = await call(sup, ("$dynsup", "count_children", None), None)
+        assert isinstance(result, dict)
+        return result
+
+
+class _DynamicServer(GenServer):
+    _otp_shutdown = None  # at node shutdown, wait for the children's own shutdowns
+
+    def init(self, state: object) -> object:
+        self_process().trap = True
+        return Ok(state)
+
+    async def handle_call(self, request: object, from_: From, state: object) -> object:
+        assert isinstance(state, _State) and type(request) is tuple
+        _, op, arg = request
+        if op == "start_child":
+            assert isinstance(arg, ChildSpec)
+            return Reply(await _start_new(state, arg), state)
+        if op == "terminate_child":
+            entry = state.children.pop(arg, None) if isinstance(arg, Pid) else None
+            if entry is None:
+                return Reply(KeyError(f"{arg!r} is not a child of this supervisor"), state)
+            assert isinstance(arg, Pid)
+            await shutdown_child(arg, entry.spec.shutdown)
+            return Reply(None, state)
+        if op == "which_children":
+            rows = [_row(pid, e) for pid, e in state.children.items()]
+            return Reply(rows + [_row(None, e) for e in state.pending.values()], state)
+        if op == "count_children":
+            return Reply(_counts(state), state)
+        return Reply(ValueError(f"unknown DynamicSupervisor request {op!r}"), state)
+
+    async def handle_info(self, msg: object, state: object) -> object:
+        assert isinstance(state, _State)
+        if type(msg) is tuple and len(msg) == 2 and msg[0] == "$restart":
+            entry = state.pending.pop(msg[1], None)
+            return NoReply(state) if entry is None else await _restart(state, entry)
+        if type(msg) is not Exited or msg.pid not in state.children:
+            return NoReply(state)  # not a child: a stale or foreign exit
+        entry = state.children.pop(msg.pid)
+        spec, reason = entry.spec, msg.reason
+        if not is_normal_exit(reason):
+            logger.error(
+                "DynamicSupervisor %s: child %s terminated with %r", self_process(), msg.pid, reason
+            )
+        if spec.restart == "temporary" or (spec.restart == "transient" and is_normal_exit(reason)):
+            return NoReply(state)
+        return await _after_crash(state, entry)
+
+    async def terminate(self, reason: object, state: object) -> None:
+        if not isinstance(state, _State):
+            return
+        state.pending.clear()  # their timers' messages will find nothing
+        if not state.children:
+            return
+        children, state.children = state.children, {}
+        results = await asyncio.gather(
+            *(shutdown_child(pid, entry.spec.shutdown) for pid, entry in children.items())
+        )
+        for (pid, entry), outcome in zip(children.items(), results, strict=True):
+            if not expected_shutdown(outcome, entry.spec.shutdown):
+                logger.warning(
+                    "DynamicSupervisor %s: child %s stopped with %r", self_process(), pid, outcome
+                )
+
+
+def _row(pid: Pid | None, entry: _Entry) -> Child:
+    return Child(None, pid, entry.spec.type, entry.spec.modules)
+
+
+def _counts(state: _State) -> dict[str, int]:
+    entries = [*state.children.values(), *state.pending.values()]
+    sups = sum(1 for e in entries if e.spec.type == "supervisor")
+    return {
+        "specs": len(entries),
+        "active": len(state.children),
+        "supervisors": sups,
+        "workers": len(entries) - sups,
+    }
+
+
+async def _start_new(state: _State, spec: ChildSpec) -> object:
+    """`start_child`: the pid, None for Ignore, or the error to raise in the caller."""
+    if state.max_children is not None and state.size() >= state.max_children:
+        return MaxChildren(
+            f"the supervisor already has {state.max_children} children (max_children); "
+            f"terminate one first or raise max_children"
+        )
+    now = current_node().loop.time()
+    try:
+        pid = await start_child(spec, *state.extra_arguments)
+    except StartError as exc:
+        return exc
+    if pid is not None:
+        state.children[pid] = _Entry(spec, now)
+    return pid
+
+
+async def _after_crash(state: _State, entry: _Entry) -> object:
+    """Restart a child now, or after its `restart_delay` (see `otp.Supervisor`)."""
+    delay_spec = entry.spec.restart_delay
+    if delay_spec is None:
+        return await _restart(state, entry)
+    now = current_node().loop.time()
+    if now - entry.started_at >= state.max_seconds:
+        entry.attempts = 0  # it stayed up long enough: back to the first delay
+    entry.attempts += 1
+    delay = delay_spec(entry.attempts) if callable(delay_spec) else float(delay_spec)
+    if delay <= 0:
+        return await _restart(state, entry)
+    token = current_node().make_ref()
+    state.pending[token] = entry
+    send_after(self_process(), ("$restart", token), delay)
+    logger.info(
+        "DynamicSupervisor %s restarts a child in %.3g s (restart %d)",
+        self_process(),
+        delay,
+        entry.attempts,
+    )
+    return NoReply(state)
+
+
+async def _restart(state: _State, entry: _Entry) -> object:
+    """Start a child again, counting toward the intensity; give up past it."""
+    now = current_node().loop.time()
+    state.restarts = [t for t in state.restarts if now - t < state.max_seconds]
+    state.restarts.append(now)
+    if len(state.restarts) > state.max_restarts:
+        logger.error(
+            "DynamicSupervisor %s reached its maximum restart intensity "
+            "(%d restarts in %g s) and shuts down",
+            self_process(),
+            state.max_restarts,
+            state.max_seconds,
+        )
+        return Stop("shutdown", state)
+    entry.started_at = now
+    try:
+        pid = await start_child(entry.spec, *state.extra_arguments)
+    except StartError as exc:
+        logger.error(
+            "DynamicSupervisor %s failed to restart a child: %r", self_process(), exc.reason
+        )
+        return await _after_crash(state, entry)  # each try counts toward the intensity
+    if pid is not None:
+        state.children[pid] = entry
+        logger.info("DynamicSupervisor %s restarted a child as %s", self_process(), pid)
+    return NoReply(state)

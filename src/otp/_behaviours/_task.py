@@ -1,0 +1,819 @@
+"""Task: run one function in its own process and collect its result.
+
+A task is a process made for a single computation. `Task.async_` starts it
+linked to and monitored by the caller (its *owner*); `Task.await_` waits
+for the result.
+
+Example::
+
+    >>> import otp
+    >>> async def double(x):
+    ...     return 2 * x
+    >>> async def main():
+    ...     task = otp.Task.async_(double, 21)
+    ...     # ... do other work meanwhile ...
+    ...     return await otp.Task.await_(task)
+    >>> otp.run(main)
+    42
+
+API: `async_` starts a task; `await_` (or plain `await task`) returns its
+result; `yield_` peeks without giving up on it; `shutdown` stops it and
+says whether it finished; `async_stream` maps a function over many items
+with bounded concurrency; `start` and `start_link` run a function for its
+side effects only.
+
+Links: an `async_` task is linked to its owner, so a crash in the task
+takes the owner down with the same reason, and an owner that exits stops
+its tasks, as in Elixir. An owner that traps exits gets `Exited(pid,
+reason)` instead, and `await_` raises `otp.Exit(reason)`. A task started
+from a plain asyncio task (not a process) has no owner process: it is not
+linked, and any plain asyncio task may await it.
+
+Messages: when the owner is a process, the task also sends it
+`(task.ref, result)` and its monitor delivers `Down(task.ref, pid,
+reason)`, exactly as in Elixir, so a GenServer that starts a task from a
+callback can match them in `handle_info`. `await_`, `yield_` and
+`shutdown` take both messages out of the mailbox when they return; the
+result itself travels through a future, so a `receive` that took the
+`(ref, result)` message first does not lose it.
+
+How to supervise: `Task.start_link(fn, *args)` is a `ChildSpec` start
+function (restart it `"temporary"` or `"transient"`); to start tasks whose
+crash must not take the caller down, use `otp.TaskSupervisor`.
+
+Timeouts: `await_` waits 5 seconds by default, then raises the builtin
+`TimeoutError` and kills the task. `yield_` waits, then returns None and
+leaves the task running.
+
+When not to use it: a task runs on the event loop like any process, so a
+plain (non-async) function that computes for a long time blocks every
+process; run such work with `await asyncio.to_thread(fn, ...)` inside an
+async function. Use a GenServer, not a task, for state that outlives one
+computation.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+import os
+from collections import deque
+from collections.abc import (
+    AsyncIterable,
+    AsyncIterator,
+    Callable,
+    Coroutine,
+    Generator,
+    Iterable,
+    Iterator,
+)
+from functools import partial
+from typing import Any, Generic, Literal, TypeVar, final, overload
+
+from .._errors import Exit
+from .._runtime._ids import Pid, Ref
+from .._runtime._process import Process, is_reason
+from .._runtime._scheduler import current_node, current_process
+from .._runtime._signals import demonitor, monitor, unlink
+from .._runtime._signals import exit as send_exit
+from .._runtime._spawning import spawn, spawn_link
+
+T = TypeVar("T")
+
+#: The end of a stream's input.
+_END = object()
+
+#: What `yield_`, `shutdown` and `async_stream` report for one task.
+Outcome = tuple[Literal["ok"], T] | tuple[Literal["exit"], object]
+
+
+@final
+class Task(Generic[T]):
+    """A running computation started by `Task.async_`: await it for its result.
+
+    Attributes:
+        pid: the task's process.
+        ref: the reference that tags its reply and its `Down` message.
+        owner: the process that started it and may await it (None when it
+            was started from a plain asyncio task).
+
+    `Task` is also the namespace of the task functions: `otp.Task.async_`,
+    `otp.Task.await_`, `otp.Task.yield_`, `otp.Task.shutdown`,
+    `otp.Task.async_stream`, `otp.Task.start`, `otp.Task.start_link`.
+    """
+
+    __slots__ = ("_attached", "_fut", "_proc", "_taken", "owner", "pid", "ref")
+
+    pid: Pid
+    ref: Ref
+    owner: Pid | None
+    _proc: Process
+    _fut: asyncio.Future[Outcome[T]]
+    _taken: bool
+    _attached: asyncio.Future[None] | None
+
+    def __init__(self, owner: Process | None, loop: asyncio.AbstractEventLoop) -> None:
+        # Built by Task.async_ (and TaskSupervisor); `attach` completes it.
+        self.owner = owner
+        self._fut = loop.create_future()
+        self._taken = False
+        self._attached = None
+
+    def __repr__(self) -> str:
+        if self._taken:
+            state = "taken"
+        elif not self._fut.done():
+            state = "running"
+        else:
+            state = "finished" if self._fut.result()[0] == "ok" else "exited"
+        pid = getattr(self, "pid", None)
+        return f"<Task {pid} {state}>"
+
+    def __await__(self) -> Generator[Any, None, T]:
+        """`await task` is `await Task.await_(task)` with the default timeout."""
+        return Task.await_(self).__await__()
+
+    # -- plumbing shared with TaskSupervisor ----------------------------------
+
+    def attach(self, proc: Process, monitored: bool, linked: bool) -> None:
+        """Bind this task to its process: monitor (and link) it from the owner.
+
+        Must run in the owner's context. The process's body must be
+        `run_task(task, fn, args)`, which reports the result.
+        """
+        self.pid = self._proc = proc
+        if self.owner is not None and monitored:
+            self.ref = monitor(proc)
+        else:
+            self.ref = proc.rt.make_ref()
+        if linked and isinstance(self.owner, Process):
+            proc.rt.route_link(self.owner, proc)
+        proc.wait_exit().add_done_callback(partial(_on_exit, self))
+        if self._attached is not None and not self._attached.done():
+            self._attached.set_result(None)  # run_task was waiting for the ref
+
+    def settle(self, outcome: Outcome[T]) -> None:
+        if not self._fut.done():
+            self._fut.set_result(outcome)
+
+    # -- the task functions ---------------------------------------------------
+
+    @overload
+    @staticmethod
+    def async_(fn: Callable[..., Coroutine[Any, Any, T]], *args: object) -> Task[T]: ...
+    @overload
+    @staticmethod
+    def async_(fn: Callable[..., T], *args: object) -> Task[T]: ...
+    @staticmethod
+    def async_(fn: Callable[..., object], *args: object) -> Task[Any]:
+        """Run `fn(*args)` in a new process linked to and monitored by the caller.
+
+        >>> import otp
+        >>> async def fetch(n):
+        ...     return f"page {n}"
+        >>> async def main():
+        ...     tasks = [otp.Task.async_(fetch, n) for n in range(3)]
+        ...     return [await task for task in tasks]
+        >>> otp.run(main)
+        ['page 0', 'page 1', 'page 2']
+
+        `fn` is an `async def` function (or a plain function, which then
+        runs on the event loop). Await the task exactly once, from the
+        process that started it. Called from a plain asyncio task, the
+        task is not linked to anything (there is no process to link to).
+
+        Returns:
+            The `Task`: `task.pid`, `task.ref`; await it for the result.
+        """
+        _check_fn(fn, "Task.async_")
+        owner = current_process.get()
+        node = owner.rt if owner is not None else current_node()
+        task: Task[Any] = Task(owner, node.loop)
+        if owner is not None:
+            pid = spawn_link(run_task, task, fn, args)
+        else:
+            pid = spawn(run_task, task, fn, args)
+        assert isinstance(pid, Process)
+        task.attach(pid, monitored=True, linked=False)
+        return task
+
+    @staticmethod
+    async def await_(task: Task[T], timeout: float | None = 5.0) -> T:
+        """Wait for `task`'s result and return it.
+
+        >>> import otp
+        >>> async def main():
+        ...     task = otp.Task.async_(lambda: "done")
+        ...     return await otp.Task.await_(task, timeout=1.0)
+        >>> otp.run(main)
+        'done'
+
+        Waits at most `timeout` seconds (None: forever). Cancelling the
+        caller leaves the task running (it is linked to the caller, so it
+        stops when the caller exits). A task can be awaited only once.
+
+        Raises:
+            TimeoutError: no result within `timeout`; the task is killed.
+            Exit: the task exited without a result (`.reason`); a crash
+                usually reaches the linked caller as an exit signal first,
+                so this is seen by callers that trap exits.
+            RuntimeError: the task was already awaited, or the caller is
+                not its owner.
+        """
+        _check_owner(task, "Task.await_")
+        outcome = await _wait(task, timeout)
+        if outcome is None:
+            _let_go(task, kill=True)
+            raise TimeoutError(
+                f"Task.await_: {task.pid} did not finish within {timeout} s, so it was "
+                f"killed. Raise the timeout (None waits forever), or use Task.yield_ to "
+                f"wait without stopping the task"
+            )
+        _let_go(task, kill=False)
+        if outcome[0] == "ok":
+            return outcome[1]
+        raise _exit_error(task, outcome[1])
+
+    @staticmethod
+    async def yield_(task: Task[T], timeout: float | None = 5.0) -> Outcome[T] | None:
+        """Wait up to `timeout` seconds for `task`; None if it is still running.
+
+        >>> import otp
+        >>> async def main():
+        ...     task = otp.Task.async_(otp.receive)
+        ...     first = await otp.Task.yield_(task, timeout=0)
+        ...     otp.send(task.pid, "go")
+        ...     return first, await otp.Task.yield_(task)
+        >>> otp.run(main)
+        (None, ('ok', 'go'))
+
+        Returns `("ok", value)`, `("exit", reason)` when the task exited
+        without a result (a linked, non-trapping caller usually exits with
+        it first), or None: the task keeps running and may be yielded to
+        again, awaited or shut down (`await Task.yield_(t) or await
+        Task.shutdown(t)` never loses a result that arrives in between).
+        Cancelling the caller leaves the task running.
+
+        Raises:
+            RuntimeError: the task's result was already taken, or the
+                caller is not its owner.
+        """
+        _check_owner(task, "Task.yield_")
+        outcome = await _wait(task, timeout)
+        if outcome is not None:
+            _let_go(task, kill=False)
+        return outcome
+
+    @staticmethod
+    async def shutdown(
+        task: Task[T], timeout: float | Literal["brutal_kill"] | None = 5.0
+    ) -> Outcome[T] | None:
+        """Unlink and stop `task`; return its result if it had one.
+
+        >>> import otp
+        >>> async def main():
+        ...     task = otp.Task.async_(otp.receive)
+        ...     return await otp.Task.shutdown(task), otp.is_alive(task.pid)
+        >>> otp.run(main)
+        (None, False)
+
+        Sends the task exit signal `"shutdown"` and waits up to `timeout`
+        seconds (None: forever) for it to exit, then kills it;
+        `"brutal_kill"` kills it at once.
+
+        Returns:
+            `("ok", value)` if the task had finished, `("exit", reason)` if
+            it had died some other way (including `("exit", "killed")`
+            when it ignored the shutdown signal until the timeout), None
+            when it stopped on the signal.
+
+        Raises:
+            RuntimeError: the task's result was already taken, or the
+                caller is not its owner.
+        """
+        _check_owner(task, "Task.shutdown")
+        if not (timeout is None or timeout == "brutal_kill" or isinstance(timeout, int | float)):
+            raise ValueError(
+                f"Task.shutdown: timeout must be seconds, None or 'brutal_kill'; got {timeout!r}"
+            )
+        brutal = timeout == "brutal_kill"
+        if task.owner is not None:
+            unlink(task.pid)
+        proc = task._proc
+        dead = proc.wait_exit()
+        if not dead.done():
+            send_exit(proc, "kill" if brutal else "shutdown")
+        if not dead.done() and not isinstance(timeout, str):
+            deadline = None if timeout is None else proc.rt.loop.time() + timeout
+            await _wait_any(proc.rt.loop, [dead], deadline)
+            if not dead.done():
+                send_exit(proc, "kill")
+        reason = await dead
+        _let_go(task, kill=False)
+        if task._fut.done() and task._fut.result()[0] == "ok":
+            return task._fut.result()
+        if is_reason(reason, "killed" if brutal else "shutdown"):
+            return None
+        return ("exit", reason)
+
+    @staticmethod
+    async def start(fn: Callable[..., object], *args: object) -> Pid:
+        """Run `fn(*args)` in a new, unlinked process, for its side effects; return the pid.
+
+        Nobody receives the result. A crash is logged.
+        """
+        _check_fn(fn, "Task.start")
+        return spawn(_run_plain, fn, args)
+
+    @staticmethod
+    async def start_link(fn: Callable[..., object], *args: object) -> Pid:
+        """Like `start`, linked to the caller: use it as a supervised child's start.
+
+        >>> import otp
+        >>> async def main():
+        ...     pid = await otp.Task.start_link(otp.send, otp.self(), "ran")
+        ...     return await otp.receive()
+        >>> otp.run(main)
+        'ran'
+        """
+        _check_fn(fn, "Task.start_link")
+        return spawn_link(_run_plain, fn, args)
+
+    @overload
+    @staticmethod
+    def async_stream(
+        fn: Callable[[Any], Coroutine[Any, Any, T]],
+        items: Iterable[Any] | AsyncIterable[Any],
+        *,
+        max_concurrency: int | None = None,
+        ordered: bool = True,
+        timeout: float | None = 5.0,
+        on_timeout: Literal["exit", "kill_task"] = "exit",
+    ) -> TaskStream[T]: ...
+    @overload
+    @staticmethod
+    def async_stream(
+        fn: Callable[[Any], T],
+        items: Iterable[Any] | AsyncIterable[Any],
+        *,
+        max_concurrency: int | None = None,
+        ordered: bool = True,
+        timeout: float | None = 5.0,
+        on_timeout: Literal["exit", "kill_task"] = "exit",
+    ) -> TaskStream[T]: ...
+    @staticmethod
+    def async_stream(
+        fn: Callable[[Any], Any],
+        items: object,
+        *,
+        max_concurrency: int | None = None,
+        ordered: bool = True,
+        timeout: float | None = 5.0,
+        on_timeout: Literal["exit", "kill_task"] = "exit",
+    ) -> TaskStream[Any]:
+        """Run `fn(item)` for each of `items` in tasks, a few at a time; iterate the outcomes.
+
+        >>> import otp
+        >>> async def square(x):
+        ...     return x * x
+        >>> async def main():
+        ...     return [r async for r in otp.Task.async_stream(square, [1, 2, 3])]
+        >>> otp.run(main)
+        [('ok', 1), ('ok', 4), ('ok', 9)]
+
+        See `TaskStream` for the semantics and the options.
+        """
+        return TaskStream(
+            fn,
+            items,
+            max_concurrency=max_concurrency,
+            ordered=ordered,
+            timeout=timeout,
+            on_timeout=on_timeout,
+        )
+
+
+# -- the task's process ----------------------------------------------------------
+
+
+async def run_task(task: Task[Any], fn: Callable[..., object], args: tuple[object, ...]) -> None:
+    """The body of a task process: run `fn`, then hand the result to the owner.
+
+    A task started by someone else (a TaskSupervisor) may run before its
+    owner has attached to it; it then waits for that, so that its reply
+    carries the monitor's ref. If the owner exits first, nobody is left
+    to reply to and the task ends at once.
+    """
+    if not hasattr(task, "ref") and not await _attached(task):
+        return
+    value = fn(*args)
+    if inspect.isawaitable(value):
+        value = await value
+    task.settle(("ok", value))
+    owner = task.owner
+    if isinstance(owner, Process):
+        owner.enqueue((task.ref, value))
+
+
+async def _attached(task: Task[Any]) -> bool:
+    """Wait until the owner attached to `task` (True) or exited (False)."""
+    attached = task._attached = task._fut.get_loop().create_future()
+    owner = task.owner
+    if not isinstance(owner, Process):
+        await attached
+        return True
+    owner_exit = owner.wait_exit()
+    try:
+        await _wait_any(attached.get_loop(), [attached, owner_exit], None)
+    finally:
+        if owner.exit_waiters and owner_exit in owner.exit_waiters:
+            owner.exit_waiters.remove(owner_exit)  # the owner may live long: no leak
+    return attached.done()
+
+
+async def _run_plain(fn: Callable[..., object], args: tuple[object, ...]) -> None:
+    value = fn(*args)
+    if inspect.isawaitable(value):
+        await value
+
+
+def _on_exit(task: Task[Any], dead: asyncio.Future[object]) -> None:
+    if not dead.cancelled():
+        task.settle(("exit", dead.result()))
+
+
+def _check_fn(fn: object, what: str) -> None:
+    if inspect.iscoroutine(fn):
+        fn.close()  # it will never run: avoid a "never awaited" warning on top
+        raise TypeError(
+            f"{what} needs the function and its arguments, not a coroutine: write "
+            f"{what}(work, arg), not {what}(work(arg))"
+        )
+    if not callable(fn):
+        raise TypeError(
+            f"{what} needs a function to run (async def or def); got {fn!r} ({type(fn).__name__})"
+        )
+
+
+def _check_owner(task: object, what: str) -> None:
+    if not isinstance(task, Task):
+        raise TypeError(
+            f"{what} needs the Task returned by otp.Task.async_; got {task!r} "
+            f"({type(task).__name__})"
+        )
+    caller = current_process.get()
+    if caller is not task.owner:
+        raise RuntimeError(
+            f"{what}: {task!r} belongs to {task.owner or 'a plain asyncio task'} but was "
+            f"used from {caller or 'a plain asyncio task'}. Only the process that started a "
+            f"task may await it: await it there and send the result on"
+        )
+    if task._taken:
+        raise RuntimeError(
+            f"{what}: the result of {task!r} was already taken (by await_, yield_ or "
+            f"shutdown). A task gives its result once: keep the value you got then"
+        )
+
+
+# -- waiting -------------------------------------------------------------------------
+
+
+async def _wait(task: Task[T], timeout: float | None) -> Outcome[T] | None:
+    """The task's outcome, or None if it has none within `timeout` seconds."""
+    fut = task._fut
+    if not fut.done():
+        if timeout is not None and timeout <= 0:
+            return None
+        loop = task._proc.rt.loop
+        await _wait_any(loop, [fut], None if timeout is None else loop.time() + timeout)
+        if not fut.done():
+            return None
+    return fut.result()
+
+
+async def _wait_any(
+    loop: asyncio.AbstractEventLoop, futs: list[asyncio.Future[Any]], deadline: float | None
+) -> bool:
+    """Wait until one of `futs` is done or the loop time reaches `deadline`.
+
+    Returns True when the deadline came first. Nothing is left behind,
+    whether this returns or is cancelled.
+    """
+    waiter: asyncio.Future[bool] = loop.create_future()
+
+    def wake(_: object) -> None:
+        if not waiter.done():
+            waiter.set_result(False)
+
+    def expire() -> None:
+        if not waiter.done():
+            waiter.set_result(True)
+
+    for fut in futs:
+        fut.add_done_callback(wake)
+    handle = loop.call_at(deadline, expire) if deadline is not None else None
+    try:
+        return await waiter
+    finally:
+        for fut in futs:
+            fut.remove_done_callback(wake)
+        if handle is not None:
+            handle.cancel()
+
+
+def _let_go(task: Task[Any], kill: bool) -> None:
+    """The owner is done with `task`: unlink, drop its monitor and messages, maybe kill it."""
+    task._taken = True
+    owner = task.owner
+    if isinstance(owner, Process):
+        if kill:
+            unlink(task.pid)
+        demonitor(task.ref, flush=True)
+        _flush_reply(owner, task.ref)
+    if kill:
+        send_exit(task.pid, "kill")
+
+
+def _flush_reply(owner: Process, ref: Ref) -> None:
+    mb = owner.mailbox
+    if not mb:
+        return
+    for i, msg in enumerate(mb):
+        if type(msg) is tuple and len(msg) == 2 and msg[0] is ref:
+            del mb[i]
+            return
+
+
+def _exit_error(task: Task[Any], reason: object) -> Exit:
+    if isinstance(reason, BaseException):
+        what = f"crashed: {type(reason).__name__}: {reason}"
+    else:
+        what = f"exited with {reason!r} before returning a result"
+    exc = Exit(reason, f"task {task.pid} {what}")
+    if isinstance(reason, BaseException):
+        exc.__cause__ = reason
+    return exc
+
+
+# -- async_stream ----------------------------------------------------------------------
+#
+# How the stream runs. It keeps at most `max_concurrency` tasks running, each
+# with a deadline `timeout` seconds after its start. Tasks start in input order
+# with the same timeout, so the oldest running task (the first in `running`,
+# a dict in insertion order) always has the earliest deadline. Each step of
+# `__anext__`:
+#   1. start tasks while there is room and input left;
+#   2. hand out a ready outcome if there is one: the one of the next input
+#      position when `ordered`, else the oldest finished one;
+#   3. otherwise start tasks in the slots freed meanwhile, wait until some
+#      task finishes or the earliest deadline passes, collect the finished
+#      tasks, deal with the expired ones, and go back to 2.
+# Input is read only when the consumer asks for a result, as Elixir's
+# streams do: a consumer that stops asking stops the reading.
+# A finished task frees its slot at once, even when its outcome waits in the
+# `ready` buffer for an earlier, slower item to be handed out (as in Elixir).
+
+
+@final
+class TaskStream(Generic[T]):
+    """The async iterator returned by `Task.async_stream(fn, items, ...)`.
+
+    >>> import otp
+    >>> async def main():
+    ...     stream = otp.Task.async_stream(len, ["a", "bb", "ccc"], max_concurrency=2)
+    ...     return [value async for _, value in stream]
+    >>> otp.run(main)
+    [1, 2, 3]
+
+    Each item runs as `Task.async_(fn, item)`: linked to and monitored by
+    the iterating process, so a crashing item takes the caller down unless
+    it traps exits, in which case the item yields `("exit", reason)`.
+    Items yield `("ok", value)` otherwise.
+
+    Options:
+        max_concurrency: how many tasks run at once (default `os.cpu_count()`).
+        ordered: True yields outcomes in input order; False as they finish.
+        timeout: seconds each task may run (None: no limit), from its start.
+        on_timeout: `"exit"` kills every task of the stream and raises
+            `TimeoutError` in the caller; `"kill_task"` kills only the late
+            task, which yields `("exit", "timeout")`.
+
+    Nothing runs until the first item is asked for. `items` may be an
+    iterable or an async iterable; it is read lazily. Leaving the loop
+    early leaves the running tasks running: use `async with
+    Task.async_stream(...) as results:` (or call `aclose()`) to kill them
+    when the loop ends. Cancelling the caller leaves the stream's tasks
+    running until the caller exits (they are linked to it).
+    """
+
+    __slots__ = (
+        "_closed",
+        "_emit",
+        "_exhausted",
+        "_finished",
+        "_fn",
+        "_items",
+        "_iter",
+        "_max",
+        "_on_timeout",
+        "_ordered",
+        "_owner",
+        "_ready",
+        "_running",
+        "_spawned",
+        "_timeout",
+        "_waiter",
+    )
+
+    def __init__(
+        self,
+        fn: Callable[[Any], Any],
+        items: object,
+        *,
+        max_concurrency: int | None,
+        ordered: bool,
+        timeout: float | None,
+        on_timeout: Literal["exit", "kill_task"],
+    ) -> None:
+        _check_fn(fn, "Task.async_stream")
+        if not isinstance(items, Iterable | AsyncIterable):
+            raise TypeError(
+                f"Task.async_stream needs an iterable or async iterable of items; got "
+                f"{items!r} ({type(items).__name__})"
+            )
+        if max_concurrency is None:
+            max_concurrency = os.cpu_count() or 1
+        if not isinstance(max_concurrency, int) or max_concurrency < 1:
+            raise ValueError(
+                f"Task.async_stream: max_concurrency must be a positive int; "
+                f"got {max_concurrency!r}"
+            )
+        if on_timeout not in ("exit", "kill_task"):
+            raise ValueError(
+                f"Task.async_stream: on_timeout must be 'exit' or 'kill_task'; got {on_timeout!r}"
+            )
+        if timeout is not None and timeout < 0:
+            raise ValueError(f"Task.async_stream: timeout must be >= 0 or None; got {timeout!r}")
+        self._fn = fn
+        self._items = items
+        self._iter: Iterator[object] | AsyncIterator[object] | None = None
+        self._max = max_concurrency
+        self._ordered = ordered
+        self._timeout = timeout
+        self._on_timeout = on_timeout
+        self._owner: Process | Literal[False] | None = False  # False: not started
+        self._running: dict[Task[T], tuple[int, float | None]] = {}
+        self._finished: deque[Task[T]] = deque()
+        self._ready: dict[int, Outcome[T]] = {}
+        self._spawned = 0
+        self._emit = 0
+        self._exhausted = False
+        self._closed = False
+        self._waiter: asyncio.Future[None] | None = None
+
+    def __repr__(self) -> str:
+        state = "closed" if self._closed else f"{len(self._running)} running"
+        return f"<TaskStream {state}, {len(self._ready)} ready>"
+
+    def __aiter__(self) -> TaskStream[T]:
+        return self
+
+    async def __aenter__(self) -> TaskStream[T]:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.aclose()
+
+    async def aclose(self) -> None:
+        """Kill the tasks still running and end the stream (from the iterating process)."""
+        if self._owner is not False:
+            self._check_owner()
+        self._closed = True
+        for task in list(self._running):
+            _let_go(task, kill=True)
+        self._running.clear()
+        self._ready.clear()
+
+    async def __anext__(self) -> Outcome[T]:
+        if self._closed:
+            raise StopAsyncIteration
+        self._check_owner()
+        await self._fill()
+        while True:
+            outcome = self._pop_ready()
+            if outcome is not None:
+                return outcome
+            await self._fill()
+            if not self._running:
+                self._closed = True
+                raise StopAsyncIteration
+            fired = await self._wait()
+            self._collect()
+            self._expire(fired)
+
+    # -- the steps ---------------------------------------------------------------
+
+    def _check_owner(self) -> None:
+        caller = current_process.get()
+        if self._owner is False:
+            self._owner = caller
+        elif caller is not self._owner:
+            raise RuntimeError(
+                f"Task.async_stream: the stream started in {self._owner or 'a plain asyncio task'}"
+                f" and its tasks belong there; iterate it in that process only"
+            )
+
+    async def _fill(self) -> None:
+        while not self._exhausted and len(self._running) < self._max:
+            item = await self._next_item()
+            if item is _END:
+                self._exhausted = True
+                return
+            task: Task[T] = Task.async_(self._fn, item)
+            loop = task._proc.rt.loop
+            deadline = None if self._timeout is None else loop.time() + self._timeout
+            self._running[task] = (self._spawned, deadline)
+            self._spawned += 1
+            task._fut.add_done_callback(partial(self._on_done, task))
+
+    async def _next_item(self) -> object:
+        it = self._iter
+        if it is None:
+            items = self._items
+            if isinstance(items, AsyncIterable):
+                it = self._iter = aiter(items)
+            else:
+                assert isinstance(items, Iterable)
+                it = self._iter = iter(items)
+        if isinstance(it, AsyncIterator):
+            return await anext(it, _END)
+        return next(it, _END)
+
+    def _pop_ready(self) -> Outcome[T] | None:
+        ready = self._ready
+        if self._ordered:
+            outcome = ready.pop(self._emit, None)
+            if outcome is not None:
+                self._emit += 1
+            return outcome
+        if ready:
+            return ready.pop(next(iter(ready)))
+        return None
+
+    def _on_done(self, task: Task[T], _: object) -> None:
+        self._finished.append(task)
+        waiter = self._waiter
+        if waiter is not None and not waiter.done():
+            waiter.set_result(None)
+
+    async def _wait(self) -> float | None:
+        """Wait for a finished task or the earliest deadline; the deadline if it passed."""
+        if self._finished:
+            return None
+        first, (_, deadline) = next(iter(self._running.items()))
+        loop = first._proc.rt.loop
+        self._waiter = loop.create_future()
+        try:
+            if await _wait_any(loop, [self._waiter], deadline):
+                return deadline
+            return None
+        finally:
+            self._waiter = None
+
+    def _collect(self) -> None:
+        while self._finished:
+            task = self._finished.popleft()
+            entry = self._running.pop(task, None)
+            if entry is not None:
+                _let_go(task, kill=False)
+                self._ready[entry[0]] = task._fut.result()
+
+    def _expire(self, fired: float | None) -> None:
+        if fired is None:
+            return
+        for task, (index, deadline) in list(self._running.items()):
+            if deadline is None or deadline > fired:
+                break
+            if task._fut.done():
+                continue  # finished in the same instant: _collect takes it next
+            if self._on_timeout == "exit":
+                self._closed = True
+                for other in list(self._running):
+                    _let_go(other, kill=True)
+                self._running.clear()
+                raise TimeoutError(
+                    f"Task.async_stream: the task for item #{index} ({task.pid}) ran longer "
+                    f"than the timeout of {self._timeout} s; every task of the stream was "
+                    f"killed. Raise timeout=, or pass on_timeout='kill_task' to get "
+                    f"('exit', 'timeout') for late items instead"
+                )
+            del self._running[task]
+            _let_go(task, kill=True)
+            self._ready[index] = ("exit", "timeout")
+
+
+__all__ = ["Outcome", "Task", "TaskStream", "run_task"]
+
+#: Run the examples of Task's methods as doctests: `otp.Task` reports its
+#: module as `otp`, which hides them from doctest's search of this module.
+__test__ = {"Task": Task}

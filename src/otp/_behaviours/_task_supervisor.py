@@ -1,0 +1,132 @@
+"""TaskSupervisor: a DynamicSupervisor for tasks.
+
+Example::
+
+    >>> import otp
+    >>> async def slow_square(x):
+    ...     return x * x
+    >>> async def main():
+    ...     sup = await otp.TaskSupervisor.start_link(name="tasks")
+    ...     task = await otp.TaskSupervisor.async_nolink("tasks", slow_square, 7)
+    ...     return await task
+    >>> otp.run(main)
+    49
+
+`async_nolink` is the tool for slow work requested by a GenServer: the
+server starts the task without a link, returns `otp.NoReply(state)`, and
+either the task answers the caller with `otp.reply(from_, value)`, or the
+server handles the task's `(ref, value)` reply and its `Down` message in
+`handle_info`. A crashing task then cannot take the server down with it.
+
+Children are temporary by default: a task that crashes is not restarted.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+from .._runtime._ids import Pid
+from .._runtime._process import Process
+from .._runtime._scheduler import current_node, current_process
+from ._child import ChildSpec, Restart, Shutdown
+from ._dynamic_supervisor import DynamicSupervisor
+from ._task import Task, run_task
+
+if TYPE_CHECKING:
+    from .._runtime._names import Dest
+
+
+class TaskSupervisor:
+    """Start tasks under supervision: fire-and-forget, or awaited by the caller."""
+
+    @classmethod
+    async def start_link(
+        cls,
+        *,
+        name: object = None,
+        max_restarts: int = 3,
+        max_seconds: float = 5.0,
+        max_children: int | None = None,
+    ) -> Pid:
+        """Start a task supervisor linked to the caller."""
+        return await DynamicSupervisor.start_link(
+            name=name,
+            max_restarts=max_restarts,
+            max_seconds=max_seconds,
+            max_children=max_children,
+        )
+
+    @classmethod
+    def child_spec(cls, arg: object = None, **opts: object) -> ChildSpec:
+        """A spec for a task supervisor under another supervisor; `arg` is a dict of options."""
+        kwargs = dict(arg) if isinstance(arg, dict) else {}
+        if "name" in opts:
+            kwargs["name"] = opts.pop("name")
+        spec = ChildSpec(
+            id=cls, start=lambda: cls.start_link(**kwargs), type="supervisor", shutdown=None
+        )
+        return spec.replace(**opts) if opts else spec
+
+    @staticmethod
+    async def start_child(
+        sup: Dest,
+        fn: Callable[..., object],
+        *args: object,
+        restart: Restart = "temporary",
+        shutdown: Shutdown = 5.0,
+    ) -> Pid:
+        """Start `fn(*args)` as a supervised task nobody awaits; return its pid.
+
+        Raises:
+            MaxChildren: the supervisor is full. StartError: it failed to start.
+        """
+        spec = ChildSpec(
+            id="task",
+            start=lambda: Task.start_link(fn, *args),
+            restart=restart,
+            shutdown=shutdown,
+        )
+        pid = await DynamicSupervisor.start_child(sup, spec)
+        assert pid is not None
+        return pid
+
+    @staticmethod
+    async def async_(sup: Dest, fn: Callable[..., object], *args: object) -> Task[Any]:
+        """Start a supervised task linked to the caller; await it like `Task.async_`'s."""
+        return await _start_task(sup, fn, args, linked=True)
+
+    @staticmethod
+    async def async_nolink(sup: Dest, fn: Callable[..., object], *args: object) -> Task[Any]:
+        """Start a supervised task the caller monitors but is not linked to.
+
+        If the task crashes, the caller gets `Down` (and `await` raises
+        `otp.Exit`) instead of an exit signal.
+        """
+        return await _start_task(sup, fn, args, linked=False)
+
+    @staticmethod
+    async def children(sup: Dest) -> list[Pid]:
+        """The pids of the running tasks."""
+        return [c.pid for c in await DynamicSupervisor.which_children(sup) if c.pid is not None]
+
+    @staticmethod
+    async def terminate_child(sup: Dest, pid: Pid) -> None:
+        """Stop the task `pid`."""
+        await DynamicSupervisor.terminate_child(sup, pid)
+
+
+async def _start_task(
+    sup: Dest, fn: Callable[..., object], args: tuple[object, ...], linked: bool
+) -> Task[Any]:
+    if not callable(fn):
+        raise TypeError(f"a task needs a function to run; got {fn!r} ({type(fn).__name__})")
+    owner = current_process.get()
+    task: Task[Any] = Task(owner, current_node().loop)
+    spec = ChildSpec(
+        id="task", start=lambda: Task.start_link(run_task, task, fn, args), restart="temporary"
+    )
+    pid = await DynamicSupervisor.start_child(sup, spec)
+    assert isinstance(pid, Process)
+    task.attach(pid, monitored=True, linked=linked)
+    return task
