@@ -6,7 +6,7 @@ or `(name, node)`. `resolve` turns the local ones into a pid.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Protocol, TypeGuard, runtime_checkable
 
 from .._errors import AlreadyRegistered, NoProc
 from ._ids import Pid
@@ -33,16 +33,36 @@ class ViaRegistry(Protocol):
 
 
 def via_registry(node: Node, registry: object) -> ViaRegistry:
-    """The object behind `Via(registry, ...)`: the registry itself, or its process."""
-    if isinstance(registry, ViaRegistry):
+    """The object behind `Via(registry, ...)`.
+
+    `registry` is a registered name (what `otp.Registry.start_link` got as
+    `name`), a pid, or an object with the three `ViaRegistry` functions. A
+    name or pid stands for its process's behaviour implementation (its
+    `impl`, as a GenServer has) when that provides the functions, as the
+    process behind `otp.Registry` does, or for the process itself.
+    """
+    if not isinstance(registry, str | Pid) and _is_via(registry):
         return registry
     target = node.names.get(registry) if isinstance(registry, str) else registry
-    if isinstance(target, ViaRegistry):
+    impl = getattr(target, "impl", None)
+    if impl is not None and _is_via(impl) and getattr(target, "alive", False):
+        return impl
+    if target is not None and _is_via(target):
         return target
     raise NoProc(
         "noproc",
         f"otp.Via: {registry!r} is not a running registry; start one with "
-        f"otp.Registry.start_link(keys='unique', name={registry!r})",
+        f"await otp.Registry.start_link(keys='unique', name={registry!r})",
+    )
+
+
+def _is_via(obj: object) -> TypeGuard[ViaRegistry]:
+    """`isinstance(obj, ViaRegistry)`, without the cost of a runtime protocol check."""
+    cls = type(obj)
+    return (
+        callable(getattr(cls, "whereis_name", None))
+        and callable(getattr(cls, "register_name", None))
+        and callable(getattr(cls, "unregister_name", None))
     )
 
 
