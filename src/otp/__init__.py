@@ -13,17 +13,27 @@
 1
 """
 
+from ._behaviours._agent import Agent as Agent
+from ._behaviours._child import Child as Child
+from ._behaviours._child import ChildSpec as ChildSpec
+from ._behaviours._dynamic_supervisor import DynamicSupervisor as DynamicSupervisor
 from ._behaviours._gen_server import From as From
 from ._behaviours._gen_server import GenServer as GenServer
 from ._behaviours._gen_server import call as call
 from ._behaviours._gen_server import cast as cast
 from ._behaviours._gen_server import reply as reply
 from ._behaviours._gen_server import stop as stop
+from ._behaviours._registry import Registry as Registry
 from ._behaviours._results import Ignore as Ignore
 from ._behaviours._results import NoReply as NoReply
 from ._behaviours._results import Ok as Ok
 from ._behaviours._results import Reply as Reply
 from ._behaviours._results import Stop as Stop
+from ._behaviours._supervisor import Supervisor as Supervisor
+from ._behaviours._supervisor import SupervisorSpec as SupervisorSpec
+from ._behaviours._table import Table as Table
+from ._behaviours._task import Task as Task
+from ._behaviours._task_supervisor import TaskSupervisor as TaskSupervisor
 from ._errors import AlreadyRegistered as AlreadyRegistered
 from ._errors import AlreadyStarted as AlreadyStarted
 from ._errors import CallTimeout as CallTimeout
@@ -64,6 +74,8 @@ from ._runtime._spawning import self as self
 from ._runtime._spawning import spawn as spawn
 from ._runtime._spawning import spawn_link as spawn_link
 from ._runtime._spawning import spawn_monitor as spawn_monitor
+from ._runtime._terms import Atom as Atom
+from ._runtime._terms import Port as Port
 from ._runtime._timers import cancel_timer as cancel_timer
 from ._runtime._timers import send_after as send_after
 
@@ -74,10 +86,15 @@ def node() -> str:
 
 
 __all__ = [
+    "Agent",
     "AlreadyRegistered",
     "AlreadyStarted",
+    "Atom",
     "CallTimeout",
+    "Child",
+    "ChildSpec",
     "Down",
+    "DynamicSupervisor",
     "Exit",
     "Exited",
     "From",
@@ -92,11 +109,18 @@ __all__ = [
     "NotInProcess",
     "Ok",
     "Pid",
+    "Port",
     "Ref",
+    "Registry",
     "Reply",
     "StartError",
     "Stop",
+    "Supervisor",
+    "SupervisorSpec",
+    "Table",
     "TableError",
+    "TaskSupervisor",
+    "Task",
     "TimerRef",
     "Via",
     "call",
@@ -115,6 +139,7 @@ __all__ = [
     "register",
     "registered",
     "reply",
+    "run",
     "self",
     "send",
     "send_after",
