@@ -147,7 +147,10 @@ class DynamicSupervisor:
 
     @staticmethod
     async def which_children(sup: Dest) -> list[Child]:
-        """`Child(None, pid, type, modules)` for every child."""
+        """`Child(None, pid, type, modules)` for every child.
+
+        `pid` is None for a child waiting out its `restart_delay`.
+        """
         result = await call(sup, ("$dynsup", "which_children", None), None)
         assert isinstance(result, list)
         return result
@@ -168,7 +171,13 @@ class _DynamicServer(GenServer):
         return Ok(state)
 
     async def handle_call(self, request: object, from_: From, state: object) -> object:
-        assert isinstance(state, _State) and type(request) is tuple
+        assert isinstance(state, _State)
+        if not (type(request) is tuple and len(request) == 3 and request[0] == "$dynsup"):
+            # As in OTP, a stray call crashes the supervisor (and its children go too).
+            raise TypeError(
+                f"a DynamicSupervisor only answers the otp.DynamicSupervisor functions "
+                f"(start_child, which_children, ...); got call {request!r}"
+            )
         _, op, arg = request
         if op == "start_child":
             assert isinstance(arg, ChildSpec)

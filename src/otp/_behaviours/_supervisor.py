@@ -36,13 +36,26 @@ delay longer than `max_seconds / max_restarts` means a crash-looping child
 is retried forever at that pace instead of taking the supervisor down:
 choose the delay with that in mind. The default is OTP's immediate restart.
 
-Module style::
+    >>> delay = otp.Supervisor.backoff(0.1, 1.0)
+    >>> [delay(n) for n in (1, 2, 3, 4, 5)]
+    [0.1, 0.2, 0.4, 0.8, 1.0]
 
-    class MySup(otp.Supervisor):
-        def init(self, arg):
-            return otp.SupervisorSpec([Cache, (Worker, arg)], strategy="rest_for_one")
+Module style: subclass and return the children and flags from `init`;
+trees nest, since a supervisor is a child like any other (its spec has
+type `"supervisor"` and waits for it to stop: `shutdown=None`)::
 
-    await MySup.start_link(arg, name="my_sup")
+    >>> class Workers(otp.Supervisor):
+    ...     def init(self, arg):
+    ...         return otp.SupervisorSpec([(Counter, arg)], strategy="rest_for_one")
+    >>> async def main():
+    ...     inner = otp.Supervisor.child_spec([(Counter, 1)], id="inner", max_restarts=1)
+    ...     top = await otp.Supervisor.start_link([(Workers, 10), inner], name="top")
+    ...     return [(c.id, c.type) for c in await otp.Supervisor.which_children("top")]
+    >>> otp.run(main)  # doctest: +ELLIPSIS
+    [(<class '...Workers'>, 'supervisor'), ('inner', 'supervisor')]
+
+A stray `call` to a supervisor (anything but the functions here) crashes
+it, as in OTP.
 """
 
 from __future__ import annotations
@@ -461,7 +474,11 @@ def _auto_shutdown(state: _State, child: _Child) -> bool:
     if mode == "any_significant":
         return True
     if mode == "all_significant":
-        return not any(c.spec.significant and c.pid is not None for c in state.children)
+        # A significant child waiting out its restart_delay is still one to wait for.
+        return not any(
+            c.spec.significant and (c.pid is not None or c.waiting is not None)
+            for c in state.children
+        )
     return False
 
 
