@@ -155,10 +155,21 @@ __all__ = [
 
 
 def _fixup_module_metadata() -> None:
-    """Make tracebacks and reprs say `otp.NoProc`, not `otp._errors.NoProc`."""
+    """Make tracebacks and reprs say `otp.NoProc`, not `otp._errors.NoProc`.
+
+    doctest only looks inside classes that claim the module being searched,
+    so each class is also listed in its defining module's `__test__`: the
+    examples in its methods' docstrings keep running.
+    """
+    import sys
+
     for name in __all__:
         obj = globals()[name]
-        if getattr(obj, "__module__", "").startswith("otp."):
+        defining = getattr(obj, "__module__", "")
+        if defining.startswith("otp."):
+            if isinstance(obj, type):
+                tests = sys.modules[defining].__dict__.setdefault("__test__", {})
+                tests.setdefault(name, obj)
             try:
                 obj.__module__ = "otp"
             except (AttributeError, TypeError):  # pragma: no cover - builtins

@@ -213,7 +213,3 @@ def _check_fn(fn: object, what: str) -> None:
 
 
 __all__ = ["Agent"]
-
-#: Run the examples of Agent's methods as doctests: `otp.Agent` reports its
-#: module as `otp`, which hides them from doctest's search of this module.
-__test__ = {"Agent": Agent}

@@ -813,7 +813,3 @@ class TaskStream(Generic[T]):
 
 
 __all__ = ["Outcome", "Task", "TaskStream", "run_task"]
-
-#: Run the examples of Task's methods as doctests: `otp.Task` reports its
-#: module as `otp`, which hides them from doctest's search of this module.
-__test__ = {"Task": Task}

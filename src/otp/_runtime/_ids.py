@@ -101,7 +101,7 @@ class Ref:
         return hash(self._ids)
 
     def __repr__(self) -> str:
-        return "#Ref<0." + ".".join(str(i) for i in self._ids) + ">"
+        return "#Ref<0." + ".".join(str(i) for i in reversed(self._ids)) + ">"
 
 
 def _new_ref(node_name: str, creation: int, ids: tuple[int, ...]) -> Ref:
