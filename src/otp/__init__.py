@@ -23,6 +23,7 @@ from ._behaviours._gen_server import call as call
 from ._behaviours._gen_server import cast as cast
 from ._behaviours._gen_server import reply as reply
 from ._behaviours._gen_server import stop as stop
+from ._behaviours._partition_supervisor import PartitionSupervisor as PartitionSupervisor
 from ._behaviours._registry import Registry as Registry
 from ._behaviours._results import Ignore as Ignore
 from ._behaviours._results import NoReply as NoReply
@@ -108,6 +109,7 @@ __all__ = [
     "Node",
     "NotInProcess",
     "Ok",
+    "PartitionSupervisor",
     "Pid",
     "Port",
     "Ref",

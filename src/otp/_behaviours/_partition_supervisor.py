@@ -1,0 +1,169 @@
+"""PartitionSupervisor: many copies of one child, each reached by a key.
+
+Example::
+
+    >>> import otp
+    >>> class Shard(otp.GenServer):
+    ...     def init(self, partition):
+    ...         return partition
+    ...     def handle_call(self, request, from_, state):
+    ...         return otp.Reply(state, state)
+    >>> async def main():
+    ...     await otp.PartitionSupervisor.start_link(
+    ...         lambda partition: Shard.child_spec(partition), name="shards", partitions=4
+    ...     )
+    ...     return [await otp.call(otp.PartitionSupervisor.via("shards", key), "which")
+    ...             for key in (0, 5, -6, 7)]
+    >>> otp.run(main)
+    [0, 1, 2, 3]
+
+The answer to a singleton bottleneck: instead of one server that every
+caller queues for, run `partitions` of them and route each request by a
+key (a user id, a session id), so requests for different keys are
+handled by different processes. `via(name, key)` names the partition of
+`key` wherever a server is accepted.
+
+Routing: an `int` key goes to partition `abs(key) % partitions`; any
+other key by a hash of its `repr` (CRC-32), which is the same across runs
+and machines for keys whose repr is stable: str, bytes, int, float, and
+tuples of those. Python's `hash` is not used, as it changes per run for
+strings.
+
+What partitioning buys on one event loop: partitions do not run in
+parallel (there is one thread), so CPU-bound handlers gain nothing. They
+gain when handlers wait (I/O in an `async def` callback, which makes one
+server busy while the others keep serving) and they remove the single
+mailbox that every caller queues in.
+
+Children have ids `0..partitions-1`. Under the hood it is an
+`otp.Supervisor` (strategy `one_for_one` by default) with one child per
+partition.
+"""
+
+from __future__ import annotations
+
+import os
+import zlib
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+from .._runtime._ids import Pid
+from .._runtime._messages import Via
+from ._child import Child, ChildSpec
+from ._supervisor import (
+    AutoShutdown,
+    Strategy,
+    Supervisor,
+    SupervisorSpec,
+    _State,
+    _SupervisorServer,
+)
+
+if TYPE_CHECKING:
+    from .._runtime._names import Dest
+
+
+def partition_of(key: object, partitions: int) -> int:
+    """The partition `key` routes to.
+
+    >>> partition_of(7, 4), partition_of(-7, 4), partition_of("user-42", 4)
+    (3, 3, 1)
+    """
+    if isinstance(key, int) and not isinstance(key, bool):
+        return abs(key) % partitions
+    return zlib.crc32(repr(key).encode()) % partitions
+
+
+class PartitionSupervisor:
+    """Start `partitions` copies of a child and route to them by key."""
+
+    @classmethod
+    async def start_link(
+        cls,
+        child_spec: ChildSpec | Callable[[int], ChildSpec],
+        *,
+        name: str,
+        partitions: int | None = None,
+        strategy: Strategy = "one_for_one",
+        max_restarts: int = 3,
+        max_seconds: float = 5.0,
+        auto_shutdown: AutoShutdown = "never",
+        timeout: float | None = None,
+    ) -> Pid:
+        """Start the partitions (children `0..partitions-1`) under a supervisor named `name`.
+
+        `child_spec` is a `ChildSpec` that every partition gets (with its
+        id set to the partition), or a function of the partition number
+        returning one (use it to pass the partition to the child, or give
+        each partition its own name). `partitions` defaults to the
+        number of CPUs.
+        """
+        if not isinstance(name, str):
+            raise TypeError(
+                f"PartitionSupervisor needs a name (a str) to route through; got {name!r}"
+            )
+        count = partitions if partitions is not None else (os.cpu_count() or 1)
+        if not isinstance(count, int) or count < 1:
+            raise ValueError(f"partitions must be a positive int; got {partitions!r}")
+        specs = [_partition_spec(child_spec, i) for i in range(count)]
+        spec = SupervisorSpec(specs, strategy, max_restarts, max_seconds, auto_shutdown)
+        pid = await _PartitionServer.start_link(
+            (Supervisor, None, spec), name=name, timeout=timeout
+        )
+        assert pid is not None
+        return pid
+
+    @staticmethod
+    def via(name: str, key: object) -> Via:
+        """The partition of `key` under the PartitionSupervisor `name`, as a server name."""
+        return Via(name, key)
+
+    @staticmethod
+    async def which_children(name: Dest) -> list[Child]:
+        """One `Child(partition, pid, type, modules)` per partition, in order."""
+        return await Supervisor.which_children(name)
+
+    @staticmethod
+    async def count_children(name: Dest) -> dict[str, int]:
+        """Counts: `specs`, `active`, `supervisors`, `workers`."""
+        return await Supervisor.count_children(name)
+
+
+def _partition_spec(child_spec: ChildSpec | Callable[[int], ChildSpec], i: int) -> ChildSpec:
+    spec = child_spec if isinstance(child_spec, ChildSpec) else child_spec(i)
+    if not isinstance(spec, ChildSpec):
+        raise TypeError(
+            f"PartitionSupervisor needs an otp.ChildSpec, or a function of the partition "
+            f"returning one (e.g. lambda p: Worker.child_spec(p)); got {spec!r}"
+        )
+    return spec.replace(id=i)
+
+
+class _PartitionServer(_SupervisorServer):
+    """A supervisor that also resolves `otp.Via(name, key)` to a partition's pid."""
+
+    def __init__(self) -> None:
+        self.sup_state: _State | None = None
+
+    async def init(self, arg: object) -> object:
+        result = await super().init(arg)
+        state = getattr(result, "state", None)
+        if isinstance(state, _State):
+            self.sup_state = state
+        return result
+
+    def whereis_name(self, key: object) -> Pid | None:
+        state = self.sup_state
+        if state is None:
+            return None
+        children = state.children
+        return children[partition_of(key, len(children))].pid
+
+    def register_name(self, key: object, pid: Pid) -> bool:
+        raise TypeError(
+            "a PartitionSupervisor routes to its own partitions: a process cannot be "
+            "registered through PartitionSupervisor.via; register it with a Registry instead"
+        )
+
+    def unregister_name(self, key: object) -> None:
+        raise TypeError("a PartitionSupervisor's partitions cannot be unregistered")
