@@ -13,6 +13,7 @@
 1
 """
 
+from . import sys as sys
 from ._behaviours._agent import Agent as Agent
 from ._behaviours._child import Child as Child
 from ._behaviours._child import ChildSpec as ChildSpec
@@ -149,6 +150,7 @@ __all__ = [
     "spawn_link",
     "spawn_monitor",
     "stop",
+    "sys",
     "trap_exit",
     "unlink",
     "unregister",

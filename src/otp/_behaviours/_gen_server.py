@@ -399,7 +399,7 @@ async def call(server: Dest, request: object, timeout: float | None = 5.0) -> ob
         proc = resolve(node, server, "call")
         if proc is None:
             raise noproc(server, "call to")
-    if type(proc) is not ServerProcess:
+    if not isinstance(proc, ServerProcess):
         assert proc is not None
         return await _call_other(proc, server, request, timeout, caller)
     if not proc.alive:

@@ -1,0 +1,270 @@
+"""Look inside running servers: OTP's `:sys` module.
+
+Every function works on any GenServer-based process (supervisors, agents
+and registries included) and is handled by the server between two
+messages, in mailbox order, like any request:
+
+    >>> import otp
+    >>> class Counter(otp.GenServer):
+    ...     def handle_cast(self, n, state):
+    ...         return otp.NoReply(state + n)
+    >>> async def main():
+    ...     pid = await Counter.start_link(0)
+    ...     await otp.sys.statistics(pid, True)
+    ...     otp.cast(pid, 5)
+    ...     await otp.sys.replace_state(pid, lambda state: state * 10)
+    ...     stats = await otp.sys.statistics(pid)
+    ...     return await otp.sys.get_state(pid), stats["messages_in"]
+    >>> otp.run(main)
+    (50, 1)
+
+`trace(server, True)` logs every event of the server on logger "otp"
+(INFO): each message it receives, each reply it sends, each new state.
+`statistics(server, True)` starts counting messages in and out.
+`suspend` makes the server handle only system messages until `resume`.
+
+Each function waits at most `timeout` seconds (default 5) for the server
+to get to the request, then raises `otp.CallTimeout`; cancelling the
+caller leaves the request queued.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Any
+
+from ._behaviours._server_process import SYSTEM_HANDLERS, From, ServerProcess, System
+from ._errors import CallTimeout, NoProc
+from ._runtime._names import noproc, resolve
+from ._runtime._process import Process
+from ._runtime._scheduler import current_node, current_process
+
+logger = logging.getLogger("otp")
+
+__all__ = ["get_state", "get_status", "replace_state", "resume", "statistics", "suspend", "trace"]
+
+
+async def get_state(server: object, timeout: float | None = 5.0) -> object:
+    """The server's current state."""
+    return await _system(server, "get_state", None, timeout)
+
+
+async def replace_state(server: object, fn: Any, timeout: float | None = 5.0) -> object:
+    """Replace the state with `fn(state)` and return the new state.
+
+    If `fn` raises, the state is unchanged and the exception is raised here.
+    """
+    if not callable(fn):
+        raise TypeError(f"replace_state needs a function of the state; got {fn!r}")
+    return await _system(server, "replace_state", fn, timeout)
+
+
+async def get_status(server: object, timeout: float | None = 5.0) -> dict[str, object]:
+    """A status report: pid, name, behaviour, status, the state through `format_status`."""
+    status = await _system(server, "get_status", None, timeout)
+    proc = _server(server)
+    report: dict[str, object] = {
+        "pid": proc,
+        "registered_name": proc.name,
+        "behaviour": proc.behaviour,
+        "status": "suspended" if proc.suspended else "running",
+        "message_queue_len": len(proc.mailbox) if proc.mailbox else 0,
+        "messages_handled": proc.handled,
+    }
+    if isinstance(status, dict):
+        report["state"] = status.get("state")
+    return report
+
+
+async def suspend(server: object, timeout: float | None = 5.0) -> None:
+    """Hold every message but system ones (`resume`, `get_state`, `stop`, ...)."""
+    await _system(server, "suspend", None, timeout)
+
+
+async def resume(server: object, timeout: float | None = 5.0) -> None:
+    """Handle messages again after `suspend`."""
+    await _system(server, "resume", None, timeout)
+
+
+async def statistics(
+    server: object, flag: bool | None = None, timeout: float | None = 5.0
+) -> dict[str, object] | None:
+    """Turn counting on (`True`) or off (`False`), or read the counts (no flag).
+
+    The counts: `messages_in` and `messages_out` (replies) since counting
+    began, `messages_handled` over the server's life, `message_queue_len`,
+    `start_time` and `current_time` (loop time). None when counting is off.
+    """
+    if flag is None:
+        result = await _system(server, "statistics", None, timeout)
+        assert result is None or isinstance(result, dict)
+        return result
+    await _system(server, "debug", ("statistics", bool(flag)), timeout)
+    return None
+
+
+async def trace(server: object, flag: bool = True, timeout: float | None = 5.0) -> None:
+    """Log every event of the server on logger "otp" (INFO) while `flag` is on."""
+    await _system(server, "debug", ("trace", bool(flag)), timeout)
+
+
+# -- plumbing --------------------------------------------------------------------
+
+
+def _server(server: object) -> ServerProcess:
+    node = current_node()
+    proc = resolve(node, server, "otp.sys")
+    if proc is None:
+        raise noproc(server, "otp.sys request to")
+    if not isinstance(proc, ServerProcess):
+        if isinstance(proc, Process):
+            raise TypeError(
+                f"otp.sys works on GenServer-based processes; {proc} is a plain process"
+            )
+        raise NotImplementedError("otp.sys on processes of other nodes is not supported")
+    if not proc.alive:
+        raise NoProc("noproc", f"otp.sys request to {server!r} failed: the process is not alive")
+    return proc
+
+
+async def _system(server: object, kind: str, payload: object, timeout: float | None) -> object:
+    proc = _server(server)
+    if proc is current_process.get():
+        raise RuntimeError("a server cannot make otp.sys requests to itself (it would deadlock)")
+    fut: asyncio.Future[object] = proc.rt.loop.create_future()
+    proc.enqueue(System(kind, payload, fut))
+    exit_ = proc.wait_exit()
+    try:
+        done, _ = await asyncio.wait({fut, exit_}, timeout=timeout, return_when="FIRST_COMPLETED")
+    finally:
+        exit_.cancel()
+    if fut in done:
+        return fut.result()
+    if exit_ in done:
+        raise NoProc("noproc", f"{server!r} exited before answering the otp.sys request")
+    fut.cancel()
+    raise CallTimeout("timeout", f"{server!r} did not answer otp.sys {kind} within {timeout} s")
+
+
+class _Debug:
+    """What `statistics` and `trace` keep for one server."""
+
+    __slots__ = ("messages_in", "messages_out", "start_time", "stats", "trace")
+
+    def __init__(self, now: float) -> None:
+        self.stats = False
+        self.trace = False
+        self.messages_in = 0
+        self.messages_out = 0
+        self.start_time = now
+
+
+class _DebuggedServer(ServerProcess):
+    """A server with `statistics` or `trace` on: the same engine, with event hooks.
+
+    Servers switch to this class while debugging is on and back when it is
+    off, so servers nobody debugs pay nothing for it.
+    """
+
+    __slots__ = ()
+
+    def handle(self, msg: object) -> None:
+        if type(msg) is From:
+            super().handle(msg)  # handle_call below reports the events
+            return
+        _event_in(self, msg)
+        super().handle(msg)
+        _event_state(self)
+
+    def handle_call(self, from_: From) -> None:
+        # Reached from `handle` and from a call run inside the caller's step.
+        _event_in(self, from_)
+        super().handle_call(from_)
+        if from_.done:
+            _event_out(self, from_)
+        _event_state(self)
+
+    def on_death(self, reason: object, mailbox: Any) -> None:
+        _table(self).pop(self, None)
+        super().on_death(reason, mailbox)
+
+
+def _table(server: ServerProcess) -> dict[ServerProcess, _Debug]:
+    """The node's debug records, one per server with debugging on."""
+    table: dict[ServerProcess, _Debug] = server.rt.__dict__.setdefault("sys_debug", {})
+    return table
+
+
+def _event_in(server: ServerProcess, msg: object) -> None:
+    debug = _table(server).get(server)
+    if debug is None or type(msg) is System:
+        return
+    debug.messages_in += 1
+    if debug.trace:
+        if type(msg) is From:
+            logger.info("*DBG* %s got call %r from %s", server.describe(), msg.request, msg.caller)
+        elif type(msg) is tuple and len(msg) == 2 and msg[0] == "$gen_cast":
+            logger.info("*DBG* %s got cast %r", server.describe(), msg[1])
+        else:
+            logger.info("*DBG* %s got %r", server.describe(), msg)
+
+
+def _event_out(server: ServerProcess, from_: From) -> None:
+    debug = _table(server).get(server)
+    if debug is None:
+        return
+    debug.messages_out += 1
+    if debug.trace:
+        logger.info("*DBG* %s sent %r to %s", server.describe(), _reply_of(from_), from_.caller)
+
+
+def _reply_of(from_: From) -> object:
+    fut = from_.fut
+    if fut is not None and fut.done() and not fut.cancelled() and fut.exception() is None:
+        return fut.result()
+    return from_.value
+
+
+def _event_state(server: ServerProcess) -> None:
+    debug = _table(server).get(server)
+    if debug is not None and debug.trace and server.alive:
+        logger.info("*DBG* %s new state %r", server.describe(), server.state)
+
+
+def _set_debug(server: ServerProcess, payload: object) -> object:
+    assert type(payload) is tuple
+    what, flag = payload
+    table = _table(server)
+    debug = table.get(server)
+    if flag and debug is None:
+        debug = table[server] = _Debug(server.rt.loop.time())
+        server.__class__ = _DebuggedServer
+    if debug is None:
+        return None
+    setattr(debug, "stats" if what == "statistics" else "trace", flag)
+    if what == "statistics" and flag:
+        debug.messages_in = debug.messages_out = 0
+        debug.start_time = server.rt.loop.time()
+    if not debug.stats and not debug.trace:
+        del table[server]
+        server.__class__ = ServerProcess
+    return None
+
+
+def _get_statistics(server: ServerProcess, _: object) -> object:
+    debug = _table(server).get(server)
+    if debug is None or not debug.stats:
+        return None
+    return {
+        "messages_in": debug.messages_in,
+        "messages_out": debug.messages_out,
+        "messages_handled": server.handled,
+        "message_queue_len": len(server.mailbox) if server.mailbox else 0,
+        "start_time": debug.start_time,
+        "current_time": server.rt.loop.time(),
+    }
+
+
+SYSTEM_HANDLERS["debug"] = _set_debug
+SYSTEM_HANDLERS["statistics"] = _get_statistics
