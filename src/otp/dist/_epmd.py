@@ -1,0 +1,841 @@
+"""epmd, the Erlang Port Mapper Daemon: register this node's name, find other nodes.
+
+Every distributed node listens for distribution connections on a TCP port of
+its own choosing and tells the epmd of its host (TCP port 4369, or
+`$ERL_EPMD_PORT`) its name and that port. A node that wants to connect to
+`name@host` first asks the epmd on `host` which port `name` listens on.
+
+This module speaks the epmd protocol as a client (`register`, `port_please`,
+`names`) and can serve it (`EpmdServer`), so two Python nodes find each other
+on a machine without Erlang. `ensure_epmd` picks: an epmd that already
+answers, else the system's `epmd` (it comes with Erlang), else an embedded
+`EpmdServer`.
+
+>>> import asyncio
+>>> async def main():
+...     async with await EpmdServer.start(port=0) as epmd:
+...         async with await register("py", 9100, epmd_port=epmd.port) as registration:
+...             info = await port_please("py", epmd_port=epmd.port)
+...             listed = await names(epmd_port=epmd.port)
+...         return registration.creation > 0, info.port, info.name, listed
+>>> asyncio.run(main())
+(True, 9100, 'py', [('py', 9100)])
+
+A registration lasts as long as its TCP connection to epmd: closing the
+`Registration` (or the process exiting) unregisters the name.
+
+Protocol (all integers big-endian; each request is `Len:16 | Request`, and
+epmd closes the connection after answering, except for ALIVE2):
+
+===========================  ============================================================
+request                      answer
+===========================  ============================================================
+ALIVE2_REQ 120 | Port:16 |   ALIVE2_X_RESP 118 | Result:8 | Creation:32 (Highest >= 6),
+Type:8 | Proto:8 |           else ALIVE2_RESP 121 | Result:8 | Creation:16.
+Highest:16 | Lowest:16 |     Result 0 = registered; 1 = refused (name taken), creation 99.
+Nlen:16 | Name | Elen:16 |
+Extra
+PORT_PLEASE2_REQ 122 | Name  PORT2_RESP 119 | 0 | Port:16 | Type:8 | Proto:8 |
+                             Highest:16 | Lowest:16 | Nlen:16 | Name | Elen:16 | Extra,
+                             or 119 | 1 when the name is not registered.
+NAMES_REQ 110                EpmdPort:32, then `name <Name> at port <Port>\\n` lines.
+DUMP_REQ 100                 EpmdPort:32, then one NUL-terminated line per name.
+KILL_REQ 107                 `OK` (epmd stops) or `NO` (names are still registered).
+STOP_REQ 115 | Name          nothing: only epmd -relaxed_command_check honours it.
+===========================  ============================================================
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import ipaddress
+import itertools
+import os
+import re
+import shutil
+import struct
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass
+from types import TracebackType
+from typing import Final, Literal, TypeVar, final
+
+__all__ = [
+    "DEFAULT_PORT",
+    "EpmdError",
+    "EpmdHandle",
+    "EpmdServer",
+    "EpmdUnavailable",
+    "NameTaken",
+    "NodeInfo",
+    "Registration",
+    "default_port",
+    "ensure_epmd",
+    "names",
+    "port_please",
+    "register",
+]
+
+DEFAULT_PORT: Final = 4369
+"""epmd's TCP port when `$ERL_EPMD_PORT` is not set."""
+
+TIMEOUT: Final = 5.0
+"""Seconds a client waits for epmd to accept a connection and answer."""
+
+ALIVE2_REQ: Final = 120
+ALIVE2_X_RESP: Final = 118
+ALIVE2_RESP: Final = 121
+PORT_PLEASE2_REQ: Final = 122
+PORT2_RESP: Final = 119
+NAMES_REQ: Final = 110
+DUMP_REQ: Final = 100
+KILL_REQ: Final = 107
+STOP_REQ: Final = 115
+
+NORMAL_NODE: Final = 77
+HIDDEN_NODE: Final = 72
+TCP_IPV4: Final = 0
+DIST_VERSION: Final = 6  # the only handshake OTP 25+ speaks: announce 6 as highest and lowest
+
+_MAX_NAME_BYTES: Final = 255 * 4  # epmd's MAXSYMLEN: 255 characters of UTF-8
+_MAX_PACKET: Final = 3 * _MAX_NAME_BYTES  # epmd's INBUF_SIZE, length header included
+_MAX_FORGOTTEN: Final = 1000  # unregistered names whose creation epmd remembers
+_REFUSED_CREATION: Final = 99  # what epmd puts in a refused ALIVE2 answer
+
+_ALIVE2_FIELDS: Final = struct.Struct(">HBBHHH")  # port, type, protocol, high, low, nlen
+_U16: Final = struct.Struct(">H")
+_U32: Final = struct.Struct(">I")
+_NAMES_LINE: Final = re.compile(r"name (.+) at port (\d+)")
+_T = TypeVar("_T")
+
+
+class EpmdError(Exception):
+    """epmd refused a request or answered something this module does not understand."""
+
+
+class EpmdUnavailable(EpmdError):
+    """No epmd answered at `host:port` (refused, unreachable, or silent too long)."""
+
+    host: str
+    port: int
+
+    def __init__(self, host: str, port: int, why: str) -> None:
+        self.host = host
+        self.port = port
+        super().__init__(
+            f"cannot reach epmd at {host}:{port}: {why}. Start it with `epmd -daemon` "
+            "(it comes with Erlang/OTP) or let otp start one (a distributed otp.Node "
+            "does), or set ERL_EPMD_PORT if your epmd listens on another port."
+        )
+
+
+class NameTaken(EpmdError):
+    """epmd refused to register `name`: another node has it (`.name`)."""
+
+    name: str
+
+    def __init__(self, name: str, host: str, port: int) -> None:
+        self.name = name
+        super().__init__(
+            f"the node name {name!r} is already registered with epmd at {host}:{port}. "
+            f"Pick another name, or stop the node that uses it (`epmd -names` lists "
+            "the registered names)."
+        )
+
+
+@final
+@dataclass(frozen=True)
+class NodeInfo:
+    """What epmd knows about a registered node (the answer to `port_please`)."""
+
+    name: str
+    port: int
+    node_type: int
+    """77 for a normal Erlang node, 72 for a hidden node (C nodes, this module's default)."""
+    protocol: int
+    """0: TCP over IPv4."""
+    high_version: int
+    low_version: int
+    extra: bytes = b""
+
+
+def default_port() -> int:
+    """epmd's TCP port: `$ERL_EPMD_PORT` when set, else 4369.
+
+    >>> default_port() if "ERL_EPMD_PORT" not in os.environ else 4369
+    4369
+
+    Raises:
+        ValueError: `$ERL_EPMD_PORT` is not a port number.
+    """
+    value = os.environ.get("ERL_EPMD_PORT", "").strip()
+    if not value:
+        return DEFAULT_PORT
+    if not value.isdigit() or not 0 < int(value) < 65536:
+        raise ValueError(
+            f"ERL_EPMD_PORT must be a TCP port number (1-65535); got {value!r}. "
+            "Fix or unset it (unset means 4369)."
+        )
+    return int(value)
+
+
+def _encode_name(name: str) -> bytes:
+    """The UTF-8 bytes of a node name as epmd stores it; reject what epmd would refuse."""
+    if "@" in name:
+        raise ValueError(
+            f"epmd knows node names without the host: got {name!r}; "
+            f"pass {name.partition('@')[0]!r} (the part before '@')"
+        )
+    encoded = name.encode("utf-8")
+    if not name or "\0" in name or len(name) > 255 or len(encoded) > _MAX_NAME_BYTES:
+        raise ValueError(
+            f"a node name must be 1 to 255 characters without NUL; got {name!r} "
+            f"({len(name)} characters)"
+        )
+    return encoded
+
+
+def _frame(request: bytes) -> bytes:
+    return _U16.pack(len(request)) + request
+
+
+async def _connect(
+    host: str, port: int, timeout: float
+) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
+    """Open a TCP connection to epmd, waiting at most `timeout` seconds."""
+    try:
+        async with asyncio.timeout(timeout):
+            return await asyncio.open_connection(host, port)
+    except TimeoutError:
+        raise EpmdUnavailable(host, port, f"no connection within {timeout} s") from None
+    except OSError as exc:
+        raise EpmdUnavailable(host, port, exc.strerror or str(exc)) from exc
+
+
+async def _close(writer: asyncio.StreamWriter) -> None:
+    writer.close()
+    with contextlib.suppress(OSError):
+        await writer.wait_closed()
+
+
+@contextlib.asynccontextmanager
+async def _talking(host: str, port: int, timeout: float) -> AsyncIterator[None]:
+    """Bound an exchange with epmd by `timeout` and turn its failures into EpmdErrors."""
+    try:
+        async with asyncio.timeout(timeout):
+            yield
+    except TimeoutError:
+        raise EpmdUnavailable(host, port, f"no answer within {timeout} s") from None
+    except asyncio.IncompleteReadError:
+        raise EpmdError(
+            f"epmd at {host}:{port} closed the connection before answering in full "
+            "(epmd takes registrations only from its own host)"
+        ) from None
+    except OSError as exc:
+        raise EpmdUnavailable(host, port, exc.strerror or str(exc)) from exc
+
+
+async def _ask(
+    host: str,
+    port: int,
+    request: bytes,
+    timeout: float,
+    read: Callable[[asyncio.StreamReader], Awaitable[_T]],
+) -> _T:
+    """Send one request on a fresh connection and `read` the answer."""
+    reader, writer = await _connect(host, port, timeout)
+    try:
+        async with _talking(host, port, timeout):
+            writer.write(_frame(request))
+            await writer.drain()
+            return await read(reader)
+    finally:
+        await _close(writer)
+
+
+async def _read_port2(reader: asyncio.StreamReader) -> NodeInfo | None:
+    tag, result = await reader.readexactly(2)
+    if tag != PORT2_RESP:
+        raise EpmdError(f"epmd answered PORT_PLEASE2 with tag {tag}, not {PORT2_RESP}")
+    if result != 0:
+        return None
+    port, node_type, protocol, high, low, nlen = _ALIVE2_FIELDS.unpack(
+        await reader.readexactly(_ALIVE2_FIELDS.size)
+    )
+    name = (await reader.readexactly(nlen)).decode("utf-8", "replace")
+    (elen,) = _U16.unpack(await reader.readexactly(2))
+    extra = await reader.readexactly(elen)
+    return NodeInfo(name, port, node_type, protocol, high, low, extra)
+
+
+async def _read_names(reader: asyncio.StreamReader) -> list[tuple[str, int]]:
+    await reader.readexactly(4)  # epmd's own port
+    text = (await reader.read()).decode("utf-8", "replace")
+    found = (_NAMES_LINE.fullmatch(line) for line in text.splitlines())
+    return [(m[1], int(m[2])) for m in found if m is not None]
+
+
+async def _read_alive2(reader: asyncio.StreamReader) -> tuple[int, int]:
+    """`(result, creation)` from ALIVE2_X_RESP, or the 16-bit ALIVE2_RESP of old epmds."""
+    tag, result = await reader.readexactly(2)
+    if tag == ALIVE2_X_RESP:
+        return result, _U32.unpack(await reader.readexactly(4))[0]
+    if tag == ALIVE2_RESP:
+        return result, _U16.unpack(await reader.readexactly(2))[0]
+    raise EpmdError(f"epmd answered ALIVE2 with tag {tag}, not {ALIVE2_X_RESP}")
+
+
+@final
+class Registration:
+    """This node's name registered with epmd; it lasts until `close()`.
+
+    epmd keeps the name while the TCP connection that registered it stays
+    open, so keep this object for the node's lifetime. `creation` is the
+    32-bit incarnation number epmd assigned (never 0): the node puts it in
+    its handshake and in every pid and reference it creates.
+    """
+
+    name: str
+    port: int
+    creation: int
+    hidden: bool
+
+    def __init__(
+        self,
+        name: str,
+        port: int,
+        creation: int,
+        hidden: bool,
+        reader: asyncio.StreamReader,
+        writer: asyncio.StreamWriter,
+    ) -> None:
+        self.name = name
+        self.port = port
+        self.creation = creation
+        self.hidden = hidden
+        self._reader = reader
+        self._writer = writer
+
+    @property
+    def closed(self) -> bool:
+        """True once `close()` ran or epmd dropped the connection."""
+        return self._writer.is_closing() or self._reader.at_eof()
+
+    async def close(self) -> None:
+        """Unregister the name by closing the connection to epmd (idempotent)."""
+        await _close(self._writer)
+
+    async def wait_lost(self) -> None:
+        """Wait until the registration ends: `close()` was called or epmd went away.
+
+        An epmd that stops (an embedded one whose program exited, or
+        `epmd -kill`) forgets the name; the node should then register again.
+        Cancelling this wait leaves the registration as it is.
+        """
+        with contextlib.suppress(OSError):
+            while await self._reader.read(64):
+                pass  # epmd never sends anything after its answer: ignore it
+        await self.close()
+
+    async def __aenter__(self) -> Registration:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.close()
+
+    def __repr__(self) -> str:
+        state = "closed" if self.closed else "open"
+        return (
+            f"<Registration {self.name!r} port {self.port} creation {self.creation} "
+            f"{'hidden' if self.hidden else 'normal'} {state}>"
+        )
+
+
+async def register(
+    name: str,
+    port: int,
+    *,
+    hidden: bool = True,
+    host: str = "127.0.0.1",
+    epmd_port: int | None = None,
+    timeout: float = TIMEOUT,
+) -> Registration:
+    """Register node `name` (the part before `@`) as listening on TCP `port`.
+
+    Announces distribution version 6 as highest and lowest (OTP 25+ accept
+    nothing older), protocol TCP/IPv4, and node type 72 (hidden) or 77
+    (normal). Waits at most `timeout` seconds for epmd to answer; the
+    returned `Registration` keeps the connection open, and closing it
+    unregisters the name. If the caller is cancelled while waiting, the
+    connection is closed and nothing stays registered.
+
+    Args:
+        name: the node name without the host, e.g. `"py"` for `py@127.0.0.1`.
+        port: the TCP port the node accepts distribution connections on.
+        hidden: register as a hidden node (type 72) rather than a normal one (77).
+        host: where epmd runs; a node registers with the epmd of its own host.
+        epmd_port: epmd's port; default `default_port()`.
+        timeout: seconds to wait for the connection and the answer.
+
+    Raises:
+        NameTaken: another node has registered `name`.
+        EpmdUnavailable: no epmd answered in time.
+        EpmdError: epmd answered something unexpected.
+        ValueError: `name` contains `@`, is empty or too long; `port` is out of range.
+    """
+    encoded = _encode_name(name)
+    if not 0 < port < 65536:
+        raise ValueError(f"the node's port must be 1-65535; got {port}")
+    epmd_port = default_port() if epmd_port is None else epmd_port
+    node_type = HIDDEN_NODE if hidden else NORMAL_NODE
+    request = (
+        bytes([ALIVE2_REQ])
+        + _ALIVE2_FIELDS.pack(port, node_type, TCP_IPV4, DIST_VERSION, DIST_VERSION, len(encoded))
+        + encoded
+        + _U16.pack(0)  # no extra data
+    )
+    reader, writer = await _connect(host, epmd_port, timeout)
+    try:
+        async with _talking(host, epmd_port, timeout):
+            writer.write(_frame(request))
+            await writer.drain()
+            result, creation = await _read_alive2(reader)
+        if result != 0:
+            raise NameTaken(name, host, epmd_port)
+    except BaseException:
+        await _close(writer)  # nothing stays registered
+        raise
+    return Registration(name, port, creation, hidden, reader, writer)
+
+
+async def port_please(
+    name: str,
+    host: str = "127.0.0.1",
+    *,
+    epmd_port: int | None = None,
+    timeout: float = TIMEOUT,
+) -> NodeInfo | None:
+    """Ask the epmd on `host` where node `name` (the part before `@`) listens.
+
+    Returns the node's `NodeInfo`, or None when no node of that name is
+    registered there. Waits at most `timeout` seconds.
+
+    Raises:
+        EpmdUnavailable: no epmd answered at `host` in time.
+        EpmdError: epmd answered something unexpected.
+        ValueError: `name` contains `@`, is empty or too long.
+    """
+    request = bytes([PORT_PLEASE2_REQ]) + _encode_name(name)
+    epmd_port = default_port() if epmd_port is None else epmd_port
+    return await _ask(host, epmd_port, request, timeout, _read_port2)
+
+
+async def names(
+    host: str = "127.0.0.1", *, epmd_port: int | None = None, timeout: float = TIMEOUT
+) -> list[tuple[str, int]]:
+    """The `(name, port)` of every node registered with the epmd on `host`.
+
+    epmd lists the most recent registration first. Waits at most `timeout`
+    seconds.
+
+    Raises:
+        EpmdUnavailable: no epmd answered at `host` in time.
+    """
+    epmd_port = default_port() if epmd_port is None else epmd_port
+    return await _ask(host, epmd_port, bytes([NAMES_REQ]), timeout, _read_names)
+
+
+# ---------------------------------------------------------------------------
+# The embedded epmd.
+
+
+@dataclass
+class _Entry:
+    """A name epmd knows: registered (`conn` holds it) or remembered for its creation."""
+
+    info: NodeInfo
+    counter: int  # the last creation handed out for this name
+    conn: int  # the number of the connection that registered it
+
+    @property
+    def creation(self) -> int:
+        # Version-5 nodes only understand creations 1..3.
+        return self.counter if self.info.high_version >= 6 else self.counter % 3 + 1
+
+
+def _next_creation(counter: int) -> int:
+    """The creation after `counter`: 32 bits, skipping 0..3 (the old 2-bit creations)."""
+    counter = (counter + 1) & 0xFFFFFFFF
+    return counter if counter >= 4 else 4
+
+
+def _parse_alive2(request: bytes) -> NodeInfo | None:
+    """The node an ALIVE2 request describes, or None when the packet is malformed.
+
+    A name that is not UTF-8 decodes with surrogates, so that `_valid_name`
+    refuses it (epmd answers such a request with a refusal, not silence).
+    """
+    if len(request) <= 13:  # at least one byte of name
+        return None
+    port, node_type, protocol, high, low, nlen = _ALIVE2_FIELDS.unpack_from(request, 1)
+    if nlen + 13 > len(request):
+        return None
+    (elen,) = _U16.unpack_from(request, 11 + nlen)
+    raw_name = request[11 : 11 + nlen]
+    if elen + nlen + 13 > len(request) or b"\0" in raw_name:
+        return None
+    name = raw_name.decode("utf-8", "surrogateescape")
+    extra = request[13 + nlen : 13 + nlen + elen]
+    return NodeInfo(name, port, node_type, protocol, high, low, extra)
+
+
+def _valid_name(name: str) -> bool:
+    """True for a name epmd accepts: 1 to 255 characters of valid UTF-8."""
+    try:
+        encoded = name.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return 0 < len(name) <= 255 and len(encoded) <= _MAX_NAME_BYTES
+
+
+def _is_local(writer: asyncio.StreamWriter) -> bool:
+    """True when the peer is on this host: loopback, or our own address."""
+    peer = writer.get_extra_info("peername")
+    own = writer.get_extra_info("sockname")
+    if not peer or not own:
+        return False
+    return bool(ipaddress.ip_address(peer[0]).is_loopback or peer[0] == own[0])
+
+
+@final
+class EpmdServer:
+    """An epmd written in Python: answers the epmd protocol as Erlang's `epmd` does.
+
+    Serves ALIVE2 (a name stays registered while the connection that
+    registered it stays open; any further byte on it, or its end, unregisters
+    the name), PORT_PLEASE2, NAMES, DUMP and KILL (refused with `NO` while
+    names are registered, as `epmd` without `-relaxed_command_check`).
+    Creations are 32-bit, never 0..3, start from the clock and change each
+    time a name registers again, as `epmd` does. Start it with
+    `await EpmdServer.start()`; it stops with `close()` or a KILL request.
+    """
+
+    host: str
+    port: int
+
+    def __init__(self, host: str, packet_timeout: float) -> None:
+        self.host = host
+        self.port = 0
+        self._packet_timeout = packet_timeout
+        self._server: asyncio.Server | None = None
+        self._registered: dict[str, _Entry] = {}  # in registration order
+        self._forgotten: dict[str, _Entry] = {}  # unregistered names, oldest first
+        self._clients: dict[asyncio.Task[object], asyncio.StreamWriter] = {}
+        self._conn_numbers = itertools.count(1)
+        self._changed = asyncio.Event()
+        self._stopped = asyncio.Event()
+
+    @classmethod
+    async def start(
+        cls, *, port: int | None = None, host: str = "127.0.0.1", packet_timeout: float = 60.0
+    ) -> EpmdServer:
+        """Listen on `host:port` (port 0: any free port; see `.port`) and serve epmd.
+
+        `port` defaults to `default_port()`. A connection that sends no
+        complete request within `packet_timeout` seconds is closed.
+
+        Raises:
+            OSError: the port is taken (usually by another epmd) or `host` is not ours.
+        """
+        self = cls(host, packet_timeout)
+        self._server = await asyncio.start_server(
+            self._serve, host, default_port() if port is None else port
+        )
+        self.port = self._server.sockets[0].getsockname()[1]
+        return self
+
+    def registered(self) -> list[NodeInfo]:
+        """The registered nodes, most recent first (the order of NAMES answers)."""
+        return [entry.info for entry in reversed(self._registered.values())]
+
+    async def wait_unregistered(self, name: str) -> None:
+        """Wait until no node named `name` is registered (at once if none is)."""
+        while name in self._registered:
+            await self._changed.wait()
+
+    async def wait_closed(self) -> None:
+        """Wait until the server stopped: `close()` ran or a KILL request was obeyed."""
+        await self._stopped.wait()
+
+    @property
+    def closed(self) -> bool:
+        """True once the server stopped."""
+        return self._stopped.is_set()
+
+    async def close(self) -> None:
+        """Stop listening and close every connection (unregistering every name)."""
+        if self._server is None:
+            return
+        server, self._server = self._server, None
+        server.close()
+        # Closing a connection ends its handler (it reads the end of the stream),
+        # and the end of a registering connection unregisters its name.
+        # (A KILL request closes the server from its own handler: skip that one.)
+        me = asyncio.current_task()
+        clients = {task: writer for task, writer in self._clients.items() if task is not me}
+        for writer in clients.values():
+            writer.close()
+        await asyncio.gather(*clients, return_exceptions=True)
+        await server.wait_closed()
+        self._stopped.set()
+
+    async def __aenter__(self) -> EpmdServer:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.close()
+
+    def __repr__(self) -> str:
+        state = "closed" if self.closed else f"{len(self._registered)} registered"
+        return f"<EpmdServer {self.host}:{self.port} {state}>"
+
+    # -- one connection: read a request, answer it, close (ALIVE2: hold) --
+
+    async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        task = asyncio.current_task()
+        assert task is not None
+        self._clients[task] = writer
+        try:
+            request = await self._read_request(reader)
+            if request:
+                await self._answer(request, reader, writer, task)
+        except (OSError, asyncio.IncompleteReadError):
+            pass  # the client went away: nothing to answer
+        finally:
+            del self._clients[task]
+            writer.close()
+
+    async def _read_request(self, reader: asyncio.StreamReader) -> bytes | None:
+        """One `Len:16 | Request` packet, or None for a size epmd rejects or a silent peer."""
+        try:
+            async with asyncio.timeout(self._packet_timeout):
+                (size,) = _U16.unpack(await reader.readexactly(2))
+                if size < 1 or size + 2 >= _MAX_PACKET:
+                    return None
+                return await reader.readexactly(size)
+        except TimeoutError:
+            return None
+
+    async def _answer(
+        self,
+        request: bytes,
+        reader: asyncio.StreamReader,
+        writer: asyncio.StreamWriter,
+        task: asyncio.Task[object],
+    ) -> None:
+        tag = request[0]
+        # Like epmd, requests that change state are only taken from this host;
+        # a malformed request gets no answer, just the connection closed.
+        if tag == ALIVE2_REQ and _is_local(writer):
+            await self._alive2(request, reader, writer)
+        elif tag == PORT_PLEASE2_REQ:
+            writer.write(self._port2(request))
+        elif tag == NAMES_REQ:
+            writer.write(self._names_reply())
+        elif tag == DUMP_REQ and _is_local(writer):
+            writer.write(self._dump_reply())
+        elif tag == KILL_REQ and _is_local(writer):
+            obeyed = not self._registered
+            writer.write(b"OK" if obeyed else b"NO")
+            await writer.drain()
+            if obeyed:
+                writer.close()
+                await self.close()
+            return
+        # STOP_REQ needs `epmd -relaxed_command_check`, which this server does not offer.
+        await writer.drain()
+
+    async def _alive2(
+        self, request: bytes, reader: asyncio.StreamReader, writer: asyncio.StreamWriter
+    ) -> None:
+        info = _parse_alive2(request)
+        if info is None:
+            return  # malformed: epmd closes without answering
+        entry = self._add(info, next(self._conn_numbers))
+        result, creation = (1, _REFUSED_CREATION) if entry is None else (0, entry.creation)
+        if info.high_version >= 6:
+            writer.write(struct.pack(">BBI", ALIVE2_X_RESP, result, creation))
+        else:
+            writer.write(struct.pack(">BBH", ALIVE2_RESP, result, creation & 0xFFFF))
+        try:
+            await writer.drain()
+            # Hold the connection: its end (or any byte on it) ends the registration.
+            await reader.read(1)
+        finally:
+            if entry is not None:
+                self._remove(entry)
+
+    def _add(self, info: NodeInfo, conn: int) -> _Entry | None:
+        """Register `info` for connection `conn`; None when epmd would refuse it."""
+        name = info.name
+        if name in self._registered or not _valid_name(name) or len(info.extra) > _MAX_NAME_BYTES:
+            return None
+        previous = self._forgotten.pop(name, None)
+        # A name seen before gets the next creation; a new one starts from the clock.
+        start = int(time.time()) if previous is None else previous.counter
+        entry = _Entry(info, _next_creation(start), conn)
+        self._registered[name] = entry
+        self._notify()
+        return entry
+
+    def _remove(self, entry: _Entry) -> None:
+        name = entry.info.name
+        if self._registered.get(name) is not entry:
+            return
+        del self._registered[name]
+        self._forgotten[name] = entry
+        if len(self._forgotten) > _MAX_FORGOTTEN:
+            del self._forgotten[next(iter(self._forgotten))]
+        self._notify()
+
+    def _notify(self) -> None:
+        changed, self._changed = self._changed, asyncio.Event()
+        changed.set()
+
+    def _port2(self, request: bytes) -> bytes:
+        """The PORT2_RESP answer; empty (no answer) for a name epmd finds malformed."""
+        raw_name = request[1:-1] if request.endswith(b"\0") else request[1:]
+        name = raw_name.decode("utf-8", "surrogateescape")
+        if b"\0" in raw_name or not _valid_name(name):
+            return b""
+        entry = self._registered.get(name)
+        if entry is None:
+            return bytes([PORT2_RESP, 1])
+        info = entry.info
+        encoded = info.name.encode("utf-8")
+        fields = _ALIVE2_FIELDS.pack(
+            info.port, info.node_type, info.protocol, info.high_version, info.low_version,
+            len(encoded),
+        )  # fmt: skip
+        extra = _U16.pack(len(info.extra)) + info.extra
+        return bytes([PORT2_RESP, 0]) + fields + encoded + extra
+
+    def _names_reply(self) -> bytes:
+        lines = (f"name {info.name} at port {info.port}\n" for info in self.registered())
+        return _U32.pack(self.port) + "".join(lines).encode("utf-8")
+
+    def _dump_reply(self) -> bytes:
+        active = (
+            f"active name     <{e.info.name}> at port {e.info.port}, fd = {e.conn}\n\0"
+            for e in reversed(self._registered.values())
+        )
+        old = (
+            f"old/unused name <{e.info.name}>, port = {e.info.port}, fd = {e.conn} \n\0"
+            for e in self._forgotten.values()
+        )
+        return _U32.pack(self.port) + "".join(itertools.chain(active, old)).encode("utf-8")
+
+
+EpmdHandle = EpmdServer
+"""What `ensure_epmd` returns when it started an embedded epmd: close it to stop it."""
+
+
+# ---------------------------------------------------------------------------
+# Finding or starting an epmd.
+
+
+async def _answers(host: str, port: int, timeout: float) -> bool:
+    """True when an epmd answers a NAMES request at `host:port`."""
+    try:
+        await _ask(host, port, bytes([NAMES_REQ]), timeout, _read_names)
+    except EpmdError:
+        return False
+    return True
+
+
+async def _start_system_epmd(program: str, host: str, port: int, timeout: float) -> None:
+    """Run `epmd -port P -daemon` and wait (at most `timeout` seconds) until it answers.
+
+    The daemon binds its port a moment after the command returns, and tells
+    nobody when: so ask it, with growing pauses, until it answers.
+    """
+    process = await asyncio.create_subprocess_exec(
+        program,
+        "-port",
+        str(port),
+        "-daemon",
+        stdin=asyncio.subprocess.DEVNULL,
+        stdout=asyncio.subprocess.DEVNULL,
+        stderr=asyncio.subprocess.DEVNULL,
+    )
+    if await process.wait() != 0:
+        raise EpmdUnavailable(host, port, f"`{program} -daemon` failed ({process.returncode})")
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    pause = 0.005
+    while not await _answers(host, port, timeout):
+        if loop.time() >= deadline:
+            raise EpmdUnavailable(host, port, f"`{program} -daemon` did not answer in {timeout} s")
+        await asyncio.sleep(pause)
+        pause = min(pause * 2, 0.2)
+
+
+async def ensure_epmd(
+    host: str = "127.0.0.1",
+    *,
+    port: int | None = None,
+    prefer: Literal["auto", "system", "embedded"] = "auto",
+    timeout: float = TIMEOUT,
+) -> EpmdHandle | None:
+    """Make sure an epmd answers on this host, starting one if needed.
+
+    In order: an epmd that already answers at `host:port` is used (returns
+    None); else, unless `prefer="embedded"`, the system's `epmd` is started
+    as a daemon, as `erl` does (returns None: it outlives this program);
+    else an embedded `EpmdServer` listens on `host:port` and is returned:
+    close it when the node stops. The embedded epmd lives in this program,
+    so names registered with it by other programs vanish when it stops.
+
+    Args:
+        host: this machine's address epmd is reached at.
+        port: epmd's port; default `default_port()`.
+        prefer: `"auto"` as above; `"system"` never embeds (raises
+            EpmdUnavailable when `epmd` is not installed); `"embedded"` never
+            starts the system's `epmd`.
+        timeout: seconds to wait for each epmd to answer.
+
+    Raises:
+        EpmdUnavailable: nothing answers and no epmd could be started (e.g.
+            the port is taken by something that is not epmd).
+    """
+    port = default_port() if port is None else port
+    if port == 0 and prefer != "embedded":
+        raise ValueError('port 0 (any free port) only works with prefer="embedded"')
+    if port and await _answers(host, port, timeout):
+        return None
+    program = shutil.which("epmd") if prefer != "embedded" else None
+    if program is not None:
+        await _start_system_epmd(program, host, port, timeout)
+        return None
+    if prefer == "system":
+        raise EpmdUnavailable(host, port, "the `epmd` program is not installed")
+    try:
+        return await EpmdServer.start(port=port, host=host)
+    except OSError as exc:
+        # Another program may have started an epmd since we asked: use it.
+        if port and await _answers(host, port, timeout):
+            return None
+        raise EpmdUnavailable(
+            host, port, f"cannot listen there ({exc.strerror or exc}) and nothing answers"
+        ) from exc
