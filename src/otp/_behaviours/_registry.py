@@ -387,6 +387,9 @@ class _State:
     # -- reads ------------------------------------------------------------------
 
     def lookup(self, key: object) -> list[Entry]:
+        if self.unique:
+            entry = self.part_of(key, self.proc).unique.get(key)
+            return [] if entry is None else [entry]
         return [e for group in self.groups(key) for e in group]
 
     def groups(self, key: object) -> list[list[Entry]]:

@@ -237,6 +237,17 @@ class Table:
         key; a `bag` ignores an object equal to one it holds; a
         `duplicate_bag` keeps every copy.
         """
+        if type(objects) is tuple and objects:
+            # One object (the common case): skip building a list. Python
+            # itself rejects an unhashable key before the table changes.
+            with self._lock:
+                self._check_write("insert")
+                try:
+                    self._put(objects)
+                except TypeError:
+                    _objects(objects, "insert")  # raises a clearer error for a bad key
+                    raise
+            return
         objs = _objects(objects, "insert")
         with self._lock:
             self._check_write("insert")
@@ -340,8 +351,12 @@ class Table:
     def lookup(self, key: object) -> list[Obj]:
         """The objects with `key`: a list of zero or one for sets, any number for bags."""
         with self._lock:
-            self._check_read("lookup")
-            return self._get(key)
+            if self._deleted is not None or self._access == "private":
+                self._check_read("lookup")
+            if self._bag:
+                return list(self._many.get(key, ()))
+            obj = self._one.get(key)
+            return [] if obj is None else [obj]
 
     def member(self, key: object) -> bool:
         """Whether an object has `key` (also `key in table`)."""
