@@ -65,11 +65,13 @@ async def reads(n: int) -> dict[str, float]:
     return {"call": call_rate, "table": lookup_rate}
 
 
-async def callers(server: object, route: bool, calls: int) -> float:
+async def callers(server: otp.Pid | None, route: bool, calls: int) -> float:
     async def caller(i: int) -> None:
         for j in range(calls):
             key = i * calls + j
-            target = otp.PartitionSupervisor.via("slow", key) if route else server
+            target: otp.Pid | otp.Via | None = (
+                otp.PartitionSupervisor.via("slow", key) if route else server
+            )
             await otp.call(target, key)
 
     t0 = perf()

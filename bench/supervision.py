@@ -26,8 +26,8 @@ import os
 import shutil
 import statistics
 import subprocess
-import sys
 import time
+from collections.abc import Callable
 
 import otp
 
@@ -52,12 +52,16 @@ async def restart_latency(restarts: int) -> float:
         t0 = perf()
         ref = otp.monitor(pid)
         otp.exit(pid, "kill")
-        await otp.receive(match=lambda m: isinstance(m, otp.Down) and m.ref == ref)
+        await otp.receive(match=_down_of(ref))
         new = await replacement(sup, pid)
         await otp.call(new, "ping")
         samples.append(perf() - t0)
     await otp.stop(sup)
     return statistics.median(samples) * 1e6
+
+
+def _down_of(ref: otp.Ref) -> Callable[[object], bool]:
+    return lambda m: isinstance(m, otp.Down) and m.ref == ref
 
 
 async def replacement(sup: otp.Pid, old: otp.Pid) -> otp.Pid:
@@ -134,4 +138,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    main()

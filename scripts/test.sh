@@ -8,8 +8,8 @@ for ver in ${OTP_PYTHONS:-3.11 3.13}; do
     venv=$(scripts/venv.sh "$ver")
     echo "=== Python $ver ==="
     if [ "$ver" = "3.11" ]; then
-        "$venv/bin/ruff" check src tests examples
-        "$venv/bin/ruff" format --check src tests examples
+        "$venv/bin/ruff" check src tests examples bench
+        "$venv/bin/ruff" format --check src tests examples bench
         "$venv/bin/mypy"
     fi
     "$venv/bin/python" -m pytest -q "$@" || status=$?
