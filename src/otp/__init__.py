@@ -80,6 +80,11 @@ from ._runtime._terms import Atom as Atom
 from ._runtime._terms import Port as Port
 from ._runtime._timers import cancel_timer as cancel_timer
 from ._runtime._timers import send_after as send_after
+from .dist._node import NodeDown as NodeDown
+from .dist._node import connect as connect
+from .dist._node import disconnect as disconnect
+from .dist._node import monitor_node as monitor_node
+from .dist._node import nodes as nodes
 
 
 def node() -> str:
@@ -108,6 +113,7 @@ __all__ = [
     "NoProc",
     "NoReply",
     "Node",
+    "NodeDown",
     "NotInProcess",
     "Ok",
     "PartitionSupervisor",
@@ -129,13 +135,17 @@ __all__ = [
     "call",
     "cancel_timer",
     "cast",
+    "connect",
     "demonitor",
+    "disconnect",
     "exit",
     "is_alive",
     "link",
     "make_ref",
     "monitor",
+    "monitor_node",
     "node",
+    "nodes",
     "process_info",
     "processes",
     "receive",

@@ -57,7 +57,7 @@ import asyncio
 import contextvars
 import inspect
 import logging
-from typing import TYPE_CHECKING, ClassVar
+from typing import TYPE_CHECKING, ClassVar, TypeGuard
 
 from .._errors import AlreadyStarted, CallTimeout, Exit, NoProc, StartError
 from .._runtime._ids import Pid
@@ -66,6 +66,7 @@ from .._runtime._names import noproc, resolve, via_registry
 from .._runtime._node import Node
 from .._runtime._process import Process, is_normal_exit
 from .._runtime._scheduler import current_node, current_process
+from .._runtime._terms import Atom
 from ._results import MISSING, Ignore, NoReply, Ok, Reply, Stop
 from ._server_process import GEN_CAST, Failure, From, ServerProcess, System
 
@@ -398,6 +399,8 @@ async def call(server: Dest, request: object, timeout: float | None = 5.0) -> ob
         node = caller.rt if caller is not None else current_node()
         proc = resolve(node, server, "call")
         if proc is None:
+            if _is_remote_name(server):
+                return await node.remote().call(server, request, timeout)
             raise noproc(server, "call to")
     if not isinstance(proc, ServerProcess):
         assert proc is not None
@@ -499,7 +502,8 @@ async def _call_other(
 ) -> object:
     """A call to a plain process, which answers `("$gen_call", from_, request)` by hand."""
     if not isinstance(proc, Process):
-        raise NotImplementedError("calls to remote processes need a distributed node")
+        node = caller.rt if caller is not None else current_node()
+        return await node.remote().call(proc, request, timeout)
     if not proc.alive:
         raise NoProc("noproc", f"call to {server!r} failed: the process is not alive")
     if proc is caller:
@@ -548,8 +552,12 @@ def cast(server: Dest, request: object) -> None:
     try:
         node = current_node()
         pid = resolve(node, server, "cast")
-        if pid is not None:
-            node.route_send(pid, (GEN_CAST, request))
+        if isinstance(pid, Process):
+            pid.enqueue((GEN_CAST, request))
+        elif pid is not None:
+            node.route_send(pid, (_WIRE_CAST, request))
+        elif _is_remote_name(server):
+            node.remote().send_name(server[0], server[1], (_WIRE_CAST, request))
     except Exception:  # no node, a bad or unknown name, no connection: dropped
         return
 
@@ -592,9 +600,11 @@ async def stop(server: Dest, reason: object = "normal", timeout: float | None = 
     node = caller.rt if caller is not None else current_node()
     proc = resolve(node, server, "stop")
     if proc is None:
+        if _is_remote_name(server):
+            return await _stop_remote(node, server, reason, timeout)
         raise noproc(server, "stop of")
     if not isinstance(proc, Process):
-        raise NotImplementedError("stopping remote processes needs a distributed node")
+        return await _stop_remote(node, proc, reason, timeout)
     if not proc.alive:
         raise NoProc("noproc", f"stop of {server!r} failed: the process is not alive")
     if proc is caller:
@@ -610,6 +620,38 @@ async def stop(server: Dest, reason: object = "normal", timeout: float | None = 
         raise CallTimeout("timeout", f"{server!r} did not stop within {timeout} s") from None
     if not _same_reason(actual, reason):
         raise Exit(actual, f"{server!r} exited with {actual!r} instead of {reason!r}")
+
+
+def _is_remote_name(server: object) -> TypeGuard[tuple[str, str]]:
+    """`(name, node)` naming a process on another node (`resolve` found no local one)."""
+    return (
+        type(server) is tuple
+        and len(server) == 2
+        and isinstance(server[0], str)
+        and isinstance(server[1], str)
+    )
+
+
+#: A cast as it travels between nodes: `{'$gen_cast', Request}` with an atom tag.
+_WIRE_CAST = Atom(GEN_CAST)
+
+
+async def _stop_remote(node: Node, target: object, reason: object, timeout: float | None) -> None:
+    """OTP's `proc_lib:stop` on another node: a `{terminate, Reason}` system message."""
+    wire = Atom(reason) if type(reason) is str else reason
+    try:
+        await node.remote().call(
+            target,  # type: ignore[arg-type]
+            (Atom("terminate"), wire),
+            timeout,
+            label="system",
+        )
+    except Exit as exc:
+        if isinstance(exc, NoProc | CallTimeout) or not (
+            _same_reason(exc.reason, reason)
+            or (isinstance(exc.reason, str) and isinstance(reason, str) and exc.reason == reason)
+        ):
+            raise
 
 
 def _same_reason(a: object, b: object) -> bool:

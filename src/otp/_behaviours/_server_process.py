@@ -51,7 +51,7 @@ class From(PendingCall):
     Replying twice, or after the caller gave up, does nothing.
     """
 
-    __slots__ = ("caller", "done", "fut", "request", "server", "value")
+    __slots__ = ("caller", "done", "fut", "remote", "request", "server", "value")
 
     caller: Pid | None
     request: object
@@ -59,6 +59,7 @@ class From(PendingCall):
     fut: asyncio.Future[object] | None
     done: bool
     value: object
+    remote: Callable[[object], None] | None  # sends the reply to a caller on another node
 
     def __init__(self, caller: Pid | None, request: object, server: ServerProcess | None) -> None:
         self.caller = caller
@@ -67,6 +68,7 @@ class From(PendingCall):
         self.fut = None
         self.done = False
         self.value = MISSING
+        self.remote = None
 
     def __repr__(self) -> str:
         state = "answered" if self.done else "waiting"
@@ -78,7 +80,10 @@ class From(PendingCall):
         self.done = True
         fut = self.fut
         if fut is None:
-            self.value = value  # answered inside the caller's own step
+            if self.remote is not None:
+                self.remote(value)
+            else:
+                self.value = value  # answered inside the caller's own step
         elif not fut.done():
             fut.set_result(value)
         server = self.server
@@ -89,6 +94,8 @@ class From(PendingCall):
         if self.done:
             return
         self.done = True
+        if self.remote is not None:
+            return  # the remote caller's monitor tells it the reason
         exc = server_exit(self.server, reason, self.request)
         fut = self.fut
         if fut is None:
@@ -316,6 +323,8 @@ class ServerProcess(Process):
             # Without `reply=`, the caller gets Exit(reason) once the server died.
             if r.reply is MISSING:
                 self.defer(from_)
+            elif from_.remote is not None:
+                from_.reply(r.reply)  # on the wire, as in OTP: the reply before the exit
             self.stop_server(r.reason, self.state if r.state is MISSING else r.state)
             if r.reply is not MISSING:
                 from_.reply(r.reply)

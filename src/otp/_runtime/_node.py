@@ -33,8 +33,17 @@ if TYPE_CHECKING:
         def link(self, target: Pid, sender: Pid) -> None: ...
         def unlink(self, target: Pid, sender: Pid) -> None: ...
         def monitor(self, target: object, watcher: Pid, ref: Ref) -> None: ...
-        def demonitor(self, target: object, watcher: Pid, ref: Ref) -> None: ...
+        def demonitor(self, target: object, ref: Ref) -> None: ...
         def down(self, watcher: Pid, ref: Ref, pid: object, reason: object) -> None: ...
+        async def call(
+            self,
+            target: Pid | tuple[str, str],
+            request: object,
+            timeout: float | None,
+            label: str = ...,
+        ) -> object: ...
+        async def start(self) -> None: ...
+        async def stop(self) -> None: ...
 
 
 logger = logging.getLogger("otp")
@@ -75,15 +84,18 @@ class Node:
         slow_callback: float | None = DEFAULT_SLOW_CALLBACK,
         batch: int = DEFAULT_BATCH,
         shutdown_timeout: float = 5.0,
+        hidden: bool = True,
+        net_ticktime: float = 60.0,
     ) -> None:
-        if name is not None:
-            raise NotImplementedError(
-                f"distribution is not available yet: start the node without a name "
-                f"(got name={name!r})"
-            )
         if batch < 1:
             raise ValueError(f"batch must be a positive number of messages; got {batch!r}")
-        self.name = "nonode@nohost"
+        self._dist_options: tuple[str | None, bool, float] | None = None
+        if name is not None:
+            from ..dist._node import full_name
+
+            name = full_name(name)
+            self._dist_options = (cookie, hidden, net_ticktime)
+        self.name = name or "nonode@nohost"
         self.cookie = cookie
         self.creation = 0
         self.procs: dict[int, Process] = {}
@@ -117,13 +129,32 @@ class Node:
         bind(loop, self)
         self._loop = loop
         self.call_soon = loop.call_soon
+        if self._dist_options is not None:
+            try:
+                await self._start_distribution(*self._dist_options)
+            except BaseException:
+                unbind(loop)
+                raise
         return self
+
+    async def _start_distribution(
+        self, cookie: str | None, hidden: bool, net_ticktime: float
+    ) -> None:
+        from ..dist._node import Distribution, read_cookie
+
+        dist = Distribution(self, read_cookie(cookie), hidden, net_ticktime)
+        await dist.start()
+        self.dist = dist
 
     async def __aexit__(self, *exc: object) -> None:
         try:
             await self.shutdown()
         finally:
-            unbind(self.loop)
+            try:
+                if self.dist is not None:
+                    await self.dist.stop()
+            finally:
+                unbind(self.loop)
 
     async def shutdown(self) -> None:
         """Stop every process: roots newest first, each with exit signal `shutdown`.
@@ -272,7 +303,7 @@ class Node:
         if isinstance(target, Process):
             target.remove_watcher(ref)
         elif self.dist is not None:
-            pass  # the distribution layer tracks remote monitors itself
+            self.dist.demonitor(target, ref)
 
     def route_down(self, watcher: Pid, ref: Ref, pid: object, reason: object) -> None:
         if isinstance(watcher, Process):

@@ -1,0 +1,537 @@
+"""One connection to another node: framing, control messages, ticks, clean-up.
+
+After the handshake every packet is `Len:32 | Data`; a zero length is a
+tick. This node sends *pass-through* packets, `112 | Control | [Payload]`,
+each term with its own 131 version byte, and it never negotiates the atom
+cache or fragments, so that is all the peer sends too.
+
+A `Connection` exists before its transport does: a `send` to a node that is
+not connected yet creates one in state "connecting" and queues the packets,
+which leave in order once the handshake is done. What crosses the
+connection is remembered so that losing it fires, with reason
+`noconnection`, every link and monitor between the two nodes and fails
+every pending call, as Erlang does.
+
+Control messages (`{Op, ...}`): LINK 1, SEND 2, EXIT 3, REG_SEND 6, EXIT2 8,
+MONITOR_P 19, DEMONITOR_P 20, MONITOR_P_EXIT 21, SEND_SENDER 22,
+PAYLOAD_EXIT 24, PAYLOAD_EXIT2 26, PAYLOAD_MONITOR_P_EXIT 28, ALIAS_SEND 33,
+UNLINK_ID 35, UNLINK_ID_ACK 36, and the `_TT` forms with a trace token,
+which is ignored. A packet that cannot be decoded is logged and dropped;
+the connection and every process carry on.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextvars
+import logging
+import struct
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Final
+
+from .._behaviours._server_process import GEN_CAST, From, ServerProcess, System
+from .._errors import Exit, NoConnection, NoProc
+from .._runtime._ids import Pid, Ref
+from .._runtime._process import Process
+from .._runtime._terms import Atom, ImproperList
+from ._handshake import ALIAS, EXIT_PAYLOAD
+from ._term import DecodeError, Decoder, encode
+
+if TYPE_CHECKING:
+    from ._node import Distribution
+
+logger = logging.getLogger("otp")
+
+_U32 = struct.Struct(">I")
+_TICK: Final = b"\0\0\0\0"
+_EMPTY: Final = Atom("")
+_ALIAS: Final = Atom("alias")
+_GEN_CALL: Final = Atom("$gen_call")
+_GEN_CAST: Final = Atom("$gen_cast")
+_SYSTEM: Final = Atom("system")
+_TERMINATE: Final = Atom("terminate")
+_NO_PAYLOAD: Final = object()
+
+LINK, SEND, EXIT, REG_SEND, EXIT2 = 1, 2, 3, 6, 8
+MONITOR_P, DEMONITOR_P, MONITOR_P_EXIT, SEND_SENDER = 19, 20, 21, 22
+PAYLOAD_EXIT, PAYLOAD_EXIT2, PAYLOAD_MONITOR_P_EXIT = 24, 26, 28
+ALIAS_SEND, UNLINK_ID, UNLINK_ID_ACK = 33, 35, 36
+
+
+def wire_reason(reason: object) -> object:
+    """A Python exit reason in its Erlang form: `"normal"` becomes the atom `normal`.
+
+    >>> wire_reason("normal"), wire_reason(("shutdown", "x"))
+    (Atom('normal'), (Atom('shutdown'), 'x'))
+    """
+    if type(reason) is str:
+        return Atom(reason)
+    if type(reason) is tuple and len(reason) == 2 and type(reason[0]) is str:
+        return (Atom(reason[0]), reason[1])
+    return reason
+
+
+def alias_of(tag: object) -> Ref | None:
+    """The alias in a call tag: `[alias | Ref]` or `[[alias | Ref] | _]`; else None."""
+    if type(tag) is ImproperList and tag.items[0] == _ALIAS and type(tag.tail) is Ref:
+        return tag.tail
+    first = tag.items[0] if type(tag) is ImproperList else tag[0] if type(tag) is list else None
+    if type(first) is ImproperList:
+        return alias_of(first)
+    return None
+
+
+def call_failure(reason: object, target: object, node: str) -> Exit:
+    """The exception a remote call raises when its monitor fires with `reason`."""
+    if isinstance(reason, str) and reason == "noproc":
+        return NoProc(
+            "noproc",
+            f"call to {target!r} failed: no such process on node {node!r}. Start it "
+            f"first, or check the name and the node.",
+        )
+    if isinstance(reason, str) and reason == "noconnection":
+        return NoConnection(
+            "noconnection", f"call to {target!r} failed: the connection to {node!r} was lost"
+        )
+    return Exit(reason, f"the server {target!r} on {node!r} exited with {reason!r}")
+
+
+class Connection:
+    """The link to one peer node (see the module docstring)."""
+
+    def __init__(self, dist: Distribution, peer: str) -> None:
+        self.dist = dist
+        self.peer = peer
+        self.state = "connecting"  # then "up", then "closed"
+        self.flags = 0
+        self.writer: asyncio.StreamWriter | None = None
+        self.queued: list[bytes] | None = []
+        self.decoder = Decoder(pids=dist.pid_hook)
+        self.ready: asyncio.Future[bool] = dist.loop.create_future()
+        self.task: asyncio.Task[None] | None = None
+        self.links: set[tuple[Process, Pid]] = set()
+        self.unlinking: dict[tuple[Process, Pid], int] = {}
+        self.monitors: dict[Ref, tuple[Process, object, object]] = {}  # ours: watcher, as, target
+        self.watchers: dict[Ref, tuple[Process, Pid, object]] = {}  # theirs: target, watcher, as
+        self.calls: dict[Ref, tuple[asyncio.Future[object], object]] = {}
+        self.reads = self.writes = 0
+        self._seen_reads = self._seen_writes = 0
+        self._silent = 0
+        self._unlink_ids = 0
+        self._tick: asyncio.TimerHandle | None = None
+
+    def __repr__(self) -> str:
+        return f"<Connection {self.peer!r} {self.state}>"
+
+    # -- lifecycle ------------------------------------------------------------
+
+    def attach(
+        self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, flags: int
+    ) -> None:
+        """The handshake succeeded: flush what was queued and start reading."""
+        self.state = "up"
+        self.flags = flags
+        self.writer = writer
+        queued, self.queued = self.queued, None
+        if queued:
+            writer.write(b"".join(queued))
+        loop = self.dist.loop
+        self.task = loop.create_task(self._read_loop(reader), context=contextvars.Context())
+        self._schedule_tick()
+        if not self.ready.done():
+            self.ready.set_result(True)
+
+    def close(self, reason: str = "connection closed") -> None:
+        """Drop the connection: every link, monitor and call across it fires."""
+        if self.state == "closed":
+            return
+        was_up = self.state == "up"
+        self.state = "closed"
+        self.queued = None
+        if self._tick is not None:
+            self._tick.cancel()
+        if self.writer is not None:
+            self.writer.close()
+        task = self.task
+        if task is not None and task is not asyncio.current_task():
+            task.cancel()
+        if not self.ready.done():
+            self.ready.set_result(False)
+        if was_up:
+            logger.info("Connection to node %r closed: %s", self.peer, reason)
+        self._fire_noconnection()
+        self.dist.closed(self)
+
+    def _fire_noconnection(self) -> None:
+        links, self.links = self.links, set()
+        for proc, remote in links:
+            proc.remove_link(remote)
+            proc.exit_signal(remote, "noconnection", True)
+        monitors, self.monitors = self.monitors, {}
+        for ref, (watcher, as_, _) in monitors.items():
+            watcher.deliver_down(ref, as_, "noconnection")
+        watchers, self.watchers = self.watchers, {}
+        for ref, (proc, _, _) in watchers.items():
+            proc.remove_watcher(ref)
+        calls, self.calls = self.calls, {}
+        for fut, called in calls.values():
+            if not fut.done():
+                fut.set_exception(call_failure("noconnection", called, self.peer))
+
+    async def _read_loop(self, reader: asyncio.StreamReader) -> None:
+        reason = "the peer closed it"
+        try:
+            while True:
+                (n,) = _U32.unpack(await reader.readexactly(4))
+                self.reads += 1
+                if n:
+                    self.on_packet(await reader.readexactly(n))
+        except asyncio.IncompleteReadError:
+            pass
+        except OSError as exc:
+            reason = f"{type(exc).__name__}: {exc}"
+        self.close(reason)
+
+    # -- ticks ----------------------------------------------------------------
+    #
+    # Every ticktime/4 seconds: send a tick if nothing was written in that
+    # period, and count the periods in which nothing arrived; after four
+    # (about `net_ticktime`), the peer is dead (`net_tick_timeout`).
+
+    def _schedule_tick(self) -> None:
+        period = self.dist.net_ticktime / 4
+        self._tick = self.dist.loop.call_later(period, self._on_tick, context=contextvars.Context())
+
+    def _on_tick(self) -> None:
+        if self.state != "up":
+            return
+        if self.reads == self._seen_reads:
+            self._silent += 1
+            if self._silent >= 4:
+                self.close("net_tick_timeout: no data from the peer within net_ticktime")
+                return
+        else:
+            self._silent = 0
+            self._seen_reads = self.reads
+        if self.writes == self._seen_writes and self.writer is not None:
+            self.writer.write(_TICK)
+        self._seen_writes = self.writes
+        self._schedule_tick()
+
+    # -- sending ----------------------------------------------------------------
+
+    def send(self, control: tuple[object, ...], payload: object = _NO_PAYLOAD) -> None:
+        """Send a control message (and its payload) or queue it until the handshake is done.
+
+        Raises TypeError or ValueError (from `encode`) for a term that cannot
+        be sent; nothing is sent then.
+        """
+        data = b"p" + encode(control)
+        if payload is not _NO_PAYLOAD:
+            data += encode(payload)
+        frame = _U32.pack(len(data)) + data
+        if self.state == "up":
+            assert self.writer is not None
+            self.writes += 1
+            self.writer.write(frame)
+        elif self.queued is not None:
+            self.queued.append(frame)
+
+    def send_exit(self, sender: Pid, target: Pid, reason: object, linked: bool) -> None:
+        reason = wire_reason(reason)
+        if self.flags & EXIT_PAYLOAD:
+            self.send((PAYLOAD_EXIT if linked else PAYLOAD_EXIT2, sender, target), reason)
+        else:
+            self.send((EXIT if linked else EXIT2, sender, target, reason))
+
+    def send_down(self, target: object, watcher: Pid, ref: Ref, reason: object) -> None:
+        reason = wire_reason(reason)
+        if self.flags & EXIT_PAYLOAD:
+            self.send((PAYLOAD_MONITOR_P_EXIT, target, watcher, ref), reason)
+        else:
+            self.send((MONITOR_P_EXIT, target, watcher, ref, reason))
+
+    def link(self, proc: Process, remote: Pid) -> None:
+        self.unlinking.pop((proc, remote), None)
+        self.links.add((proc, remote))
+        self.send((LINK, proc, remote))
+
+    def unlink(self, proc: Process, remote: Pid) -> None:
+        self.links.discard((proc, remote))
+        self._unlink_ids += 1
+        self.unlinking[(proc, remote)] = self._unlink_ids
+        self.send((UNLINK_ID, self._unlink_ids, proc, remote))
+
+    def monitor(self, watcher: Process, target: object, as_: object, ref: Ref) -> None:
+        self.monitors[ref] = (watcher, as_, target)
+        self.send((MONITOR_P, watcher, target, ref))
+
+    def demonitor(self, ref: Ref) -> None:
+        record = self.monitors.pop(ref, None)
+        if record is not None:
+            watcher, _, target = record
+            self.send((DEMONITOR_P, watcher, target, ref))
+
+    def reply(self, tag: object, caller: Pid, server: Pid, value: object) -> None:
+        """Answer a call from the peer, through its alias when it has one."""
+        if self.state == "closed":
+            return
+        alias = alias_of(tag)
+        if alias is not None and self.flags & ALIAS:
+            self.send((ALIAS_SEND, server, alias), (tag, value))
+        else:
+            self.send((SEND, _EMPTY, caller), (tag, value))
+
+    # -- receiving ---------------------------------------------------------------
+
+    def on_packet(self, data: bytes) -> None:
+        """Decode one packet and act on it; a bad packet is logged and dropped."""
+        if data[:1] != b"p":
+            logger.error(
+                "Dropped a packet from node %r: it starts with byte %d, not a pass-through "
+                "packet (112); distribution headers were not negotiated",
+                self.peer,
+                data[0],
+            )
+            return
+        try:
+            control, end = self.decoder.decode_from(data, 1)
+            payload = self.decoder.decode_from(data, end)[0] if end < len(data) else None
+        except DecodeError as exc:
+            logger.error(
+                "Dropped a message from node %r that cannot be decoded: %s", self.peer, exc
+            )
+            return
+        if type(control) is not tuple or not control or type(control[0]) is not int:
+            logger.error("Dropped a malformed control message from node %r: %r", self.peer, control)
+            return
+        handler = _HANDLERS.get(control[0])
+        if handler is None:
+            logger.warning(
+                "Ignored control message %d from node %r: not supported", control[0], self.peer
+            )
+            return
+        try:
+            handler(self, control, payload)
+        except Exception:
+            logger.exception("Failed to handle control message %r from node %r", control, self.peer)
+
+    def deliver(self, to: object, msg: object) -> None:
+        """A message for a local process, with OTP's call and cast shapes translated."""
+        if not isinstance(to, Process):
+            if type(to) is Atom:
+                self.deliver_named(to, msg)
+            return  # a process of this node that is gone
+        if type(msg) is tuple and len(msg) in (2, 3) and type(msg[0]) is Atom:
+            msg = self._translate(to, msg)
+        elif self.calls and type(msg) is tuple and len(msg) == 2:
+            if self._answer(msg):
+                return  # a reply by plain send, not through the alias
+        to.enqueue(msg)
+
+    def deliver_named(self, name: str, msg: object) -> None:
+        proc = self.dist.node.names.get(name)
+        if proc is not None:
+            self.deliver(proc, msg)
+        else:
+            self.dist.system_message(self, name, msg)
+
+    def _translate(self, to: Process, msg: tuple[object, ...]) -> object:
+        tag = msg[0]
+        if len(msg) == 2 and tag == _GEN_CAST:
+            return (GEN_CAST, msg[1])
+        if len(msg) == 3 and tag in (_GEN_CALL, _SYSTEM):
+            sender = msg[1]
+            if not (type(sender) is tuple and len(sender) == 2 and isinstance(sender[0], Pid)):
+                return msg
+            caller, call_tag = sender
+            request = msg[2]
+            if tag == _SYSTEM:
+                if (
+                    type(to) is ServerProcess
+                    and type(request) is tuple
+                    and len(request) == 2
+                    and request[0] == _TERMINATE
+                ):
+                    return System("stop", request[1], None)
+                return msg
+            server = to if type(to) is ServerProcess else None
+            from_ = From(caller, request, server)
+            from_.remote = self._replier(call_tag, caller, to)
+            return from_ if server is not None else ("$gen_call", from_, request)
+        return msg
+
+    def _replier(self, tag: object, caller: Pid, server: Pid) -> Callable[[object], None]:
+        def reply(value: object) -> None:
+            self.reply(tag, caller, server, value)
+
+        return reply
+
+    def _answer(self, msg: tuple[object, ...]) -> bool:
+        tag = msg[0]
+        ref = alias_of(tag) if type(tag) is ImproperList else tag
+        call = self.calls.get(ref) if type(ref) is Ref else None
+        if call is None:
+            return False
+        if not call[0].done():
+            call[0].set_result(msg[1])
+        return True
+
+
+# -- handlers of incoming control messages -------------------------------------------
+
+_Handler = Callable[[Connection, tuple[object, ...], object], None]
+
+
+def _on_send(c: Connection, ctl: tuple[object, ...], msg: object) -> None:
+    c.deliver(ctl[2], msg)
+
+
+def _on_reg_send(c: Connection, ctl: tuple[object, ...], msg: object) -> None:
+    name = ctl[3]
+    if isinstance(name, str):
+        c.deliver_named(name, msg)
+
+
+def _on_alias_send(c: Connection, ctl: tuple[object, ...], msg: object) -> None:
+    call = c.calls.get(ctl[2]) if type(ctl[2]) is Ref else None
+    if call is not None and not call[0].done() and type(msg) is tuple and len(msg) == 2:
+        call[0].set_result(msg[1])
+    # Otherwise a late reply to a call that is over: dropped, as its alias is gone.
+
+
+def _on_link(c: Connection, ctl: tuple[object, ...], _: object) -> None:
+    sender, to = ctl[1], ctl[2]
+    if not isinstance(sender, Pid):
+        return
+    if isinstance(to, Process) and to.alive:
+        if (to, sender) in c.unlinking:
+            return  # our unlink is not acknowledged yet: it wins
+        to.add_link(sender)
+        c.links.add((to, sender))
+    else:
+        c.send_exit(to if isinstance(to, Pid) else sender, sender, "noproc", True)
+
+
+def _exit(c: Connection, sender: object, to: object, reason: object, linked: bool) -> None:
+    if not isinstance(to, Process) or not isinstance(sender, Pid):
+        return
+    if linked:
+        if (to, sender) not in c.links:
+            return  # unlinked meanwhile
+        c.links.discard((to, sender))
+        to.remove_link(sender)
+    to.exit_signal(sender, reason, linked)
+
+
+def _on_exit(c: Connection, ctl: tuple[object, ...], _: object) -> None:
+    _exit(c, ctl[1], ctl[2], ctl[-1], True)
+
+
+def _on_payload_exit(c: Connection, ctl: tuple[object, ...], reason: object) -> None:
+    _exit(c, ctl[1], ctl[2], reason, True)
+
+
+def _on_exit2(c: Connection, ctl: tuple[object, ...], _: object) -> None:
+    _exit(c, ctl[1], ctl[2], ctl[-1], False)
+
+
+def _on_payload_exit2(c: Connection, ctl: tuple[object, ...], reason: object) -> None:
+    _exit(c, ctl[1], ctl[2], reason, False)
+
+
+def _on_monitor(c: Connection, ctl: tuple[object, ...], _: object) -> None:
+    watcher, target, ref = ctl[1], ctl[2], ctl[3]
+    if not isinstance(watcher, Pid) or type(ref) is not Ref:
+        return
+    proc = c.dist.node.names.get(target) if isinstance(target, str) else target
+    if isinstance(proc, Process) and proc.alive:
+        proc.add_watcher(ref, watcher)
+        c.watchers[ref] = (proc, watcher, target)
+    elif not (isinstance(target, str) and c.dist.is_system_name(target)):
+        c.send_down(target, watcher, ref, "noproc")
+
+
+def _on_demonitor(c: Connection, ctl: tuple[object, ...], _: object) -> None:
+    ref = ctl[3]
+    if not isinstance(ref, Ref):
+        return
+    record = c.watchers.pop(ref, None)
+    if record is not None:
+        record[0].remove_watcher(ref)
+
+
+def _down(c: Connection, target: object, to: object, ref: object, reason: object) -> None:
+    if type(ref) is not Ref:
+        return
+    call = c.calls.pop(ref, None)
+    if call is not None:
+        fut, called = call
+        if not fut.done():
+            fut.set_exception(call_failure(reason, called, c.peer))
+        return
+    record = c.monitors.pop(ref, None)
+    if record is not None:
+        record[0].deliver_down(ref, record[1], reason)
+
+
+def _on_monitor_exit(c: Connection, ctl: tuple[object, ...], _: object) -> None:
+    _down(c, ctl[1], ctl[2], ctl[3], ctl[4])
+
+
+def _on_payload_monitor_exit(c: Connection, ctl: tuple[object, ...], reason: object) -> None:
+    _down(c, ctl[1], ctl[2], ctl[3], reason)
+
+
+def _on_unlink_id(c: Connection, ctl: tuple[object, ...], _: object) -> None:
+    id_, sender, to = ctl[1], ctl[2], ctl[3]
+    if isinstance(to, Process) and isinstance(sender, Pid):
+        to.remove_link(sender)
+        c.links.discard((to, sender))
+    c.send((UNLINK_ID_ACK, id_, to, sender))
+
+
+def _on_unlink_id_ack(c: Connection, ctl: tuple[object, ...], _: object) -> None:
+    id_, sender, to = ctl[1], ctl[2], ctl[3]
+    if isinstance(to, Process) and isinstance(sender, Pid):
+        key = (to, sender)
+        if c.unlinking.get(key) == id_:
+            del c.unlinking[key]
+
+
+def _drop_token(handler: _Handler, token_at: int) -> _Handler:
+    """The handler of a `_TT` form: the same message with a trace token at `token_at`."""
+
+    def without_token(c: Connection, ctl: tuple[object, ...], payload: object) -> None:
+        handler(c, ctl[:token_at] + ctl[token_at + 1 :], payload)
+
+    return without_token
+
+
+_HANDLERS: dict[int, _Handler] = {
+    LINK: _on_link,
+    SEND: _on_send,
+    EXIT: _on_exit,
+    REG_SEND: _on_reg_send,
+    EXIT2: _on_exit2,
+    MONITOR_P: _on_monitor,
+    DEMONITOR_P: _on_demonitor,
+    MONITOR_P_EXIT: _on_monitor_exit,
+    SEND_SENDER: _on_send,
+    PAYLOAD_EXIT: _on_payload_exit,
+    PAYLOAD_EXIT2: _on_payload_exit2,
+    PAYLOAD_MONITOR_P_EXIT: _on_payload_monitor_exit,
+    ALIAS_SEND: _on_alias_send,
+    UNLINK_ID: _on_unlink_id,
+    UNLINK_ID_ACK: _on_unlink_id_ack,
+    12: _drop_token(_on_send, 3),  # SEND_TT
+    13: _drop_token(_on_exit, 3),  # EXIT_TT
+    16: _drop_token(_on_reg_send, 4),  # REG_SEND_TT
+    18: _drop_token(_on_exit2, 3),  # EXIT2_TT
+    23: _drop_token(_on_send, 3),  # SEND_SENDER_TT
+    25: _drop_token(_on_payload_exit, 3),  # PAYLOAD_EXIT_TT
+    27: _drop_token(_on_payload_exit2, 3),  # PAYLOAD_EXIT2_TT
+    34: _drop_token(_on_alias_send, 3),  # ALIAS_SEND_TT
+}
+
+__all__ = ["Connection", "alias_of", "call_failure", "wire_reason"]

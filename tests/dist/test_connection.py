@@ -1,0 +1,225 @@
+"""A connection over a scripted transport: framing, control messages, clean-up, ticks."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import struct
+from typing import cast
+
+import pytest
+
+import otp
+from otp import Atom
+from otp._runtime._ids import _new_ref
+from otp._runtime._scheduler import current_node
+from otp.dist import ImproperList, decode_from, encode
+from otp.dist._connection import Connection
+from otp.dist._handshake import OUR_FLAGS
+from otp.dist._node import Distribution
+from otp.testing import VirtualClock, wait_idle
+
+PEER = "erl@host"
+
+
+class Wire:
+    """The transport's writer: keeps every packet the connection wrote."""
+
+    def __init__(self) -> None:
+        self.data = bytearray()
+        self.closed = False
+
+    def write(self, data: bytes) -> None:
+        self.data += data
+
+    def close(self) -> None:
+        self.closed = True
+
+    def packets(self) -> list[tuple[object, ...]]:
+        """Every packet written so far as (control, payload...) tuples; ticks are ()."""
+        out: list[tuple[object, ...]] = []
+        pos = 0
+        while pos < len(self.data):
+            (n,) = struct.unpack_from(">I", self.data, pos)
+            packet = bytes(self.data[pos + 4 : pos + 4 + n])
+            pos += 4 + n
+            terms: list[object] = []
+            at = 1
+            while packet and at < len(packet):
+                term, at = decode_from(packet, at)
+                terms.append(term)
+            out.append(tuple(terms))
+        return out
+
+
+def frame(*terms: object) -> bytes:
+    data = b"p" + b"".join(encode(t) for t in terms)
+    return struct.pack(">I", len(data)) + data
+
+
+def remote_pid(id_: int) -> otp.Pid:
+    return Distribution.pid_hook(_dist(), PEER, id_, 0, 7)
+
+
+_current: list[Distribution] = []
+
+
+def _dist() -> Distribution:
+    return _current[-1]
+
+
+def open_connection(ticktime: float = 60.0) -> tuple[Connection, asyncio.StreamReader, Wire]:
+    node = current_node()
+    dist = node.dist = Distribution(node, b"cookie", net_ticktime=ticktime)
+    _current.append(dist)
+    conn = dist.conns[PEER] = Connection(dist, PEER)
+    reader, wire = asyncio.StreamReader(), Wire()
+    conn.attach(reader, cast(asyncio.StreamWriter, wire), OUR_FLAGS)
+    return conn, reader, wire
+
+
+class Echo(otp.GenServer):
+    def handle_call(self, request: object, from_: otp.From, state: object) -> object:
+        return otp.Reply(("echo", request), state)
+
+
+class TestReceiving:
+    def test_send_delivers_to_the_local_process(self, clock: VirtualClock) -> None:
+        async def main() -> object:
+            conn, reader, _ = open_connection()
+            reader.feed_data(frame((2, Atom(""), otp.self()), (Atom("hi"), remote_pid(5))))
+            msg = await otp.receive()
+            conn.close()
+            return msg
+
+        msg = clock.run(main)
+        assert isinstance(msg, tuple) and msg[0] == "hi" and msg[1].node == PEER
+
+    def test_a_call_to_a_gen_server_is_answered_through_the_alias(
+        self, clock: VirtualClock
+    ) -> None:
+        async def main() -> list[tuple[object, ...]]:
+            conn, reader, wire = open_connection()
+            await Echo.start_link(None, name="echo")
+            ref = _new_ref(PEER, 7, (1, 2, 3))
+            tag = ImproperList([Atom("alias")], ref)
+            call = (Atom("$gen_call"), (remote_pid(5), tag), 42)
+            reader.feed_data(frame((6, remote_pid(5), Atom(""), Atom("echo")), call))
+            await wait_idle()
+            conn.close()
+            return wire.packets()
+
+        [(control, payload)] = clock.run(main)
+        assert isinstance(control, tuple) and control[0] == 33  # ALIAS_SEND
+        assert payload == (ImproperList(["alias"], _new_ref(PEER, 7, (1, 2, 3))), ("echo", 42))
+
+    def test_a_cast_reaches_handle_cast(self, clock: VirtualClock) -> None:
+        class Keep(otp.GenServer):
+            def handle_cast(self, request: object, state: object) -> object:
+                return otp.NoReply(request)
+
+        async def main() -> object:
+            conn, reader, _ = open_connection()
+            pid = await Keep.start_link(None)
+            reader.feed_data(frame((2, Atom(""), pid), (Atom("$gen_cast"), "x")))
+            await wait_idle()
+            conn.close()
+            return await otp.sys.get_state(pid)
+
+        assert clock.run(main) == "x"
+
+    def test_monitoring_an_unregistered_name_answers_noproc(self, clock: VirtualClock) -> None:
+        async def main() -> list[tuple[object, ...]]:
+            conn, reader, wire = open_connection()
+            ref = _new_ref(PEER, 7, (9,))
+            reader.feed_data(frame((19, remote_pid(5), Atom("nobody"), ref)))
+            await wait_idle()
+            conn.close()
+            return wire.packets()
+
+        [(control, reason)] = clock.run(main)
+        assert isinstance(control, tuple) and control[0] == 28  # PAYLOAD_MONITOR_P_EXIT
+        assert control[1] == "nobody" and reason == "noproc"
+
+    def test_a_bad_packet_is_logged_and_dropped(
+        self, clock: VirtualClock, caplog: pytest.LogCaptureFixture
+    ) -> None:
+        async def main() -> object:
+            conn, reader, _ = open_connection()
+            bad = b"p\x83m\x00\x00\x00\x09abc"
+            reader.feed_data(struct.pack(">I", len(bad)) + bad)
+            reader.feed_data(frame((2, Atom(""), otp.self()), "after"))
+            msg = await otp.receive()
+            conn.close()
+            return msg
+
+        with caplog.at_level(logging.ERROR, logger="otp"):
+            assert clock.run(main) == "after"
+        assert any("cannot be decoded" in r.getMessage() for r in caplog.records)
+
+
+class TestConnectionLoss:
+    def test_links_monitors_and_calls_fire_with_noconnection(self, clock: VirtualClock) -> None:
+        async def main() -> list[object]:
+            _, reader, wire = open_connection()
+            otp.trap_exit(True)
+            other = remote_pid(5)
+            otp.link(other)
+            ref = otp.monitor(other)
+            dist = _dist()
+            call = asyncio.ensure_future(dist.call(other, "req", None))
+            await wait_idle()
+            reader.feed_eof()
+            got = [await otp.receive(), await otp.receive()]
+            with pytest.raises(otp.NoConnection):
+                await call
+            sent = [p[0][0] for p in wire.packets()]  # type: ignore[index]
+            return [got, ref, sent]
+
+        got, ref, sent = clock.run(main)
+        assert sent == [1, 19, 19, 2]  # LINK, MONITOR_P, the call's MONITOR_P, SEND
+        assert isinstance(got, list)
+        assert otp.Down(ref, got[1].pid, "noconnection") in got  # type: ignore[arg-type]
+        assert any(type(m) is otp.Exited and m.reason == "noconnection" for m in got)
+
+    def test_a_linked_local_process_exit_reaches_the_peer(self, clock: VirtualClock) -> None:
+        async def main() -> list[tuple[object, ...]]:
+            conn, reader, wire = open_connection()
+
+            async def child() -> None:
+                await otp.receive()
+
+            pid = otp.spawn(child)
+            reader.feed_data(frame((1, remote_pid(5), pid)))
+            await wait_idle()
+            otp.exit(pid, "kill")
+            await wait_idle()
+            conn.close()
+            return wire.packets()
+
+        [(control, reason)] = clock.run(main)
+        assert isinstance(control, tuple) and control[0] == 24  # PAYLOAD_EXIT
+        assert reason == "killed" and type(reason) is Atom
+
+
+class TestTicks:
+    def test_an_idle_connection_sends_ticks(self, clock: VirtualClock) -> None:
+        async def main() -> int:
+            conn, reader, wire = open_connection(ticktime=8.0)
+            await asyncio.sleep(0)
+            for _ in range(3):
+                reader.feed_data(b"\0\0\0\0")  # the peer's tick keeps it alive
+                await asyncio.sleep(2.0)
+            conn.close()
+            return wire.packets().count(())
+
+        assert clock.run(main) == 3
+
+    def test_a_silent_peer_is_declared_down_after_net_ticktime(self, clock: VirtualClock) -> None:
+        async def main() -> object:
+            open_connection(ticktime=8.0)
+            otp.monitor_node(PEER)
+            return await otp.receive()
+
+        assert clock.run(main) == otp.NodeDown(PEER)
+        assert clock.time() == 8.0
