@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 
 import otp
+from otp._behaviours._server_process import ServerProcess
 from otp.testing import VirtualClock, wait_idle
 
 
@@ -468,3 +469,27 @@ class TestStop:
                 return otp.is_alive(pid)  # type: ignore[arg-type]
 
         assert asyncio.run(main()) is False
+
+
+def test_a_late_deferred_reply_releases_the_pending_call(clock: VirtualClock) -> None:
+    """A NoReply call answered after its caller timed out is no longer held by the server."""
+
+    class Late(otp.GenServer):
+        def handle_call(self, request: object, from_: otp.From, state: object) -> object:
+            return otp.NoReply(from_)
+
+        def handle_cast(self, request: object, state: object) -> object:
+            assert isinstance(state, otp.From)
+            otp.reply(state, "late")
+            return otp.NoReply(None)
+
+    async def main() -> object:
+        pid = await Late.start_link(None)
+        with pytest.raises(otp.CallTimeout):
+            await otp.call(pid, "slow", timeout=1.0)
+        otp.cast(pid, "answer now")
+        await otp.sys.get_state(pid)  # the cast has been handled
+        assert isinstance(pid, ServerProcess)
+        return pid.deferred
+
+    assert not clock.run(main)

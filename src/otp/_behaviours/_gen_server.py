@@ -57,9 +57,11 @@ import asyncio
 import contextvars
 import inspect
 import logging
+import time
 from typing import TYPE_CHECKING, ClassVar, TypeGuard
 
 from .._errors import AlreadyStarted, CallTimeout, Exit, NoProc, StartError
+from .._runtime._call_timeouts import CallTimeouts
 from .._runtime._ids import Pid
 from .._runtime._messages import Global, Via
 from .._runtime._names import noproc, resolve, via_registry
@@ -75,6 +77,7 @@ if TYPE_CHECKING:
     from ._child import ChildSpec
 
 logger = logging.getLogger("otp")
+perf = time.perf_counter
 
 
 class GenServer:
@@ -424,12 +427,29 @@ async def call(server: Dest, request: object, timeout: float | None = 5.0) -> ob
         and node.inline_left
     ):
         node.inline_left -= 1
-        return await _call_inline(proc, request, caller, timeout)
+        from_ = _call_inline(proc, request, caller)
+        if from_.done:
+            value = from_.value
+            if type(value) is Failure:
+                raise value.exc
+            return value
+        return await _wait_inline(proc, from_, timeout)
     node.inline_left = node.inline_budget
     from_ = From(caller, request, proc)
-    fut = from_.fut = node.loop.create_future()
+    fut = from_.fut = node.create_future()
     proc.enqueue(from_)
-    return await _wait_reply(node, from_, fut, server, timeout)
+    if timeout is None:
+        return await fut
+    # _wait_reply, inlined: one coroutine less on the path of every queued call
+    timeouts = node.call_timeouts.get(timeout)
+    if timeouts is None:
+        timeouts = node.call_timeouts[timeout] = CallTimeouts(node.loop, timeout)
+    timeouts.add(from_, server)
+    try:
+        return await fut
+    finally:
+        from_.done = True  # a caller cancelled meanwhile drops any late reply
+        timeouts.settle()
 
 
 async def _wait_reply(
@@ -437,28 +457,19 @@ async def _wait_reply(
 ) -> object:
     if timeout is None:
         return await fut
-    handle = node.loop.call_later(timeout, _call_timeout, from_, server, timeout)
+    timeouts = node.call_timeouts.get(timeout)
+    if timeouts is None:
+        timeouts = node.call_timeouts[timeout] = CallTimeouts(node.loop, timeout)
+    timeouts.add(from_, server)
     try:
         return await fut
     finally:
-        handle.cancel()
+        from_.done = True  # a caller cancelled meanwhile drops any late reply
+        timeouts.settle()
 
 
-def _call_timeout(from_: From, server: object, timeout: float) -> None:
-    fut = from_.fut
-    from_.done = True
-    if fut is not None and not fut.done():
-        fut.set_exception(
-            CallTimeout(
-                "timeout",
-                f"call to {server!r} with {from_.request!r} got no reply within {timeout} s",
-            )
-        )
-
-
-async def _call_inline(
-    proc: ServerProcess, request: object, caller: Process | None, timeout: float | None
-) -> object:
+def _call_inline(proc: ServerProcess, request: object, caller: Process | None) -> From:
+    """Run `handle_call` inside the caller's step; the returned From says if it replied."""
     # The server runs handle_call in our step, as itself: busy so that
     # messages it sends to itself queue instead of re-entering it.
     from_ = From(caller, request, proc)
@@ -469,25 +480,29 @@ async def _call_inline(
         proc.timer.cancel()
         proc.timer = None
     token = current_process.set(proc)
+    slow = proc.rt.slow_callback
+    t0 = perf() if slow is not None else 0.0
     try:
         proc.handle_call(from_)
     finally:
         current_process.reset(token)
         if proc.task is None:
             proc.busy = False
+    if slow is not None and perf() - t0 > slow:
+        proc.report_slow(from_, perf() - t0)
     if proc.kill_reason is not None and proc.alive:
         proc.die(proc.kill_reason)
-    proc.wake()
-    if from_.done:
-        value = from_.value
-        if type(value) is Failure:
-            raise value.exc
-        return value
+    if proc.mailbox or proc.cont is not MISSING:
+        proc.wake()
+    return from_
+
+
+async def _wait_inline(proc: ServerProcess, from_: From, timeout: float | None) -> object:
+    """An inline call that did not reply at once (NoReply, async handler): wait for it."""
     if not proc.alive:
-        raise _exit_during_call(proc, request)
-    # Deferred reply (NoReply) or an async handler: wait like any caller.
+        raise _exit_during_call(proc, from_.request)
     node = proc.rt
-    fut = from_.fut = node.loop.create_future()
+    fut = from_.fut = node.create_future()
     return await _wait_reply(node, from_, fut, proc, timeout)
 
 
@@ -547,7 +562,11 @@ def cast(server: Dest, request: object) -> None:
     Casts from one sender reach the server in the order sent.
     """
     if type(server) is ServerProcess:
-        server.enqueue((GEN_CAST, request))
+        mb = server.mailbox
+        if mb and server.scheduled and server.timer is None:
+            mb.append((GEN_CAST, request))  # enqueue's work, when run is already due
+        else:
+            server.enqueue((GEN_CAST, request))
         return
     try:
         node = current_node()

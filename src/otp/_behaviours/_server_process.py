@@ -75,6 +75,10 @@ class From(PendingCall):
         return f"<From {self.caller} {state}>"
 
     def reply(self, value: object) -> None:
+        server = self.server
+        if server is not None and server.deferred:
+            # Even when the caller gave up (timed out): the server is done with it.
+            server.deferred.discard(self)
         if self.done:
             return
         self.done = True
@@ -86,9 +90,6 @@ class From(PendingCall):
                 self.value = value  # answered inside the caller's own step
         elif not fut.done():
             fut.set_result(value)
-        server = self.server
-        if server is not None and server.deferred:
-            server.deferred.discard(self)
 
     def fail(self, reason: object) -> None:
         if self.done:
@@ -218,21 +219,33 @@ class ServerProcess(Process):
             self.run_suspended()
             return
         token = current_process.set(self)
+        # One clock reading per message: the end of a message is the start
+        # of the next, so a callback that held the loop too long is found
+        # without reading the clock twice around each callback.
+        slow = self.rt.slow_callback
+        t0 = perf() if slow is not None else 0.0
         try:
             budget = self.rt.batch
             # A signal that kills the server while it runs (a linked process
             # it just stopped) sets `kill_reason`: stop at once, as if the
             # signal had arrived before the next message.
             while budget and not self.busy and self.alive and self.kill_reason is None:
+                msg: object
                 if self.cont is not MISSING:
                     arg, self.cont = self.cont, MISSING
                     self.last = msg = ("$continue", arg)
-                    self.dispatch(msg, self.impl.handle_continue, arg)
+                    self.dispatch(self.impl.handle_continue, arg)
                 else:
                     mb = self.mailbox
                     if not mb:
                         break
-                    self.handle(mb.popleft())
+                    msg = mb.popleft()
+                    self.handle(msg)
+                if slow is not None:
+                    t1 = perf()
+                    if t1 - t0 > slow:
+                        self.report_slow(msg, t1 - t0)
+                    t0 = t1
                 budget -= 1
         finally:
             current_process.reset(token)
@@ -264,7 +277,7 @@ class ServerProcess(Process):
         if type(msg) is From:
             self.handle_call(msg)
         elif type(msg) is tuple and len(msg) == 2 and msg[0] is GEN_CAST:
-            self.dispatch(msg, self.impl.handle_cast, msg[1])
+            self.dispatch(self.impl.handle_cast, msg[1])
         elif type(msg) is Exited and (msg.pid is self.parent or msg.pid is self) and self.trap:
             # The parent (supervisor) asks us to stop: terminate runs, as in OTP.
             # A signal "from ourselves" is the node shutting its root processes
@@ -273,11 +286,9 @@ class ServerProcess(Process):
         elif type(msg) is System:
             self.handle_system(msg)
         else:
-            self.dispatch(msg, self.impl.handle_info, msg)
+            self.dispatch(self.impl.handle_info, msg)
 
     def handle_call(self, from_: From) -> None:
-        slow = self.rt.slow_callback
-        t0 = perf() if slow is not None else 0.0
         try:
             r = self.impl.handle_call(from_.request, from_, self.state)
             if type(r) is CoroutineType:
@@ -287,24 +298,18 @@ class ServerProcess(Process):
         except Exception as exc:
             self.defer(from_)  # the caller gets Exit(exc) once terminate ran
             self.crash(exc)
-        if slow is not None and perf() - t0 > slow:
-            self.report_slow(from_, perf() - t0)
 
-    def dispatch(
-        self, msg: object, callback: Callable[[object, object], object], arg: object
-    ) -> None:
-        slow = self.rt.slow_callback
-        t0 = perf() if slow is not None else 0.0
+    def dispatch(self, callback: Callable[[object, object], object], arg: object) -> None:
         try:
             r = callback(arg, self.state)
-            if type(r) is CoroutineType:
+            if type(r) is NoReply and r.timeout is None and r.continue_ is MISSING:
+                self.state = r.state  # the common case of after_noreply, inlined
+            elif type(r) is CoroutineType:
                 self.go_async(r, None)
-                return
-            self.after_noreply(r, callback)
+            else:
+                self.after_noreply(r, callback)
         except Exception as exc:
             self.crash(exc)
-        if slow is not None and perf() - t0 > slow:
-            self.report_slow(msg, perf() - t0)
 
     # -- results -------------------------------------------------------------------
 

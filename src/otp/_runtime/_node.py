@@ -13,7 +13,7 @@ import asyncio
 import itertools
 import logging
 from collections.abc import Callable, Coroutine
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NoReturn
 
 from .._errors import NoConnection
 from ._ids import Pid, Ref, _new_ref
@@ -24,6 +24,7 @@ from ._scheduler import bind, current_process, unbind
 if TYPE_CHECKING:
     from typing import Protocol
 
+    from ._call_timeouts import CallTimeouts
     from ._timers import TimerBatch
 
     class Distribution(Protocol):
@@ -56,7 +57,7 @@ DEFAULT_SLOW_CALLBACK = 0.1
 DEFAULT_INLINE_BUDGET = 64
 
 
-def _not_running(*_: object) -> asyncio.Handle:
+def _not_running(*_: object) -> NoReturn:
     raise RuntimeError("this node is not running: use `async with otp.Node():`")
 
 
@@ -110,7 +111,9 @@ class Node:
         self._ref_ids = itertools.count(1)
         self._loop: asyncio.AbstractEventLoop | None = None
         self.call_soon: Callable[..., asyncio.Handle] = _not_running
+        self.create_future: Callable[[], asyncio.Future[Any]] = _not_running
         self.exit_hooks: list[Callable[[Process], None]] = []
+        self.call_timeouts: dict[float, CallTimeouts] = {}  # waiting calls, by timeout
         self.timers: dict[float, TimerBatch] = {}  # send_after timers by deadline
 
     def __repr__(self) -> str:
@@ -129,6 +132,7 @@ class Node:
         bind(loop, self)
         self._loop = loop
         self.call_soon = loop.call_soon
+        self.create_future = loop.create_future
         if self._dist_options is not None:
             try:
                 await self._start_distribution(*self._dist_options)
