@@ -368,3 +368,22 @@ class TestLinksMonitorsExits:
         seen = run_node(main, py)
         assert isinstance(seen, list)
         assert seen[0] == {otp.Down, otp.Exited, otp.NodeDown}
+
+
+class TestMonitorByRemoteName:
+    def test_a_remote_name_is_monitored_and_its_exit_seen(self) -> None:
+        py, en = f"{unique('py')}@127.0.0.1", f"{unique('ex')}@127.0.0.1"
+
+        async def main() -> list[object]:
+            async with erlang(en, ELIXIR_SERVER, elixir=True) as peer:
+                await peer.expect("ready")
+                ref = otp.monitor(("srv", en))
+                missing = otp.monitor(("nosuch", en))
+                first = await otp.receive(timeout=GUARD)
+                assert isinstance(first, otp.Down) and first.ref == missing
+                await otp.stop(("srv", en))
+                down = await otp.receive(timeout=GUARD)
+                assert isinstance(down, otp.Down) and down.ref == ref
+                return [first.reason, down.pid, down.reason]
+
+        assert run_node(main, py) == ["noproc", ("srv", en), "normal"]

@@ -44,6 +44,14 @@ def monitor(target: object) -> Ref:
     proc = self_process()
     node = proc.rt
     ref = node.make_ref()
+    if type(target) is tuple and len(target) == 2 and target[1] != node.name:
+        # A name on another node: that node watches the name for us, and the
+        # Down names the process as (name, node), as in Erlang.
+        if proc.monitors is None:
+            proc.monitors = {}
+        proc.monitors[ref] = target  # type: ignore[assignment]
+        node.remote().monitor(target, proc, ref)
+        return ref
     pid = resolve(node, target, "monitor")
     if pid is None:
         if proc.monitors is None:
