@@ -441,10 +441,7 @@ async def call(server: Dest, request: object, timeout: float | None = 5.0) -> ob
     if timeout is None:
         return await fut
     # _wait_reply, inlined: one coroutine less on the path of every queued call
-    timeouts = node.call_timeouts.get(timeout)
-    if timeouts is None:
-        timeouts = node.call_timeouts[timeout] = CallTimeouts(node.loop, timeout)
-    timeouts.add(from_, server)
+    timeouts = _start_clock(node, timeout, from_, server)
     try:
         return await fut
     finally:
@@ -457,15 +454,21 @@ async def _wait_reply(
 ) -> object:
     if timeout is None:
         return await fut
-    timeouts = node.call_timeouts.get(timeout)
-    if timeouts is None:
-        timeouts = node.call_timeouts[timeout] = CallTimeouts(node.loop, timeout)
-    timeouts.add(from_, server)
+    timeouts = _start_clock(node, timeout, from_, server)
     try:
         return await fut
     finally:
         from_.done = True  # a caller cancelled meanwhile drops any late reply
         timeouts.settle()
+
+
+def _start_clock(node: Node, timeout: float, from_: From, server: object) -> CallTimeouts:
+    """Start the timeout of a waiting call, on the node's timer for that timeout value."""
+    timeouts = node.call_timeouts.get(timeout)
+    if timeouts is None:
+        timeouts = node.call_timeouts[timeout] = CallTimeouts(node.loop, timeout)
+    timeouts.add(from_, server)
+    return timeouts
 
 
 def _call_inline(proc: ServerProcess, request: object, caller: Process | None) -> From:
