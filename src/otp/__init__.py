@@ -80,6 +80,7 @@ from ._runtime._terms import Atom as Atom
 from ._runtime._terms import Port as Port
 from ._runtime._timers import cancel_timer as cancel_timer
 from ._runtime._timers import send_after as send_after
+from .dist import _pg as pg
 from .dist._node import NodeDown as NodeDown
 from .dist._node import connect as connect
 from .dist._node import disconnect as disconnect
@@ -146,6 +147,7 @@ __all__ = [
     "monitor_node",
     "node",
     "nodes",
+    "pg",
     "process_info",
     "processes",
     "receive",

@@ -34,7 +34,7 @@ import logging
 import os
 import socket
 import weakref
-from collections.abc import Coroutine
+from collections.abc import Callable, Coroutine
 from pathlib import Path
 from typing import TYPE_CHECKING, Final, NamedTuple, final
 
@@ -127,6 +127,8 @@ class Distribution:
         self.loop = node.loop
         self.conns: dict[str, Connection] = {}
         self.node_monitors: dict[str, list[Process]] = {}
+        #: Called with the peer's name each time a connection comes up (pg discovery).
+        self.up_hooks: list[Callable[[str], None]] = []
         self.pids: weakref.WeakValueDictionary[tuple[str, int, int, int], Pid] = (
             weakref.WeakValueDictionary()
         )
@@ -239,6 +241,7 @@ class Distribution:
                 conn.close(f"connected to {peer.name!r} instead")
             return
         conn.attach(reader, writer, peer.flags)
+        self.node_up(conn.peer)
 
     async def _lost_race(self, conn: Connection, exc: BaseException) -> None:
         # Refused with `nok`: the peer is connecting to us at the same time
@@ -274,6 +277,11 @@ class Distribution:
         if conn is None or conn.state != "connecting":
             conn = self.conns[peer.name] = Connection(self, peer.name)
         conn.attach(reader, writer, peer.flags)
+        self.node_up(peer.name)
+
+    def node_up(self, peer: str) -> None:
+        for hook in list(self.up_hooks):
+            hook(peer)
 
     def _decide(self, peer: str) -> str:
         """The handshake status for an incoming connection from `peer`."""
