@@ -216,6 +216,25 @@ class TestErlangCallsPython:
 
         assert run_node(main, py) == '{:echo, [1, 2.5, "text"]}'
 
+    def test_elixir_stops_a_python_gen_server(self) -> None:
+        py, en = f"{unique('py')}@127.0.0.1", f"{unique('ex')}@127.0.0.1"
+        code = f"""
+        server = {{:echo, :"{py}"}}
+        ref = Process.monitor(server)
+        IO.puts("stop #{{inspect(GenServer.stop(server))}}")
+        receive do
+          {{:DOWN, ^ref, _, _, reason}} -> IO.puts("down #{{inspect(reason)}}")
+        end
+        System.halt()
+        """
+
+        async def main() -> list[str]:
+            await Echo.start(None, name="echo")
+            async with erlang(en, code, elixir=True) as peer:
+                return [await peer.expect("stop"), await peer.expect("down")]
+
+        assert run_node(main, py) == [":ok", ":normal"]
+
     def test_monitor_and_link_see_normal_crash_and_noconnection(self) -> None:
         py, en = f"{unique('py')}@127.0.0.1", f"{unique('erl')}@127.0.0.1"
         code = erl(

@@ -105,7 +105,8 @@ class Connection:
         self.state = "connecting"  # then "up", then "closed"
         self.flags = 0
         self.writer: asyncio.StreamWriter | None = None
-        self.queued: list[bytes] | None = []
+        self.queued: list[bytes] | None = []  # until the handshake is done
+        self.pending: list[bytes] = []  # frames of this loop step, written together
         self.decoder = Decoder(pids=dist.pid_hook)
         self.ready: asyncio.Future[bool] = dist.loop.create_future()
         self.task: asyncio.Task[None] | None = None
@@ -151,6 +152,9 @@ class Connection:
         if self._tick is not None:
             self._tick.cancel()
         if self.writer is not None:
+            if self.pending and was_up:
+                self.writer.write(b"".join(self.pending))  # e.g. exit signals just sent
+            self.pending = []
             self.writer.close()
         task = self.task
         if task is not None and task is not asyncio.current_task():
@@ -231,11 +235,20 @@ class Connection:
             data += encode(payload)
         frame = _U32.pack(len(data)) + data
         if self.state == "up":
-            assert self.writer is not None
+            # Frames sent in one step of the loop go out in one write: a call
+            # is three (monitor, send, demonitor), and each write is a syscall.
             self.writes += 1
-            self.writer.write(frame)
+            pending = self.pending
+            pending.append(frame)
+            if len(pending) == 1:
+                self.dist.loop.call_soon(self._flush, context=contextvars.Context())
         elif self.queued is not None:
             self.queued.append(frame)
+
+    def _flush(self) -> None:
+        pending, self.pending = self.pending, []
+        if pending and self.writer is not None and self.state == "up":
+            self.writer.write(b"".join(pending))
 
     def send_exit(self, sender: Pid, target: Pid, reason: object, linked: bool) -> None:
         reason = wire_reason(reason)
@@ -353,6 +366,9 @@ class Connection:
                     and len(request) == 2
                     and request[0] == _TERMINATE
                 ):
+                    # sys:terminate (GenServer.stop) waits for `ok` before it
+                    # watches the exit, as gen_server replies before stopping.
+                    self.reply(call_tag, caller, to, Atom("ok"))
                     return System("stop", request[1], None)
                 return msg
             server = to if type(to) is ServerProcess else None
