@@ -198,9 +198,20 @@ class TestApp:
 
 
 class TestOtherExamples:
-    @pytest.mark.parametrize("name", ["slow_work", "pubsub"])
+    @pytest.mark.parametrize("name", ["slow_work", "pubsub", "slow_server"])
     def test_runs_to_completion_on_the_virtual_clock(self, name: str) -> None:
         VirtualClock().run(load(name).main)
+
+
+class TestSessions:
+    def test_sessions_are_started_on_demand_restarted_and_ended_when_idle(self) -> None:
+        clock = VirtualClock()
+        sessions = load("sessions")
+        added, cart, restarted, fresh_cart, left = clock.run(sessions.main)
+        assert added == 2 and cart == ["book", "lamp"]
+        assert restarted is True and fresh_cart == []
+        assert left == 0
+        assert clock.time() == sessions.IDLE + 1
 
 
 # -- README ---------------------------------------------------------------------------
