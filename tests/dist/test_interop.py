@@ -183,8 +183,9 @@ class TestErlangCallsPython:
             io:format("casts ~p~n", [gen_server:call({echo, $PY}, <<"casts">>)]),
             {'EXIT', {R1, _}} = (catch gen_server:call({nope, $PY}, hello)),
             io:format("noproc ~p~n", [R1]),
-            {'EXIT', {{Tag, _}, _}} = (catch gen_server:call({echo, $PY}, <<"crash">>)),
-            io:format("crash ~p~n", [Tag]),
+            {'EXIT', {{Tag, Class, Message, _}, _}} =
+                (catch gen_server:call({echo, $PY}, <<"crash">>)),
+            io:format("crash ~p ~s ~s~n", [Tag, Class, Message]),
             halt().
             """,
             PY=py,
@@ -199,7 +200,7 @@ class TestErlangCallsPython:
             "{echo,hello}",
             "[{hi,1}]",
             "noproc",
-            "'$otp_pickle'",
+            "'$otp_exception' ValueError boom",
         ]
 
     def test_elixir_calls_a_python_gen_server(self) -> None:
@@ -246,7 +247,7 @@ class TestErlangCallsPython:
             Pid = gen_server:call({echo2, $PY}, <<"pid">>),
             link(Pid),
             catch gen_server:call(Pid, <<"crash">>),
-            receive {'EXIT', Pid, {T, _}} -> io:format("exit ~p~n", [T]) end,
+            receive {'EXIT', Pid, {T, C, _, _}} -> io:format("exit ~p ~s~n", [T, C]) end,
             M3 = erlang:monitor(process, {echo3, $PY}),
             io:format("monitoring~n"),
             receive {'DOWN', M3, process, _, R3} -> io:format("lost ~p~n", [R3]) end,
@@ -272,7 +273,7 @@ class TestErlangCallsPython:
         assert run_node(main, py) == [
             "stopping",
             "normal",
-            "'$otp_pickle'",
+            "'$otp_exception' ValueError",
             "noconnection",
             "noproc",
         ]

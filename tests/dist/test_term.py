@@ -212,6 +212,15 @@ class TestPickledValues:
         back = decode(data)
         assert back == value and type(back) is type(value)
 
+    def test_exceptions_travel_intact_and_readable_by_erlang(self) -> None:
+        data = encode(ValueError("boom"))
+        assert data.startswith(b"\x83h\x04w\x0e$otp_exception")
+        back = decode(data)
+        assert type(back) is ValueError and back.args == ("boom",)
+        tag, cls, message, raw = decode(data, allow_pickle=False)  # type: ignore[misc]
+        assert (tag, cls, message) == ("$otp_exception", "ValueError", "boom")
+        assert isinstance(raw, bytes)
+
     def test_nan_travels_as_nan(self) -> None:
         assert math.isnan(decode(encode(float("nan"))))  # type: ignore[arg-type]
 

@@ -36,6 +36,7 @@ port                            `otp.Port`                       `otp.Port`
 `fun M:F/A`                     `Export`                         `Export`
 `fun(X) -> ... end`             `Fun` (opaque, echoed as is)     `Fun`
 `{'$otp_pickle', <<Bytes>>}`    the unpickled Python value       anything else
+`{'$otp_exception', ...}`       the exception                    an exception
 =============================  ===============================  ==========================
 
 Consequences worth knowing:
@@ -53,6 +54,9 @@ Consequences worth knowing:
   `NamedTuple`, a `dict` subclass), sets, dataclasses, infinities, NaN and
   other objects are pickled so that they travel intact between `otp` nodes.
   To an Erlang node they are the tuple `{'$otp_pickle', Binary}`.
+- An exception (a crash reason in an exit signal, say) is sent as
+  `{'$otp_exception', <<"ValueError">>, <<"boom">>, Binary}`: Erlang and
+  Elixir can read its class and message; an `otp` node gets the exception.
 
 Wire forms: atoms are written as UTF-8 (`SMALL_ATOM_UTF8_EXT`), pids as
 `NEW_PID_EXT`, references as `NEWER_REFERENCE_EXT`, ports as `NEW_PORT_EXT`

@@ -42,6 +42,7 @@ from ._term_format import (
     BINARY,
     BIT_BINARY,
     COMPRESSED,
+    EXCEPTION_TAG,
     EXPORT,
     F64,
     FLOAT,
@@ -428,6 +429,9 @@ def _d_small_tuple(s: Decoder, pos: int) -> tuple[object, int]:
     if arity == 2 and type(items[0]) is Atom and items[0] == PICKLE_TAG and s.allow_pickle:
         # {'$otp_pickle', Binary}: a Python value with no Erlang form.
         return s._unpickle(items[1], pos), pos
+    if arity == 4 and type(items[0]) is Atom and items[0] == EXCEPTION_TAG and s.allow_pickle:
+        # {'$otp_exception', Class, Message, Binary}: an exception, readable by Erlang.
+        return s._unpickle(items[3], pos), pos
     return tuple(items), pos
 
 

@@ -312,7 +312,19 @@ def _e_pickle(term: object, out: bytearray) -> None:
             "tuples, lists, dicts, pids) or a picklable object."
         ) from exc
     raw = buffer.getvalue()
-    out += b"\x68\x02\x77\x0b$otp_pickle\x6d"
+    if isinstance(term, BaseException):
+        # A crash reason: Erlang and Elixir read its class and message, and
+        # other otp nodes get the exception itself back from the pickle.
+        try:
+            message = str(term)
+        except Exception:  # a broken __str__ must not stop the exit signal
+            message = ""
+        out += b"\x68\x04\x77\x0e$otp_exception"
+        _e_str(type(term).__name__, out)
+        _e_str(message, out)
+    else:
+        out += b"\x68\x02\x77\x0b$otp_pickle"
+    out.append(0x6D)  # BINARY_EXT
     out += U32.pack(len(raw))
     out += raw
 

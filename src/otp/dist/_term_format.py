@@ -14,6 +14,8 @@ PidHook = Callable[[str, int, int, int], Pid]
 
 VERSION: Final = 131
 PICKLE_TAG: Final = Atom("$otp_pickle")
+#: `{'$otp_exception', ClassName, Message, Pickle}`: an exception Erlang can read.
+EXCEPTION_TAG: Final = Atom("$otp_exception")
 MAX_REF_WORDS: Final = 5
 
 # Tags of the external term format.
