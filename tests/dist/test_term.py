@@ -217,7 +217,9 @@ class TestPickledValues:
         assert data.startswith(b"\x83h\x04w\x0e$otp_exception")
         back = decode(data)
         assert type(back) is ValueError and back.args == ("boom",)
-        tag, cls, message, raw = decode(data, allow_pickle=False)  # type: ignore[misc]
+        decoded = decode(data, allow_pickle=False)
+        assert type(decoded) is tuple and len(decoded) == 4
+        tag, cls, message, raw = decoded
         assert (tag, cls, message) == ("$otp_exception", "ValueError", "boom")
         assert isinstance(raw, bytes)
 
