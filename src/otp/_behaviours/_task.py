@@ -56,19 +56,9 @@ from __future__ import annotations
 
 import asyncio
 import inspect
-import os
-from collections import deque
-from collections.abc import (
-    AsyncIterable,
-    AsyncIterator,
-    Callable,
-    Coroutine,
-    Generator,
-    Iterable,
-    Iterator,
-)
+from collections.abc import AsyncIterable, Callable, Coroutine, Generator, Iterable
 from functools import partial
-from typing import Any, Generic, Literal, TypeVar, final, overload
+from typing import TYPE_CHECKING, Any, Generic, Literal, TypeVar, final, overload
 
 from .._errors import Exit
 from .._runtime._ids import Pid, Ref
@@ -78,10 +68,10 @@ from .._runtime._signals import demonitor, monitor, unlink
 from .._runtime._signals import exit as send_exit
 from .._runtime._spawning import spawn, spawn_link
 
-T = TypeVar("T")
+if TYPE_CHECKING:
+    from ._task_stream import TaskStream
 
-#: The end of a stream's input.
-_END = object()
+T = TypeVar("T")
 
 #: What `yield_`, `shutdown` and `async_stream` report for one task.
 Outcome = tuple[Literal["ok"], T] | tuple[Literal["exit"], object]
@@ -383,6 +373,8 @@ class Task(Generic[T]):
 
         See `TaskStream` for the semantics and the options.
         """
+        from ._task_stream import TaskStream  # it builds on Task: imported here, not above
+
         return TaskStream(
             fn,
             items,
@@ -555,261 +547,4 @@ def _exit_error(task: Task[Any], reason: object) -> Exit:
     return exc
 
 
-# -- async_stream ----------------------------------------------------------------------
-#
-# How the stream runs. It keeps at most `max_concurrency` tasks running, each
-# with a deadline `timeout` seconds after its start. Tasks start in input order
-# with the same timeout, so the oldest running task (the first in `running`,
-# a dict in insertion order) always has the earliest deadline. Each step of
-# `__anext__`:
-#   1. start tasks while there is room and input left;
-#   2. hand out a ready outcome if there is one: the one of the next input
-#      position when `ordered`, else the oldest finished one;
-#   3. otherwise start tasks in the slots freed meanwhile, wait until some
-#      task finishes or the earliest deadline passes, collect the finished
-#      tasks, deal with the expired ones, and go back to 2.
-# Input is read only when the consumer asks for a result, as Elixir's
-# streams do: a consumer that stops asking stops the reading.
-# A finished task frees its slot at once, even when its outcome waits in the
-# `ready` buffer for an earlier, slower item to be handed out (as in Elixir).
-
-
-@final
-class TaskStream(Generic[T]):
-    """The async iterator returned by `Task.async_stream(fn, items, ...)`.
-
-    >>> import otp
-    >>> async def main():
-    ...     stream = otp.Task.async_stream(len, ["a", "bb", "ccc"], max_concurrency=2)
-    ...     return [value async for _, value in stream]
-    >>> otp.run(main)
-    [1, 2, 3]
-
-    Each item runs as `Task.async_(fn, item)`: linked to and monitored by
-    the iterating process, so a crashing item takes the caller down unless
-    it traps exits, in which case the item yields `("exit", reason)`.
-    Items yield `("ok", value)` otherwise.
-
-    Options:
-        max_concurrency: how many tasks run at once (default `os.cpu_count()`).
-        ordered: True yields outcomes in input order; False as they finish.
-        timeout: seconds each task may run (None: no limit), from its start.
-        on_timeout: `"exit"` kills every task of the stream and raises
-            `TimeoutError` in the caller; `"kill_task"` kills only the late
-            task, which yields `("exit", "timeout")`.
-
-    Nothing runs until the first item is asked for. `items` may be an
-    iterable or an async iterable; it is read lazily. Leaving the loop
-    early leaves the running tasks running: use `async with
-    Task.async_stream(...) as results:` (or call `aclose()`) to kill them
-    when the loop ends. Cancelling the caller leaves the stream's tasks
-    running until the caller exits (they are linked to it).
-    """
-
-    __slots__ = (
-        "_closed",
-        "_emit",
-        "_exhausted",
-        "_finished",
-        "_fn",
-        "_items",
-        "_iter",
-        "_max",
-        "_on_timeout",
-        "_ordered",
-        "_owner",
-        "_ready",
-        "_running",
-        "_spawned",
-        "_timeout",
-        "_waiter",
-    )
-
-    def __init__(
-        self,
-        fn: Callable[[Any], Any],
-        items: object,
-        *,
-        max_concurrency: int | None,
-        ordered: bool,
-        timeout: float | None,
-        on_timeout: Literal["exit", "kill_task"],
-    ) -> None:
-        _check_fn(fn, "Task.async_stream")
-        if not isinstance(items, Iterable | AsyncIterable):
-            raise TypeError(
-                f"Task.async_stream needs an iterable or async iterable of items; got "
-                f"{items!r} ({type(items).__name__})"
-            )
-        if max_concurrency is None:
-            max_concurrency = os.cpu_count() or 1
-        if not isinstance(max_concurrency, int) or max_concurrency < 1:
-            raise ValueError(
-                f"Task.async_stream: max_concurrency must be a positive int; "
-                f"got {max_concurrency!r}"
-            )
-        if on_timeout not in ("exit", "kill_task"):
-            raise ValueError(
-                f"Task.async_stream: on_timeout must be 'exit' or 'kill_task'; got {on_timeout!r}"
-            )
-        if timeout is not None and timeout < 0:
-            raise ValueError(f"Task.async_stream: timeout must be >= 0 or None; got {timeout!r}")
-        self._fn = fn
-        self._items = items
-        self._iter: Iterator[object] | AsyncIterator[object] | None = None
-        self._max = max_concurrency
-        self._ordered = ordered
-        self._timeout = timeout
-        self._on_timeout = on_timeout
-        self._owner: Process | Literal[False] | None = False  # False: not started
-        self._running: dict[Task[T], tuple[int, float | None]] = {}
-        self._finished: deque[Task[T]] = deque()
-        self._ready: dict[int, Outcome[T]] = {}
-        self._spawned = 0
-        self._emit = 0
-        self._exhausted = False
-        self._closed = False
-        self._waiter: asyncio.Future[None] | None = None
-
-    def __repr__(self) -> str:
-        state = "closed" if self._closed else f"{len(self._running)} running"
-        return f"<TaskStream {state}, {len(self._ready)} ready>"
-
-    def __aiter__(self) -> TaskStream[T]:
-        return self
-
-    async def __aenter__(self) -> TaskStream[T]:
-        return self
-
-    async def __aexit__(self, *exc: object) -> None:
-        await self.aclose()
-
-    async def aclose(self) -> None:
-        """Kill the tasks still running and end the stream (from the iterating process)."""
-        if self._owner is not False:
-            self._check_owner()
-        self._closed = True
-        for task in list(self._running):
-            _let_go(task, kill=True)
-        self._running.clear()
-        self._ready.clear()
-
-    async def __anext__(self) -> Outcome[T]:
-        if self._closed:
-            raise StopAsyncIteration
-        self._check_owner()
-        await self._fill()
-        while True:
-            outcome = self._pop_ready()
-            if outcome is not None:
-                return outcome
-            await self._fill()
-            if not self._running:
-                self._closed = True
-                raise StopAsyncIteration
-            fired = await self._wait()
-            self._collect()
-            self._expire(fired)
-
-    # -- the steps ---------------------------------------------------------------
-
-    def _check_owner(self) -> None:
-        caller = current_process.get()
-        if self._owner is False:
-            self._owner = caller
-        elif caller is not self._owner:
-            raise RuntimeError(
-                f"Task.async_stream: the stream started in {self._owner or 'a plain asyncio task'}"
-                f" and its tasks belong there; iterate it in that process only"
-            )
-
-    async def _fill(self) -> None:
-        while not self._exhausted and len(self._running) < self._max:
-            item = await self._next_item()
-            if item is _END:
-                self._exhausted = True
-                return
-            task: Task[T] = Task.async_(self._fn, item)
-            loop = task._proc.rt.loop
-            deadline = None if self._timeout is None else loop.time() + self._timeout
-            self._running[task] = (self._spawned, deadline)
-            self._spawned += 1
-            task._fut.add_done_callback(partial(self._on_done, task))
-
-    async def _next_item(self) -> object:
-        it = self._iter
-        if it is None:
-            items = self._items
-            if isinstance(items, AsyncIterable):
-                it = self._iter = aiter(items)
-            else:
-                assert isinstance(items, Iterable)
-                it = self._iter = iter(items)
-        if isinstance(it, AsyncIterator):
-            return await anext(it, _END)
-        return next(it, _END)
-
-    def _pop_ready(self) -> Outcome[T] | None:
-        ready = self._ready
-        if self._ordered:
-            outcome = ready.pop(self._emit, None)
-            if outcome is not None:
-                self._emit += 1
-            return outcome
-        if ready:
-            return ready.pop(next(iter(ready)))
-        return None
-
-    def _on_done(self, task: Task[T], _: object) -> None:
-        self._finished.append(task)
-        waiter = self._waiter
-        if waiter is not None and not waiter.done():
-            waiter.set_result(None)
-
-    async def _wait(self) -> float | None:
-        """Wait for a finished task or the earliest deadline; the deadline if it passed."""
-        if self._finished:
-            return None
-        first, (_, deadline) = next(iter(self._running.items()))
-        loop = first._proc.rt.loop
-        self._waiter = loop.create_future()
-        try:
-            if await _wait_any(loop, [self._waiter], deadline):
-                return deadline
-            return None
-        finally:
-            self._waiter = None
-
-    def _collect(self) -> None:
-        while self._finished:
-            task = self._finished.popleft()
-            entry = self._running.pop(task, None)
-            if entry is not None:
-                _let_go(task, kill=False)
-                self._ready[entry[0]] = task._fut.result()
-
-    def _expire(self, fired: float | None) -> None:
-        if fired is None:
-            return
-        for task, (index, deadline) in list(self._running.items()):
-            if deadline is None or deadline > fired:
-                break
-            if task._fut.done():
-                continue  # finished in the same instant: _collect takes it next
-            if self._on_timeout == "exit":
-                self._closed = True
-                for other in list(self._running):
-                    _let_go(other, kill=True)
-                self._running.clear()
-                raise TimeoutError(
-                    f"Task.async_stream: the task for item #{index} ({task.pid}) ran longer "
-                    f"than the timeout of {self._timeout} s; every task of the stream was "
-                    f"killed. Raise timeout=, or pass on_timeout='kill_task' to get "
-                    f"('exit', 'timeout') for late items instead"
-                )
-            del self._running[task]
-            _let_go(task, kill=True)
-            self._ready[index] = ("exit", "timeout")
-
-
-__all__ = ["Outcome", "Task", "TaskStream", "run_task"]
+__all__ = ["Outcome", "Task", "run_task"]
