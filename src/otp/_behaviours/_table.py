@@ -48,17 +48,15 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Iterator
-from typing import TYPE_CHECKING, Literal, Protocol, final
+from typing import Literal, Protocol, final
 
 from sortedcontainers import SortedList  # type: ignore[import-untyped,unused-ignore]
 
-from .._errors import AlreadyRegistered, NotInProcess, TableError
+from .._errors import NotInProcess, TableError
 from .._runtime._ids import Pid
 from .._runtime._process import Process
 from .._runtime._scheduler import current_node, current_process
-
-if TYPE_CHECKING:
-    from .._runtime._node import Node
+from ._table_owners import _tables_of
 
 #: A table object: a tuple whose first element is its key.
 Obj = tuple[object, ...]
@@ -656,76 +654,6 @@ def _live_local(pid: object, what: str) -> Process:
     if not isinstance(pid, Process) or not pid.alive:
         raise ValueError(f"{what}: {pid!r} is not a live process of this node")
     return pid
-
-
-# -- the node's index of tables ----------------------------------------------------
-#
-# One `_Tables` per node, kept in `node.exit_hooks` (found by type), maps each
-# owner to its tables and each name to its table. A process that owns no
-# table costs one dict membership test when it dies.
-
-
-@final
-class _Tables:
-    __slots__ = ("lock", "named", "owned")
-
-    def __init__(self) -> None:
-        self.lock = threading.Lock()
-        self.owned: dict[Process, list[Table]] = {}
-        self.named: dict[str, Table] = {}
-
-    def __call__(self, proc: Process) -> None:
-        if proc not in self.owned:
-            return
-        with self.lock:
-            tables = self.owned.pop(proc, [])
-        for table in tables:
-            if table._owner_exited(proc):
-                with self.lock:
-                    self.owned.setdefault(table._owner, []).append(table)
-
-    def add(self, table: Table) -> None:
-        with self.lock:
-            name = table._name
-            if name is not None:
-                holder = self.named.get(name)
-                if holder is not None:
-                    raise AlreadyRegistered(
-                        holder._owner,
-                        f"a table named {name!r} already exists: {holder!r}. "
-                        f"Use otp.Table.named({name!r}), or pick another name",
-                    )
-                self.named[name] = table
-            self.owned.setdefault(table._owner, []).append(table)
-
-    def move(self, table: Table, old: Process, new: Process) -> None:
-        with self.lock:
-            self._unindex(table, old)
-            self.owned.setdefault(new, []).append(table)
-
-    def remove(self, table: Table, owner: Process | None) -> None:
-        with self.lock:
-            if owner is not None:
-                self._unindex(table, owner)
-            if table._name is not None and self.named.get(table._name) is table:
-                del self.named[table._name]
-
-    def _unindex(self, table: Table, owner: Process) -> None:
-        tables = self.owned.get(owner)
-        if tables is not None and table in tables:
-            tables.remove(table)
-            if not tables:
-                del self.owned[owner]
-
-
-def _tables_of(node: Node, create: bool = True) -> _Tables:
-    for hook in node.exit_hooks:
-        if type(hook) is _Tables:
-            return hook
-    tables = _Tables()
-    if create:
-        node.exit_hooks.append(tables)
-    return tables
 
 
 __all__ = ["Table"]
