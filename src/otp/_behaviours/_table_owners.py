@@ -79,10 +79,4 @@ class _Tables:
 
 
 def _tables_of(node: Node, create: bool = True) -> _Tables:
-    for hook in node.exit_hooks:
-        if type(hook) is _Tables:
-            return hook
-    tables = _Tables()
-    if create:
-        node.exit_hooks.append(tables)
-    return tables
+    return node.exit_hook(_Tables, create)

@@ -13,7 +13,7 @@ import asyncio
 import itertools
 import logging
 from collections.abc import Callable, Coroutine
-from typing import TYPE_CHECKING, Any, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn, Protocol, TypeVar
 
 from .._errors import NoConnection
 from ._ids import Pid, Ref, _new_ref
@@ -48,6 +48,16 @@ if TYPE_CHECKING:
 
 
 logger = logging.getLogger("otp")
+
+
+class ExitHook(Protocol):
+    """Per-node state told of every process death (see `Node.exit_hook`)."""
+
+    def __init__(self) -> None: ...
+    def __call__(self, proc: Process, /) -> None: ...
+
+
+H = TypeVar("H", bound=ExitHook)
 
 #: Messages a GenServer handles before it yields to the event loop (the BEAM's reductions).
 DEFAULT_BATCH = 64
@@ -314,6 +324,21 @@ class Node:
             watcher.deliver_down(ref, pid, reason)
         else:
             self.remote().down(watcher, ref, pid, reason)
+
+    def exit_hook(self, cls: type[H], create: bool = True) -> H:
+        """The node's exit hook of class `cls`, made and registered on first use.
+
+        Registries, tables and process groups keep their per-node state in
+        such a hook, which every process death calls. With `create=False`,
+        an absent hook is returned fresh but not registered.
+        """
+        for hook in self.exit_hooks:
+            if type(hook) is cls:
+                return hook
+        made = cls()
+        if create:
+            self.exit_hooks.append(made)
+        return made
 
     def on_process_exit(self, proc: Process) -> None:
         for hook in self.exit_hooks:

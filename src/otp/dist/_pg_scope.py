@@ -372,12 +372,7 @@ class _Index:
 
 
 def _index_of(node: Node) -> _Index:
-    for hook in node.exit_hooks:
-        if type(hook) is _Index:
-            return hook
-    index = _Index()
-    node.exit_hooks.append(index)
-    return index
+    return node.exit_hook(_Index)
 
 
 def _find(scope: str) -> _Scope | None:
