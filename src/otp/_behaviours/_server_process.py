@@ -224,6 +224,10 @@ class ServerProcess(Process):
         # without reading the clock twice around each callback.
         slow = self.rt.slow_callback
         t0 = perf() if slow is not None else 0.0
+        # Casts, the bulk of a busy server's traffic, skip `handle` and
+        # `dispatch` (two calls) when nothing hooks them (`otp.sys` debugging
+        # swaps in a subclass that does).
+        handle_cast = self.impl.handle_cast if type(self) is ServerProcess else None
         try:
             budget = self.rt.batch
             # A signal that kills the server while it runs (a linked process
@@ -240,7 +244,17 @@ class ServerProcess(Process):
                     if not mb:
                         break
                     msg = mb.popleft()
-                    self.handle(msg)
+                    if (
+                        handle_cast is not None
+                        and type(msg) is tuple
+                        and len(msg) == 2
+                        and msg[0] is GEN_CAST
+                    ):
+                        self.last = msg
+                        self.handled += 1
+                        self.dispatch(handle_cast, msg[1])
+                    else:
+                        self.handle(msg)
                 if slow is not None:
                     t1 = perf()
                     if t1 - t0 > slow:
