@@ -171,7 +171,8 @@ class TestMonitor:
     def test_monitoring_an_unknown_name_delivers_noproc_at_once(self) -> None:
         async def main() -> object:
             ref = otp.monitor("nobody")
-            return await otp.receive(timeout=0) == otp.Down(ref, "nobody", "noproc")
+            down = otp.Down(ref, ("nobody", "nonode@nohost"), "noproc")
+            return await otp.receive(timeout=0) == down
 
         assert otp.run(main) is True
 
@@ -183,9 +184,10 @@ class TestMonitor:
             otp.exit(pid, "bye")
             down = await otp.receive()
             assert isinstance(down, otp.Down)
-            return down.ref == ref, down.reason
+            return down.ref == ref, down.pid, down.reason
 
-        assert otp.run(main) == (True, "bye")
+        # As in Erlang, a monitor by name names the process (name, node) in its Down.
+        assert otp.run(main) == (True, ("target", "nonode@nohost"), "bye")
 
     def test_each_monitor_fires_once(self) -> None:
         async def main() -> bool:

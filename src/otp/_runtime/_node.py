@@ -307,7 +307,7 @@ class Node:
         watcher.monitors[ref] = target
         if isinstance(target, Process):
             if target.alive:
-                target.add_watcher(ref, watcher)
+                target.add_watcher(ref, watcher, None if as_ is target else as_)
             else:
                 watcher.deliver_down(ref, as_, "noproc")
         else:

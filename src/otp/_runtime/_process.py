@@ -73,7 +73,7 @@ class Process(Pid):
     waiter: asyncio.Future[None] | None
     links: set[Pid] | None
     monitors: dict[Ref, Pid] | None  # monitors this process holds
-    watchers: dict[Ref, Pid] | None  # monitors held on this process
+    watchers: dict[Ref, Pid | tuple[Pid, object]] | None  # monitors held on this process
     trap: bool
     name: str | None
     alive: bool
@@ -212,7 +212,10 @@ class Process(Pid):
         if watchers:
             self.watchers = None
             for ref, watcher in watchers.items():
-                node.route_down(watcher, ref, self, reason)
+                if isinstance(watcher, Pid):
+                    node.route_down(watcher, ref, self, reason)
+                else:  # monitored by name: the Down names it so
+                    node.route_down(watcher[0], ref, watcher[1], reason)
         waiters = self.exit_waiters
         if waiters:
             self.exit_waiters = None
@@ -248,10 +251,11 @@ class Process(Pid):
         if self.links:
             self.links.discard(other)
 
-    def add_watcher(self, ref: Ref, watcher: Pid) -> None:
+    def add_watcher(self, ref: Ref, watcher: Pid, as_: object = None) -> None:
+        """`watcher` monitors this process; `as_`: the `(name, node)` it monitors by."""
         if self.watchers is None:
             self.watchers = {}
-        self.watchers[ref] = watcher
+        self.watchers[ref] = watcher if as_ is None else (watcher, as_)
 
     def remove_watcher(self, ref: Ref) -> None:
         if self.watchers:

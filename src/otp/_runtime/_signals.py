@@ -39,7 +39,9 @@ def monitor(target: object) -> Ref:
     """Monitor `target` (a pid or name): a `Down(ref, pid, reason)` arrives when it exits.
 
     Monitoring a dead process, or a name nobody holds, delivers
-    `Down(ref, target, "noproc")` at once.
+    `Down(ref, target, "noproc")` at once. Monitored by a registered name
+    (local `"name"` or remote `("name", node)`), the process appears in the
+    `Down` as `(name, node)`, as in Erlang.
     """
     proc = self_process()
     node = proc.rt
@@ -53,13 +55,16 @@ def monitor(target: object) -> Ref:
         node.remote().monitor(target, proc, ref)
         return ref
     pid = resolve(node, target, "monitor")
+    # Monitored by a registered name, the process is `(name, node)` in its
+    # Down, as Erlang's {'DOWN', Ref, process, {Name, Node}, Reason}.
+    as_ = (target, node.name) if isinstance(target, str) else target
     if pid is None:
         if proc.monitors is None:
             proc.monitors = {}
         proc.monitors[ref] = proc
-        proc.deliver_down(ref, target, "noproc")
+        proc.deliver_down(ref, as_, "noproc")
         return ref
-    node.route_monitor(proc, pid, ref, target if not isinstance(target, Pid) else pid)
+    node.route_monitor(proc, pid, ref, pid if isinstance(target, Pid) else as_)
     return ref
 
 
