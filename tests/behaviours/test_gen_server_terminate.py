@@ -391,3 +391,21 @@ class TestCodeChangeAndFormatStatus:
             return otp.is_alive(pid)  # type: ignore[arg-type]
 
         assert clock.run(main) is False
+
+
+def test_a_stop_reply_arrives_after_an_async_terminate_has_run(clock: VirtualClock) -> None:
+    """As in OTP, `Stop(reason, state, reply=...)` answers once terminate returned."""
+
+    class Slow(otp.GenServer):
+        def handle_call(self, request: object, from_: otp.From, state: object) -> object:
+            return otp.Stop("normal", state, reply="bye")
+
+        async def terminate(self, reason: object, state: object) -> None:
+            await asyncio.sleep(5)
+
+    async def main() -> tuple[object, float]:
+        pid = await Slow.start_link(None)
+        reply = await otp.call(pid, "stop", timeout=None)
+        return reply, clock.time()
+
+    assert clock.run(main) == ("bye", 5.0)

@@ -344,9 +344,10 @@ class ServerProcess(Process):
                 self.defer(from_)
             elif from_.remote is not None:
                 from_.reply(r.reply)  # on the wire, as in OTP: the reply before the exit
-            self.stop_server(r.reason, self.state if r.state is MISSING else r.state)
-            if r.reply is not MISSING:
-                from_.reply(r.reply)
+            state = self.state if r.state is MISSING else r.state
+            # As in OTP, the caller gets its reply once terminate has run.
+            answer = None if r.reply is MISSING else (from_, r.reply)
+            self.stop_server(r.reason, state, answer=answer)
         else:
             raise TypeError(
                 f"handle_call must return otp.Reply(reply, state), otp.NoReply(state) "
@@ -420,11 +421,19 @@ class ServerProcess(Process):
                 self.deferred = set()
             self.deferred.add(from_)
 
-    def stop_server(self, reason: object, state: object, exc: BaseException | None = None) -> None:
+    def stop_server(
+        self,
+        reason: object,
+        state: object,
+        exc: BaseException | None = None,
+        answer: tuple[From, object] | None = None,
+    ) -> None:
         """Run `terminate(reason, state)`, log an abnormal reason, then die.
 
         `exc` is the exception that made the server stop, for the report's
         traceback when `reason` is not itself an exception (`raise otp.Exit(r)`).
+        `answer` is a `(from_, reply)` from `Stop(..., reply=)`, sent once
+        terminate has run.
         """
         self.state = state
         try:
@@ -432,27 +441,42 @@ class ServerProcess(Process):
             if type(r) is CoroutineType:
                 self.busy = True
                 self.task = self.rt.loop.create_task(
-                    self.finish_terminate(r, reason, exc), context=contextvars.copy_context()
+                    self.finish_terminate(r, reason, exc, answer),
+                    context=contextvars.copy_context(),
                 )
                 return
         except Exception as error:
             self.report_crash(error, error)
-            self.die(error)
+            self.end(error, error, answer, report=False)
             return
-        self.end(reason, exc)
+        self.end(reason, exc, answer)
 
-    async def finish_terminate(self, coro: Any, reason: object, exc: BaseException | None) -> None:
+    async def finish_terminate(
+        self,
+        coro: Any,
+        reason: object,
+        exc: BaseException | None,
+        answer: tuple[From, object] | None,
+    ) -> None:
         try:
             await coro
         except Exception as error:
             reason = exc = error
         finally:
             self.task = None
-        self.end(reason, exc)
+        self.end(reason, exc, answer)
 
-    def end(self, reason: object, exc: BaseException | None) -> None:
-        if not is_normal_exit(reason):
+    def end(
+        self,
+        reason: object,
+        exc: BaseException | None,
+        answer: tuple[From, object] | None = None,
+        report: bool = True,
+    ) -> None:
+        if report and not is_normal_exit(reason):
             self.report_crash(reason, exc if exc is not None else _exception(reason))
+        if answer is not None:
+            answer[0].reply(answer[1])
         self.die(reason)
 
     def crash(self, exc: BaseException) -> None:
