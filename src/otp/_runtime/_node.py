@@ -202,12 +202,9 @@ class Node:
 
     async def _stop_root(self, proc: Process, caller: Process | None) -> None:
         done = proc.wait_exit()
-        request_stop = getattr(proc, "request_stop", None)
-        if request_stop is not None and proc.trap and proc.parent is None:
-            request_stop("shutdown")  # a trapping server nobody supervises: run terminate
-        else:
-            sender = proc.parent or caller or proc
-            proc.exit_signal(sender, "shutdown", False)
+        # From its parent, or else "from itself": a trapping GenServer treats
+        # both as its parent asking it to stop, so its terminate runs.
+        proc.exit_signal(proc.parent or caller or proc, "shutdown", False)
         limit = getattr(getattr(proc, "impl", None), "_otp_shutdown", self.shutdown_timeout)
         try:
             await asyncio.wait_for(asyncio.shield(done), limit)
