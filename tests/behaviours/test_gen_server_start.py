@@ -372,3 +372,16 @@ class TestLinks:
                 await start_server(int, None, None, None, link=True)  # type: ignore[arg-type]
 
         clock.run(main)
+
+
+def test_a_global_name_is_refused_with_what_to_use_instead(clock: VirtualClock) -> None:
+    class Named(otp.GenServer):
+        pass
+
+    async def main() -> int:
+        before = len(otp.processes())
+        with pytest.raises(NotImplementedError, match=r"otp\.pg"):
+            await Named.start_link(None, name=otp.Global("model"))
+        return len(otp.processes()) - before
+
+    assert clock.run(main) == 0

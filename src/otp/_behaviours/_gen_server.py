@@ -360,7 +360,10 @@ def _claim_name(node: Node, proc: ServerProcess, name: object) -> None:
             raise AlreadyStarted(holder_pid, f"{name!r} is already taken by {holder_pid!r}")
     elif isinstance(name, Global):
         proc.die("normal")
-        raise NotImplementedError("otp.Global names need a distributed node")
+        raise NotImplementedError(
+            "otp.Global names (Erlang's :global) are not supported yet: register a local "
+            "name and reach it as (name, node), or share membership with otp.pg"
+        )
     else:
         proc.die("normal")
         raise TypeError(
