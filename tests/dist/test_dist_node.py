@@ -9,12 +9,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import sys
 import uuid
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
+from node_helpers import python_node
 
 import otp
 from otp import Atom
@@ -53,26 +52,8 @@ def unique(prefix: str) -> str:
     return f"{prefix}{uuid.uuid4().hex[:10]}@127.0.0.1"
 
 
-@contextlib.asynccontextmanager
-async def other_node(name: str) -> AsyncIterator[asyncio.subprocess.Process]:
-    proc = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-c",
-        OTHER_NODE,
-        name,
-        COOKIE,
-        stdin=asyncio.subprocess.PIPE,
-        stdout=asyncio.subprocess.PIPE,
-    )
-    try:
-        assert proc.stdout is not None
-        async with asyncio.timeout(GUARD):
-            assert await proc.stdout.readline() == b"ready\n"
-        yield proc
-    finally:
-        if proc.returncode is None:
-            proc.kill()
-        await proc.wait()
+def other_node(name: str) -> contextlib.AbstractAsyncContextManager[asyncio.subprocess.Process]:
+    return python_node(OTHER_NODE, name, COOKIE)
 
 
 class TestNames:

@@ -9,11 +9,9 @@ generous upper bounds that only guard against hangs.
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import sys
-from collections.abc import AsyncIterator
 
 import pytest
+from node_helpers import python_node
 from test_interop import COOKIE, GUARD, erl, erlang, unique
 
 import otp
@@ -462,22 +460,6 @@ otp.run(main, node=sys.argv[1], cookie=sys.argv[2])
 """
 
 
-@contextlib.asynccontextmanager
-async def python_node(name: str) -> AsyncIterator[asyncio.subprocess.Process]:
-    proc = await asyncio.create_subprocess_exec(
-        sys.executable, "-c", OTHER_NODE, name, COOKIE, stdout=asyncio.subprocess.PIPE
-    )
-    try:
-        assert proc.stdout is not None
-        async with asyncio.timeout(GUARD):
-            assert await proc.stdout.readline() == b"ready\n"
-        yield proc
-    finally:
-        if proc.returncode is None:
-            proc.kill()
-        await proc.wait()
-
-
 class TestTwoPythonNodes:
     def test_two_python_nodes_share_their_groups(self) -> None:
         a, b = f"{unique('a')}@127.0.0.1", f"{unique('b')}@127.0.0.1"
@@ -485,7 +467,7 @@ class TestTwoPythonNodes:
         async def main() -> list[object]:
             await otp.pg.start_link()
             ref, _ = otp.pg.monitor("theirs")
-            async with python_node(b) as proc:
+            async with python_node(OTHER_NODE, b, COOKIE) as proc:
                 assert proc.stdout is not None
                 assert await otp.connect(b)
                 action, group, pids = await note(ref)
