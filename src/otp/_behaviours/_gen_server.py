@@ -54,7 +54,6 @@ Debugging: `otp.sys.get_state(server)`, `otp.process_info(pid)`.
 from __future__ import annotations
 
 import asyncio
-import contextvars
 import inspect
 import logging
 import time
@@ -224,11 +223,7 @@ async def start_server(
     if cls._otp_async_init:
         result = await _await_init(proc, parent, arg, timeout)
     else:
-        token = current_process.set(proc)
-        try:
-            result = _run_init(proc, arg)
-        finally:
-            current_process.reset(token)
+        result = proc.ctx.run(_run_init, proc, arg)
     return _finish_start(proc, parent, result)
 
 
@@ -236,7 +231,7 @@ async def _await_init(
     proc: ServerProcess, parent: Process | None, arg: object, timeout: float | None
 ) -> object:
     """Run an `async def init` as the server's task; wait for it at most `timeout` s."""
-    task = proc.rt.loop.create_task(_async_init(proc, arg), context=_context_of(proc))
+    task = proc.rt.loop.create_task(_async_init(proc, arg), context=proc.ctx)
     proc.task = task
     try:
         # `asyncio.wait` neither raises when the init task is cancelled (the
@@ -277,12 +272,6 @@ def _init_failure(exc: Exception) -> Failure:
     failure = Exit(exc.reason if isinstance(exc, Exit) else exc)
     failure.__cause__ = exc
     return Failure(failure)
-
-
-def _context_of(proc: Process) -> contextvars.Context:
-    ctx = contextvars.copy_context()
-    ctx.run(current_process.set, proc)
-    return ctx
 
 
 def _finish_start(proc: ServerProcess, parent: Process | None, result: object) -> Pid | None:
@@ -348,11 +337,7 @@ def _claim_name(node: Node, proc: ServerProcess, name: object) -> None:
         proc.name = name
     elif isinstance(name, Via):
         registry = via_registry(node, name.registry)
-        token = current_process.set(proc)
-        try:
-            ok = registry.register_name(name.key, proc)
-        finally:
-            current_process.reset(token)
+        ok = proc.ctx.run(registry.register_name, name.key, proc)
         if not ok:
             holder_pid = registry.whereis_name(name.key)
             proc.die("normal")
@@ -485,13 +470,11 @@ def _call_inline(proc: ServerProcess, request: object, caller: Process | None) -
     if proc.timer is not None:  # like any message, the call cancels a `timeout=`
         proc.timer.cancel()
         proc.timer = None
-    token = current_process.set(proc)
     slow = proc.rt.slow_callback
     t0 = perf() if slow is not None else 0.0
     try:
-        proc.handle_call(from_)
+        proc.ctx.run(proc.handle_call, from_)  # in the server's context, as itself
     finally:
-        current_process.reset(token)
         if proc.task is None:
             proc.busy = False
     if slow is not None and perf() - t0 > slow:

@@ -30,7 +30,7 @@ from .._errors import Exit
 from .._runtime._ids import Pid
 from .._runtime._messages import Exited
 from .._runtime._process import PendingCall, Process, fail_pending_calls, is_normal_exit
-from .._runtime._scheduler import current_process
+from .._runtime._scheduler import current_process, enter_task, leave_task
 from ._results import MISSING, NoReply, Reply, Stop
 
 if TYPE_CHECKING:
@@ -142,6 +142,7 @@ class ServerProcess(Process):
     __slots__ = (
         "busy",
         "cont",
+        "ctx",
         "deferred",
         "impl",
         "last",
@@ -154,6 +155,7 @@ class ServerProcess(Process):
 
     impl: GenServer
     state: object
+    ctx: contextvars.Context
     scheduled: bool
     busy: bool
     cont: object
@@ -175,6 +177,13 @@ class ServerProcess(Process):
         self.last = None
         self.suspended = False
         self.starting = True  # until start_link has returned
+        # The server's own context: a copy of its starter's, as a Task gets.
+        # Every callback runs in it (the loop enters it for `run`; the
+        # inline call path and async callbacks enter it explicitly), so
+        # what one callback sets the next one sees, and no one else does.
+        ctx = contextvars.copy_context()
+        ctx.run(current_process.set, self)
+        self.ctx = ctx
 
     @property
     def behaviour(self) -> str:  # type: ignore[override]
@@ -201,14 +210,14 @@ class ServerProcess(Process):
             self.timer = None
         if not self.scheduled and not self.busy:
             self.scheduled = True
-            self.rt.call_soon(self.run)
+            self.rt.call_soon(self.run, context=self.ctx)
 
     def wake(self) -> None:
         """After a busy spell: schedule `run` if anything is waiting."""
         if self.alive and not self.busy and not self.scheduled:
             if self.mailbox or self.cont is not MISSING:
                 self.scheduled = True
-                self.rt.call_soon(self.run)
+                self.rt.call_soon(self.run, context=self.ctx)
 
     def run(self) -> None:
         """Handle a batch of messages (scheduled with `loop.call_soon`)."""
@@ -218,7 +227,11 @@ class ServerProcess(Process):
         if self.suspended:
             self.run_suspended()
             return
-        token = current_process.set(self)
+        # The loop runs this in the server's context (`call_soon(...,
+        # context=self.ctx)`); sync callbacks also see a current task, as
+        # they would in a Task of their own (`asyncio.current_task()`).
+        node = self.rt
+        enter_task(node.loop, node.callback_task)
         # One clock reading per message: the end of a message is the start
         # of the next, so a callback that held the loop too long is found
         # without reading the clock twice around each callback.
@@ -270,14 +283,15 @@ class ServerProcess(Process):
                     t0 = t1
                 budget -= 1
         finally:
-            current_process.reset(token)
+            leave_task(node.loop, node.callback_task)
         if self.kill_reason is not None and self.alive:
             self.die(self.kill_reason)
         self.wake()
 
     def run_suspended(self) -> None:
         """While suspended (`otp.sys.suspend`), handle system messages only."""
-        token = current_process.set(self)
+        node = self.rt
+        enter_task(node.loop, node.callback_task)
         try:
             while self.suspended and not self.busy and self.alive and self.mailbox:
                 mb = self.mailbox
@@ -287,7 +301,7 @@ class ServerProcess(Process):
                 mb.remove(msg)
                 self.handle_system(msg)
         finally:
-            current_process.reset(token)
+            leave_task(node.loop, node.callback_task)
         if not self.suspended:
             self.wake()  # resumed: the other messages run now
 
@@ -397,8 +411,7 @@ class ServerProcess(Process):
         self.busy = True
         if from_ is not None:
             self.defer(from_)  # fails with the server's reason if it dies meanwhile
-        ctx = contextvars.copy_context()
-        self.task = self.rt.loop.create_task(self.finish_async(coro, from_), context=ctx)
+        self.task = self.rt.loop.create_task(self.finish_async(coro, from_), context=self.ctx)
 
     async def finish_async(self, coro: Any, from_: From | None) -> None:
         try:
@@ -455,7 +468,7 @@ class ServerProcess(Process):
                 self.busy = True
                 self.task = self.rt.loop.create_task(
                     self.finish_terminate(r, reason, exc, answer),
-                    context=contextvars.copy_context(),
+                    context=self.ctx,
                 )
                 return
         except Exception as error:

@@ -67,7 +67,11 @@ DEFAULT_SLOW_CALLBACK = 0.1
 DEFAULT_INLINE_BUDGET = 64
 
 
-def _not_running(*_: object) -> NoReturn:
+async def _placeholder(never: asyncio.Future[None]) -> None:
+    await never
+
+
+def _not_running(*_: object, **__: object) -> NoReturn:
     raise RuntimeError("this node is not running: use `async with otp.Node():`")
 
 
@@ -126,6 +130,10 @@ class Node:
         self.call_timeouts: dict[float, CallTimeouts] = {}  # waiting calls, by timeout
         self.timers: dict[float, TimerBatch] = {}  # send_after timers by deadline
 
+    #: The task that sync GenServer callbacks run "inside" (see `enter_task`):
+    #: a placeholder that waits until the node stops, never scheduled.
+    callback_task: asyncio.Task[None]
+
     def __repr__(self) -> str:
         return f"<Node {self.name!r} {len(self.procs)} processes>"
 
@@ -143,10 +151,14 @@ class Node:
         self._loop = loop
         self.call_soon = loop.call_soon
         self.create_future = loop.create_future
+        self.callback_task = loop.create_task(
+            _placeholder(loop.create_future()), name=f"otp callbacks of {self.name}"
+        )
         if self._dist_options is not None:
             try:
                 await self._start_distribution(*self._dist_options)
             except BaseException:
+                self.callback_task.cancel()
                 unbind(loop)
                 raise
         return self
@@ -168,6 +180,7 @@ class Node:
                 if self.dist is not None:
                     await self.dist.stop()
             finally:
+                self.callback_task.cancel()
                 unbind(self.loop)
 
     async def shutdown(self) -> None:

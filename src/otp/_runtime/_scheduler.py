@@ -9,6 +9,7 @@ asyncio tasks, through the running event loop (one node per loop).
 from __future__ import annotations
 
 import asyncio
+from asyncio.tasks import _enter_task, _leave_task
 from contextvars import ContextVar
 from typing import TYPE_CHECKING
 
@@ -19,6 +20,12 @@ if TYPE_CHECKING:
     from ._process import Process
 
 current_process: ContextVar[Process | None] = ContextVar("otp_current_process", default=None)
+
+#: Make a task the loop's current task around code run from a plain loop
+#: callback (a GenServer's batch of sync callbacks), so that code sees
+#: `asyncio.current_task()` as it would inside a Task.
+enter_task = _enter_task
+leave_task = _leave_task
 
 # The node bound to each running event loop. It maps a loop to its node and
 # is emptied as each node stops, so it holds no process state of its own.
