@@ -25,6 +25,12 @@ if TYPE_CHECKING:
     from ._runtime._ids import Pid
 
 
+def _show(value: object) -> str:
+    from ._runtime._repr import MESSAGE_LIMIT, safe_repr
+
+    return safe_repr(value, MESSAGE_LIMIT)
+
+
 class Exit(Exception):
     """A process exit with a reason: raise it to end the current process.
 
@@ -36,7 +42,7 @@ class Exit(Exception):
 
     def __init__(self, reason: object = "normal", message: str | None = None) -> None:
         self.reason = reason
-        super().__init__(message if message is not None else f"exit: {reason!r}")
+        super().__init__(message if message is not None else f"exit: {_show(reason)}")
 
     def __reduce__(self) -> tuple[object, ...]:
         return (type(self), (self.reason, str(self)))
@@ -83,7 +89,7 @@ class StartError(Exception):
 
     def __init__(self, reason: object, message: str | None = None) -> None:
         self.reason = reason
-        super().__init__(message if message is not None else f"start failed: {reason!r}")
+        super().__init__(message if message is not None else f"start failed: {_show(reason)}")
 
 
 class AlreadyStarted(StartError):

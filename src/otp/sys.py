@@ -38,6 +38,7 @@ from ._behaviours._server_process import SYSTEM_HANDLERS, From, ServerProcess, S
 from ._errors import CallTimeout, NoProc
 from ._runtime._names import noproc, resolve
 from ._runtime._process import Process
+from ._runtime._repr import show, shown
 from ._runtime._scheduler import current_node, current_process
 
 logger = logging.getLogger("otp")
@@ -56,7 +57,7 @@ async def replace_state(server: object, fn: Any, timeout: float | None = 5.0) ->
     If `fn` raises, the state is unchanged and the exception is raised here.
     """
     if not callable(fn):
-        raise TypeError(f"replace_state needs a function of the state; got {fn!r}")
+        raise TypeError(f"replace_state needs a function of the state; got {show(fn)}")
     return await _system(server, "replace_state", fn, timeout)
 
 
@@ -124,7 +125,9 @@ def _server(server: object) -> ServerProcess:
             )
         raise NotImplementedError("otp.sys on processes of other nodes is not supported")
     if not proc.alive:
-        raise NoProc("noproc", f"otp.sys request to {server!r} failed: the process is not alive")
+        raise NoProc(
+            "noproc", f"otp.sys request to {show(server)} failed: the process is not alive"
+        )
     return proc
 
 
@@ -142,9 +145,9 @@ async def _system(server: object, kind: str, payload: object, timeout: float | N
     if fut in done:
         return fut.result()
     if exit_ in done:
-        raise NoProc("noproc", f"{server!r} exited before answering the otp.sys request")
+        raise NoProc("noproc", f"{show(server)} exited before answering the otp.sys request")
     fut.cancel()
-    raise CallTimeout("timeout", f"{server!r} did not answer otp.sys {kind} within {timeout} s")
+    raise CallTimeout("timeout", f"{show(server)} did not answer otp.sys {kind} within {timeout} s")
 
 
 class _Debug:
@@ -203,11 +206,13 @@ def _event_in(server: ServerProcess, msg: object) -> None:
     debug.messages_in += 1
     if debug.trace:
         if type(msg) is From:
-            logger.info("*DBG* %s got call %r from %s", server.describe(), msg.request, msg.caller)
+            logger.info(
+                "*DBG* %s got call %r from %s", server.describe(), shown(msg.request), msg.caller
+            )
         elif type(msg) is tuple and len(msg) == 2 and msg[0] == "$gen_cast":
-            logger.info("*DBG* %s got cast %r", server.describe(), msg[1])
+            logger.info("*DBG* %s got cast %r", server.describe(), shown(msg[1]))
         else:
-            logger.info("*DBG* %s got %r", server.describe(), msg)
+            logger.info("*DBG* %s got %r", server.describe(), shown(msg))
 
 
 def _event_out(server: ServerProcess, from_: From) -> None:
@@ -216,7 +221,9 @@ def _event_out(server: ServerProcess, from_: From) -> None:
         return
     debug.messages_out += 1
     if debug.trace:
-        logger.info("*DBG* %s sent %r to %s", server.describe(), _reply_of(from_), from_.caller)
+        logger.info(
+            "*DBG* %s sent %r to %s", server.describe(), shown(_reply_of(from_)), from_.caller
+        )
 
 
 def _reply_of(from_: From) -> object:
@@ -229,7 +236,7 @@ def _reply_of(from_: From) -> object:
 def _event_state(server: ServerProcess) -> None:
     debug = _table(server).get(server)
     if debug is not None and debug.trace and server.alive:
-        logger.info("*DBG* %s new state %r", server.describe(), server.state)
+        logger.info("*DBG* %s new state %r", server.describe(), shown(server.state))
 
 
 def _set_debug(server: ServerProcess, payload: object) -> object:

@@ -187,3 +187,129 @@ class TestCrashReport:
 class ContinuesThenCrashes(Vault):
     def init(self, arg: Any) -> Any:
         return otp.Ok({"secret": "hunter2"}, continue_="go")
+
+
+# -- values that cannot be printed, and values too large to print -----------
+
+#: An int that `repr()` refuses (over 4,300 digits), ordinary in Erlang.
+HUGE = 10**5000
+
+
+class Unprintable:
+    def __repr__(self) -> str:
+        raise RuntimeError("this __repr__ is broken")
+
+
+class Crashes(otp.GenServer):
+    """Crashes on any cast or call; its state is whatever init got."""
+
+    def handle_cast(self, request: object, state: object) -> object:
+        raise ValueError("crash in cast")
+
+    def handle_call(self, request: object, from_: otp.From, state: object) -> object:
+        raise ValueError("crash in call")
+
+
+class Silent(otp.GenServer):
+    def handle_call(self, request: object, from_: otp.From, state: object) -> object:
+        return otp.NoReply(state)  # never replies
+
+
+class TestUnprintableValues:
+    @pytest.mark.parametrize("value", [HUGE, Unprintable()], ids=["huge int", "broken repr"])
+    def test_a_crashing_cast_still_reports_signals_and_restarts(
+        self, clock: VirtualClock, caplog: pytest.LogCaptureFixture, value: object
+    ) -> None:
+        async def main() -> tuple[object, object]:
+            sup = await otp.Supervisor.start_link(
+                [Crashes.child_spec(value, name="crashes")], max_restarts=10
+            )
+            first = otp.whereis("crashes")
+            assert first is not None
+            ref = otp.monitor(first)
+            otp.cast(first, ("work", value))
+            down = await otp.receive(match=lambda m: isinstance(m, otp.Down) and m.ref == ref)
+            await wait_idle()
+            assert sup is not None
+            return down, otp.whereis("crashes") not in (None, first)
+
+        down, restarted = clock.run(main)
+        assert isinstance(down, otp.Down) and isinstance(down.reason, ValueError)
+        assert restarted
+        reports = [r for r in _errors(caplog) if "terminating" in r.getMessage()]
+        assert len(reports) == 1
+        text = reports[0].getMessage()
+        assert "crash in cast" in text
+        assert ("too large to print" in text) or ("repr() raised RuntimeError" in text)
+
+    def test_a_crashing_call_with_a_huge_request_raises_exit_in_the_caller(
+        self, clock: VirtualClock, caplog: pytest.LogCaptureFixture
+    ) -> None:
+        async def main() -> object:
+            pid = await Crashes.start(None)
+            try:
+                await otp.call(pid, ("work", HUGE))
+            except otp.Exit as exc:
+                return exc.reason
+            return "no exit"
+
+        reason = clock.run(main)
+        assert isinstance(reason, ValueError) and str(reason) == "crash in call"
+
+    def test_calls_that_get_no_reply_time_out_whatever_their_request(
+        self, clock: VirtualClock
+    ) -> None:
+        async def main() -> list[object]:
+            pid = await Silent.start(None)
+            outcomes: list[object] = []
+            for request in [("work", HUGE), ("work", Unprintable()), "plain"]:
+                try:
+                    await otp.call(pid, request, timeout=1.0)
+                except otp.CallTimeout as exc:
+                    outcomes.append((clock.time(), exc.reason))
+            return outcomes
+
+        assert clock.run(main) == [(1.0, "timeout"), (2.0, "timeout"), (3.0, "timeout")]
+
+    def test_an_exit_with_an_unprintable_reason_can_be_raised(self, clock: VirtualClock) -> None:
+        async def dies() -> None:
+            raise otp.Exit(HUGE)
+
+        async def main() -> object:
+            _, ref = otp.spawn_monitor(dies)
+            down = await otp.receive(match=lambda m: isinstance(m, otp.Down) and m.ref == ref)
+            assert isinstance(down, otp.Down)
+            return down.reason == HUGE
+
+        assert clock.run(main) is True
+
+
+class TestReportLimit:
+    def test_a_huge_state_is_cut_to_the_report_limit_with_a_note(
+        self, clock: VirtualClock, caplog: pytest.LogCaptureFixture
+    ) -> None:
+        async def main() -> None:
+            pid = await Crashes.start(list(range(100_000)))
+            await _crash(pid, "cast")
+
+        clock.run(main)
+        [report] = _errors(caplog)
+        text = report.getMessage()
+        assert len(text) < 3 * 8192 + 1000
+        assert "cut at 8,192 characters" in text and "more items" in text
+
+    def test_the_report_limit_is_a_node_option(
+        self, clock: VirtualClock, caplog: pytest.LogCaptureFixture
+    ) -> None:
+        async def main() -> None:
+            pid = await Crashes.start("x" * 5000)
+            await _crash(pid, "cast")
+
+        clock.run(main, report_limit=100)
+        [report] = _errors(caplog)
+        assert "cut at 100 characters" in report.getMessage()
+        assert len(report.getMessage()) < 1000
+
+    def test_a_bad_report_limit_is_refused_saying_what_to_pass(self) -> None:
+        with pytest.raises(ValueError, match="report_limit must be a number of characters"):
+            otp.Node(report_limit=0)

@@ -193,3 +193,30 @@ class TestCrashLogging:
 
         otp.run(main)
         assert otp_records(caplog) == []
+
+
+class TestNodeOptions:
+    def test_run_accepts_every_option_of_node(self) -> None:
+        import inspect
+
+        node_options = {
+            name
+            for name, p in inspect.signature(otp.Node).parameters.items()
+            if p.kind is not inspect.Parameter.VAR_KEYWORD
+        } - {"name"}
+        run_options = set(inspect.signature(otp.run).parameters)
+        assert node_options <= run_options, node_options - run_options
+
+    def test_an_option_given_to_run_reaches_the_node(self) -> None:
+        async def main() -> tuple[float | None, int, int]:
+            node = otp.self().rt  # type: ignore[attr-defined]
+            return node.slow_callback, node.batch, node.report_limit
+
+        assert otp.run(main, slow_callback=0.5, batch=7, report_limit=200) == (0.5, 7, 200)
+
+    def test_a_bad_option_fails_before_anything_runs(self) -> None:
+        async def main() -> None:  # pragma: no cover - never runs
+            raise AssertionError
+
+        with pytest.raises(ValueError, match="slow_callback must be seconds"):
+            otp.run(main, slow_callback=-1)

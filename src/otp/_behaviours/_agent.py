@@ -45,6 +45,7 @@ from typing import Any, TypeVar
 
 from .._runtime._ids import Pid
 from .._runtime._names import Dest
+from .._runtime._repr import show
 from ._gen_server import From, GenServer, call, cast, stop
 from ._results import NoReply, Ok, Reply
 
@@ -190,7 +191,7 @@ def _reply(kind: str, result: object, state: object) -> Reply:
     if not (type(result) is tuple and len(result) == 2):
         raise TypeError(
             f"the function given to Agent.get_and_update must return a (reply, new_state) "
-            f"tuple; got {result!r} ({type(result).__name__})"
+            f"tuple; got {show(result)} ({type(result).__name__})"
         )
     return Reply(result[0], result[1])
 
@@ -200,15 +201,20 @@ def _unpack(request: object, what: str) -> tuple[str, Callable[[object], object]
         return request[0], request[1]
     raise TypeError(
         f"an Agent only accepts the requests of otp.Agent.get/update/get_and_update/cast; "
-        f"got the {what} {request!r}"
+        f"got the {what} {show(request)}"
     )
 
 
 def _check_fn(fn: object, what: str) -> None:
     if not callable(fn):
-        hint = f" (to start with the value {fn!r}, pass lambda: {fn!r})" if "start" in what else ""
+        hint = (
+            f" (to start with the value {show(fn)}, pass lambda: {show(fn)})"
+            if "start" in what
+            else ""
+        )
         raise TypeError(
-            f"{what} needs a function (plain or async def); got {fn!r} ({type(fn).__name__}){hint}"
+            f"{what} needs a function (plain or async def); got {show(fn)} "
+            f"({type(fn).__name__}){hint}"
         )
 
 

@@ -66,6 +66,7 @@ from .._runtime._messages import Global, Via
 from .._runtime._names import noproc, resolve, via_registry
 from .._runtime._node import Node
 from .._runtime._process import Process, is_normal_exit
+from .._runtime._repr import MESSAGE_LIMIT, show, shown
 from .._runtime._scheduler import current_node, current_process
 from .._runtime._terms import Atom
 from ._results import MISSING, Ignore, NoReply, Ok, Reply, Stop
@@ -156,14 +157,14 @@ class GenServer:
     def handle_call(self, request: object, from_: From, state: object) -> object:
         """Answer a `call`: `Reply(reply, state)`, `NoReply(state)` or `Stop(...)`."""
         raise NotImplementedError(
-            f"{type(self).__name__} received a call it does not handle: {request!r}. "
+            f"{type(self).__name__} received a call it does not handle: {show(request)}. "
             f"Define handle_call(self, request, from_, state) returning otp.Reply(reply, state)."
         )
 
     def handle_cast(self, request: object, state: object) -> object:
         """Handle a `cast`: `NoReply(state)` or `Stop(reason, state)`."""
         raise NotImplementedError(
-            f"{type(self).__name__} received a cast it does not handle: {request!r}. "
+            f"{type(self).__name__} received a cast it does not handle: {show(request)}. "
             f"Define handle_cast(self, request, state) returning otp.NoReply(state)."
         )
 
@@ -174,14 +175,14 @@ class GenServer:
             "%s %s received an unexpected message in handle_info: %r",
             type(self).__name__,
             proc._label() if proc is not None else "?",
-            msg,
+            shown(msg, proc.rt.report_limit if proc is not None else MESSAGE_LIMIT),
         )
         return NoReply(state)
 
     def handle_continue(self, arg: object, state: object) -> object:
         """Run after a callback returned `continue_=arg`, before any other message."""
         raise NotImplementedError(
-            f"{type(self).__name__} returned continue_={arg!r} but does not define "
+            f"{type(self).__name__} returned continue_={show(arg)} but does not define "
             f"handle_continue(self, arg, state)."
         )
 
@@ -211,7 +212,7 @@ async def start_server(
     cls: type[GenServer], arg: object, name: object, timeout: float | None, link: bool
 ) -> Pid | None:
     if not (isinstance(cls, type) and issubclass(cls, GenServer)):
-        raise TypeError(f"start_link needs a GenServer subclass; got {cls!r}")
+        raise TypeError(f"start_link needs a GenServer subclass; got {show(cls)}")
     node = current_node()
     parent = current_process.get()
     proc = ServerProcess(node, cls())
@@ -285,19 +286,19 @@ def _finish_start(proc: ServerProcess, parent: Process | None, result: object) -
         _abort_start(proc, parent, reason)
         raise StartError(reason, f"{cls_name}.init raised {_describe(reason)}") from exc
     if not proc.alive:
-        raise StartError(proc.reason, f"{cls_name} exited during init: {proc.reason!r}")
+        raise StartError(proc.reason, f"{cls_name} exited during init: {show(proc.reason)}")
     if type(result) is Ignore:
         _abort_start(proc, parent, "normal")
         return None
     if type(result) is Stop:
         _abort_start(proc, parent, result.reason)
-        raise StartError(result.reason, f"{cls_name}.init returned {result!r}")
+        raise StartError(result.reason, f"{cls_name}.init returned {show(result)}")
     if type(result) in (Reply, NoReply):
         _abort_start(proc, parent, "bad_return_value")
         raise StartError(
             ("bad_return_value", result),
             f"{cls_name}.init must return the state, otp.Ok(state), otp.Ignore() or "
-            f"otp.Stop(reason); got {result!r}",
+            f"otp.Stop(reason); got {show(result)}",
         )
     proc.starting = False
     proc.busy = False
@@ -332,7 +333,9 @@ def _claim_name(node: Node, proc: ServerProcess, name: object) -> None:
         holder = node.names.get(name)
         if holder is not None:
             proc.die("normal")
-            raise AlreadyStarted(holder, f"the name {name!r} is already taken by {holder!r}")
+            raise AlreadyStarted(
+                holder, f"the name {show(name)} is already taken by {show(holder)}"
+            )
         node.names[name] = proc
         proc.name = name
     elif isinstance(name, Via):
@@ -342,7 +345,7 @@ def _claim_name(node: Node, proc: ServerProcess, name: object) -> None:
             holder_pid = registry.whereis_name(name.key)
             proc.die("normal")
             assert holder_pid is not None
-            raise AlreadyStarted(holder_pid, f"{name!r} is already taken by {holder_pid!r}")
+            raise AlreadyStarted(holder_pid, f"{show(name)} is already taken by {show(holder_pid)}")
     elif isinstance(name, Global):
         proc.die("normal")
         raise NotImplementedError(
@@ -353,7 +356,7 @@ def _claim_name(node: Node, proc: ServerProcess, name: object) -> None:
         proc.die("normal")
         raise TypeError(
             f"name must be a str, otp.Via(registry, key) or otp.Global(name); "
-            f"got {name!r} ({type(name).__name__})"
+            f"got {show(name)} ({type(name).__name__})"
         )
 
 
@@ -397,11 +400,11 @@ async def call(server: Dest, request: object, timeout: float | None = 5.0) -> ob
         assert proc is not None
         return await _call_other(proc, server, request, timeout, caller)
     if not proc.alive:
-        raise NoProc("noproc", f"call to {server!r} failed: the process is not alive")
+        raise NoProc("noproc", f"call to {show(server)} failed: the process is not alive")
     if proc is caller:
         raise Exit(
             "calling_self",
-            f"{proc} called itself with {request!r}: a process cannot wait for its own "
+            f"{proc} called itself with {show(request)}: a process cannot wait for its own "
             f"reply (it would deadlock). Call a helper function directly instead.",
         )
     # Fast path: an idle server with a plain handle_call answers inside our step.
@@ -509,7 +512,7 @@ async def _call_other(
         node = caller.rt if caller is not None else current_node()
         return await node.remote().call(proc, request, timeout)
     if not proc.alive:
-        raise NoProc("noproc", f"call to {server!r} failed: the process is not alive")
+        raise NoProc("noproc", f"call to {show(server)} failed: the process is not alive")
     if proc is caller:
         raise Exit("calling_self", f"{proc} called itself: that would deadlock")
     node = proc.rt
@@ -576,7 +579,9 @@ def reply(from_: From, value: object) -> None:
     Replying to a caller that has already timed out or gone does nothing.
     """
     if not isinstance(from_, From):
-        raise TypeError(f"reply needs the from_ argument that handle_call received; got {from_!r}")
+        raise TypeError(
+            f"reply needs the from_ argument that handle_call received; got {show(from_)}"
+        )
     from_.reply(value)
 
 
@@ -614,7 +619,7 @@ async def stop(server: Dest, reason: object = "normal", timeout: float | None = 
     if not isinstance(proc, Process):
         return await _stop_remote(node, proc, reason, timeout)
     if not proc.alive:
-        raise NoProc("noproc", f"stop of {server!r} failed: the process is not alive")
+        raise NoProc("noproc", f"stop of {show(server)} failed: the process is not alive")
     if proc is caller:
         raise Exit("calling_self", f"{proc} tried to stop itself with otp.stop; return otp.Stop")
     done = proc.wait_exit()
@@ -625,9 +630,9 @@ async def stop(server: Dest, reason: object = "normal", timeout: float | None = 
     try:
         actual = await asyncio.wait_for(done, timeout)
     except TimeoutError:
-        raise CallTimeout("timeout", f"{server!r} did not stop within {timeout} s") from None
+        raise CallTimeout("timeout", f"{show(server)} did not stop within {timeout} s") from None
     if not _same_reason(actual, reason):
-        raise Exit(actual, f"{server!r} exited with {actual!r} instead of {reason!r}")
+        raise Exit(actual, f"{show(server)} exited with {show(actual)} instead of {show(reason)}")
 
 
 def _is_remote_name(server: object) -> TypeGuard[tuple[str, str]]:

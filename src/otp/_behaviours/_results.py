@@ -29,6 +29,8 @@ from __future__ import annotations
 
 from typing import Final, TypeVar, final
 
+from .._runtime._repr import show
+
 T = TypeVar("T", bound=type)
 
 
@@ -60,11 +62,11 @@ MISSING: Final = _Missing()
 def _opts(timeout: float | None, hibernate: bool, continue_: object) -> str:
     parts = []
     if timeout is not None:
-        parts.append(f", timeout={timeout!r}")
+        parts.append(f", timeout={show(timeout)}")
     if hibernate:
         parts.append(", hibernate=True")
     if continue_ is not MISSING:
-        parts.append(f", continue_={continue_!r}")
+        parts.append(f", continue_={show(continue_)}")
     return "".join(parts)
 
 
@@ -92,7 +94,7 @@ class Ok:
         self.continue_ = continue_
 
     def __repr__(self) -> str:
-        return f"Ok({self.state!r}{_opts(self.timeout, self.hibernate, self.continue_)})"
+        return f"Ok({show(self.state)}{_opts(self.timeout, self.hibernate, self.continue_)})"
 
 
 @final
@@ -119,7 +121,7 @@ class Reply:
 
     def __repr__(self) -> str:
         opts = _opts(self.timeout, self.hibernate, self.continue_)
-        return f"Reply({self.reply!r}, {self.state!r}{opts})"
+        return f"Reply({show(self.reply)}, {show(self.state)}{opts})"
 
 
 @final
@@ -143,7 +145,7 @@ class NoReply:
         self.continue_ = continue_
 
     def __repr__(self) -> str:
-        return f"NoReply({self.state!r}{_opts(self.timeout, self.hibernate, self.continue_)})"
+        return f"NoReply({show(self.state)}{_opts(self.timeout, self.hibernate, self.continue_)})"
 
 
 @final
@@ -163,9 +165,9 @@ class Stop:
         self.reply = reply
 
     def __repr__(self) -> str:
-        state = "" if self.state is MISSING else f", {self.state!r}"
-        reply = "" if self.reply is MISSING else f", reply={self.reply!r}"
-        return f"Stop({self.reason!r}{state}{reply})"
+        state = "" if self.state is MISSING else f", {show(self.state)}"
+        reply = "" if self.reply is MISSING else f", reply={show(self.reply)}"
+        return f"Stop({show(self.reason)}{state}{reply})"
 
 
 @final

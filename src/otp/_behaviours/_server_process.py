@@ -29,7 +29,14 @@ from typing import TYPE_CHECKING, Any
 from .._errors import Exit
 from .._runtime._ids import Pid
 from .._runtime._messages import Exited
-from .._runtime._process import PendingCall, Process, fail_pending_calls, is_normal_exit
+from .._runtime._process import (
+    PendingCall,
+    Process,
+    fail_pending_calls,
+    is_normal_exit,
+    is_reason,
+)
+from .._runtime._repr import MESSAGE_LIMIT, describe_exception, safe_repr, show
 from .._runtime._scheduler import current_process, enter_task, leave_task
 from ._results import MISSING, NoReply, Reply, Stop
 
@@ -119,7 +126,11 @@ def server_exit(server: Pid | None, reason: object, request: object) -> Exit:
 
     if isinstance(reason, str) and reason == "noproc":
         return NoProc("noproc", f"call to {server} failed: the process is not alive")
-    return Exit(reason, f"the server {server} exited with {reason!r} while handling {request!r}")
+    return Exit(
+        reason,
+        f"the server {server} exited with {safe_repr(reason, MESSAGE_LIMIT)} while handling "
+        f"{safe_repr(request, MESSAGE_LIMIT)}",
+    )
 
 
 class System:
@@ -133,7 +144,7 @@ class System:
         self.fut = fut
 
     def __repr__(self) -> str:
-        return f"<system {self.kind} {self.payload!r}>"
+        return f"<system {self.kind} {safe_repr(self.payload, MESSAGE_LIMIT)}>"
 
 
 class ServerProcess(Process):
@@ -378,7 +389,7 @@ class ServerProcess(Process):
         else:
             raise TypeError(
                 f"handle_call must return otp.Reply(reply, state), otp.NoReply(state) "
-                f"or otp.Stop(reason, state); got {r!r} ({type(r).__name__})"
+                f"or otp.Stop(reason, state); got {show(r)} ({type(r).__name__})"
             )
 
     def after_noreply(self, r: object, callback: Callable[..., object]) -> None:
@@ -391,7 +402,7 @@ class ServerProcess(Process):
         else:
             raise TypeError(
                 f"{callback.__name__} must return otp.NoReply(state) or "
-                f"otp.Stop(reason, state); got {r!r} ({type(r).__name__})"
+                f"otp.Stop(reason, state); got {show(r)} ({type(r).__name__})"
             )
 
     def options(self, timeout: float | None, continue_: object) -> None:
@@ -499,11 +510,15 @@ class ServerProcess(Process):
         answer: tuple[From, object] | None = None,
         report: bool = True,
     ) -> None:
-        if report and not is_normal_exit(reason):
-            self.report_crash(reason, exc if exc is not None else _exception(reason))
-        if answer is not None:
-            answer[0].reply(answer[1])
-        self.die(reason)
+        try:
+            if report and not is_normal_exit(reason):
+                self.report_crash(reason, exc if exc is not None else _exception(reason))
+        finally:
+            # Whatever happened while reporting, the server dies and its
+            # links, monitors and supervisor learn of it.
+            if answer is not None:
+                answer[0].reply(answer[1])
+            self.die(reason)
 
     def crash(self, exc: BaseException) -> None:
         """A callback raised: terminate runs with the exception as the reason."""
@@ -549,7 +564,7 @@ class ServerProcess(Process):
     # -- reports -------------------------------------------------------------------
 
     def describe(self) -> str:
-        name = f" ({self.name!r})" if self.name is not None else ""
+        name = f" ({safe_repr(self.name, MESSAGE_LIMIT)})" if self.name is not None else ""
         return f"{type(self.impl).__name__} {self._label()}{name}"
 
     def format_status(self, reason: object) -> dict[str, object]:
@@ -571,16 +586,21 @@ class ServerProcess(Process):
         return shaped
 
     def report_crash(self, reason: object, exc: BaseException | None, init: bool = False) -> None:
-        """Log the one crash report of this server on logger "otp"."""
+        """Log the one crash report of this server on logger "otp".
+
+        Each of reason, message and state is cut to the node's
+        `report_limit` characters; no value can make the report fail.
+        """
         status = self.format_status(reason)
         what = "failed to start: init raised" if init else "terminating"
+        limit = self.rt.report_limit
         logger.error(
-            "GenServer %s %s\n** Reason: %s\n** Last message: %s\n** State: %r",
+            "GenServer %s %s\n** Reason: %s\n** Last message: %s\n** State: %s",
             self.describe(),
             what,
-            _format_reason(reason),
-            _format_message(status.get("message")),
-            status.get("state"),
+            format_reason(reason, limit),
+            _format_message(status.get("message"), limit),
+            safe_repr(status.get("state"), limit),
             exc_info=exc,
         )
 
@@ -590,7 +610,7 @@ class ServerProcess(Process):
             "(threshold %.0f ms): move blocking work to a thread or a Task",
             self.describe(),
             elapsed * 1000,
-            _format_message(_message_view(msg)),
+            _format_message(_message_view(msg), self.rt.report_limit),
             (self.rt.slow_callback or 0) * 1000,
         )
 
@@ -650,10 +670,11 @@ def coro_callback(coro: Any) -> Callable[..., object]:
     return named
 
 
-def _format_reason(reason: object) -> str:
+def format_reason(reason: object, limit: int | None = MESSAGE_LIMIT) -> str:
+    """A crash reason for people: `"TypeName: message"` for an exception."""
     if isinstance(reason, BaseException):
-        return f"{type(reason).__name__}: {reason}"
-    return repr(reason)
+        return describe_exception(reason, limit)
+    return safe_repr(reason, limit)
 
 
 def _exception(reason: object) -> BaseException | None:
@@ -667,11 +688,13 @@ def _message_view(msg: object) -> object:
     return msg
 
 
-def _format_message(msg: object) -> str:
-    if type(msg) is tuple and len(msg) == 3 and msg[0] == "$gen_call" and type(msg[1]) is From:
-        return f"call {msg[2]!r} from {msg[1].caller or 'a task outside any process'}"
-    if type(msg) is tuple and len(msg) == 2 and msg[0] == GEN_CAST:
-        return f"cast {msg[1]!r}"
-    if type(msg) is tuple and len(msg) == 2 and msg[0] == "$continue":
-        return f"continue {msg[1]!r}"
-    return repr(msg)
+def _format_message(msg: object, limit: int | None) -> str:
+    if type(msg) is tuple and len(msg) == 3 and is_reason(msg[0], "$gen_call"):
+        if type(msg[1]) is From:
+            caller = msg[1].caller or "a task outside any process"
+            return f"call {safe_repr(msg[2], limit)} from {caller}"
+    if type(msg) is tuple and len(msg) == 2 and is_reason(msg[0], GEN_CAST):
+        return f"cast {safe_repr(msg[1], limit)}"
+    if type(msg) is tuple and len(msg) == 2 and is_reason(msg[0], "$continue"):
+        return f"continue {safe_repr(msg[1], limit)}"
+    return safe_repr(msg, limit)

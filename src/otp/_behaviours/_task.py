@@ -63,6 +63,7 @@ from typing import TYPE_CHECKING, Any, Generic, Literal, TypeVar, final, overloa
 from .._errors import Exit
 from .._runtime._ids import Pid, Ref
 from .._runtime._process import Process, is_reason
+from .._runtime._repr import show
 from .._runtime._scheduler import current_node, current_process
 from .._runtime._signals import demonitor, monitor, unlink
 from .._runtime._signals import exit as send_exit
@@ -284,7 +285,8 @@ class Task(Generic[T]):
         _check_owner(task, "Task.shutdown")
         if not (timeout is None or timeout == "brutal_kill" or isinstance(timeout, int | float)):
             raise ValueError(
-                f"Task.shutdown: timeout must be seconds, None or 'brutal_kill'; got {timeout!r}"
+                f"Task.shutdown: timeout must be seconds, None or 'brutal_kill'; "
+                f"got {show(timeout)}"
             )
         brutal = timeout == "brutal_kill"
         if task.owner is not None:
@@ -443,26 +445,27 @@ def _check_fn(fn: object, what: str) -> None:
         )
     if not callable(fn):
         raise TypeError(
-            f"{what} needs a function to run (async def or def); got {fn!r} ({type(fn).__name__})"
+            f"{what} needs a function to run (async def or def); got {show(fn)} "
+            f"({type(fn).__name__})"
         )
 
 
 def _check_owner(task: object, what: str) -> None:
     if not isinstance(task, Task):
         raise TypeError(
-            f"{what} needs the Task returned by otp.Task.async_; got {task!r} "
+            f"{what} needs the Task returned by otp.Task.async_; got {show(task)} "
             f"({type(task).__name__})"
         )
     caller = current_process.get()
     if caller is not task.owner:
         raise RuntimeError(
-            f"{what}: {task!r} belongs to {task.owner or 'a plain asyncio task'} but was "
+            f"{what}: {show(task)} belongs to {task.owner or 'a plain asyncio task'} but was "
             f"used from {caller or 'a plain asyncio task'}. Only the process that started a "
             f"task may await it: await it there and send the result on"
         )
     if task._taken:
         raise RuntimeError(
-            f"{what}: the result of {task!r} was already taken (by await_, yield_ or "
+            f"{what}: the result of {show(task)} was already taken (by await_, yield_ or "
             f"shutdown). A task gives its result once: keep the value you got then"
         )
 
@@ -540,7 +543,7 @@ def _exit_error(task: Task[Any], reason: object) -> Exit:
     if isinstance(reason, BaseException):
         what = f"crashed: {type(reason).__name__}: {reason}"
     else:
-        what = f"exited with {reason!r} before returning a result"
+        what = f"exited with {show(reason)} before returning a result"
     exc = Exit(reason, f"task {task.pid} {what}")
     if isinstance(reason, BaseException):
         exc.__cause__ = reason

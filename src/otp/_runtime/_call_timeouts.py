@@ -27,6 +27,7 @@ from typing import Protocol
 
 from .._errors import CallTimeout
 from ._clock import now
+from ._repr import MESSAGE_LIMIT, safe_repr
 
 
 class Waiting(Protocol):
@@ -80,12 +81,12 @@ class CallTimeouts:
         t = now(self.loop)
         while q:
             deadline, from_, server = q[0]
-            if not from_.done:
-                if deadline > t:
-                    self.handle = self.loop.call_at(deadline, self.fire)
-                    return
-                expire(from_, server, self.timeout)
+            if not from_.done and deadline > t:
+                self.handle = self.loop.call_at(deadline, self.fire)
+                return
             q.popleft()
+            if not from_.done:
+                expire(from_, server, self.timeout)
 
 
 def expire(from_: Waiting, server: object, timeout: float) -> None:
@@ -96,6 +97,7 @@ def expire(from_: Waiting, server: object, timeout: float) -> None:
         fut.set_exception(
             CallTimeout(
                 "timeout",
-                f"call to {server!r} with {from_.request!r} got no reply within {timeout} s",
+                f"call to {safe_repr(server, MESSAGE_LIMIT)} with "
+                f"{safe_repr(from_.request, MESSAGE_LIMIT)} got no reply within {timeout} s",
             )
         )

@@ -19,6 +19,7 @@ from .._errors import NoConnection
 from ._ids import Pid, Ref, _new_ref
 from ._messages import Down
 from ._process import Process, start_task
+from ._repr import DEFAULT_LIMIT
 from ._scheduler import bind, current_process, unbind
 
 if TYPE_CHECKING:
@@ -67,6 +68,33 @@ DEFAULT_SLOW_CALLBACK = 0.1
 DEFAULT_INLINE_BUDGET = 64
 
 
+def _check_options(
+    slow_callback: object,
+    batch: object,
+    shutdown_timeout: object,
+    net_ticktime: object,
+    report_limit: object,
+) -> None:
+    """Refuse a Node option of the wrong type or range, saying what to pass."""
+    if slow_callback is not None and not _positive(slow_callback):
+        raise ValueError(
+            f"slow_callback must be seconds > 0 (or None to turn the report off); "
+            f"got {slow_callback!r}"
+        )
+    if type(batch) is not int or batch < 1:
+        raise ValueError(f"batch must be a positive number of messages; got {batch!r}")
+    if not _positive(shutdown_timeout):
+        raise ValueError(f"shutdown_timeout must be seconds > 0; got {shutdown_timeout!r}")
+    if not _positive(net_ticktime):
+        raise ValueError(f"net_ticktime must be seconds > 0; got {net_ticktime!r}")
+    if type(report_limit) is not int or report_limit < 80:
+        raise ValueError(f"report_limit must be a number of characters >= 80; got {report_limit!r}")
+
+
+def _positive(value: object) -> bool:
+    return type(value) in (int, float) and value > 0  # type: ignore[operator]
+
+
 async def _placeholder(never: asyncio.Future[None]) -> None:
     await never
 
@@ -101,9 +129,9 @@ class Node:
         shutdown_timeout: float = 5.0,
         hidden: bool = True,
         net_ticktime: float = 60.0,
+        report_limit: int = DEFAULT_LIMIT,
     ) -> None:
-        if batch < 1:
-            raise ValueError(f"batch must be a positive number of messages; got {batch!r}")
+        _check_options(slow_callback, batch, shutdown_timeout, net_ticktime, report_limit)
         self._dist_options: tuple[str | None, bool, float] | None = None
         if name is not None:
             from ..dist._node import full_name
@@ -116,6 +144,7 @@ class Node:
         self.procs: dict[int, Process] = {}
         self.names: dict[str, Process] = {}
         self.slow_callback = slow_callback
+        self.report_limit = report_limit
         self.batch = batch
         self.inline_budget = DEFAULT_INLINE_BUDGET
         self.inline_left = DEFAULT_INLINE_BUDGET

@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any
 from .._errors import Exit
 from ._ids import Pid, Ref
 from ._messages import Down, Exited
+from ._repr import MESSAGE_LIMIT, describe_exception, safe_repr
 from ._scheduler import current_process
 
 if TYPE_CHECKING:
@@ -111,7 +112,7 @@ class Process(Pid):
     def __repr__(self) -> str:
         name = f" {self.name!r}" if self.name is not None else ""
         if not self.alive:
-            return f"<Pid {self._label()}{name} dead: {self.reason!r}>"
+            return f"<Pid {self._label()}{name} dead: {safe_repr(self.reason, MESSAGE_LIMIT)}>"
         queued = len(self.mailbox) if self.mailbox else 0
         return f"<Pid {self._label()}{name} {self.status()}, {queued} queued>"
 
@@ -313,10 +314,9 @@ async def run_body(
         reason = exc
         if proc.alive and proc.kill_reason is None:
             logger.error(
-                "Process %s crashed: %s: %s",
+                "Process %s crashed: %s",
                 proc._label() + (f" ({proc.name!r})" if proc.name else ""),
-                type(exc).__name__,
-                exc,
+                describe_exception(exc, proc.rt.report_limit),
                 exc_info=exc,
             )
     else:

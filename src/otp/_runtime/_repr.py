@@ -30,6 +30,8 @@ from __future__ import annotations
 
 #: The default bound of one printed value in a report (Elixir's Logger cuts at about 8 KB).
 DEFAULT_LIMIT = 8192
+#: The bound of one value shown in an exception's message: it is read in a traceback.
+MESSAGE_LIMIT = 1000
 
 # Containers printed element by element, with their brackets.
 _SEQUENCES: dict[type, tuple[str, str]] = {
@@ -158,4 +160,55 @@ def _type_name(value: object) -> str:
         return "unknown"
 
 
-__all__ = ["DEFAULT_LIMIT", "safe_repr"]
+class shown:
+    """A value that prints itself with `safe_repr`, if and when it is printed.
+
+    For log calls: `logger.info("... %r", shown(reason))` formats nothing
+    when the record is not emitted, and never fails when it is.
+
+    >>> f"{shown(10**5000)!r}"
+    '<int of 16,610 bits, too large to print>'
+    """
+
+    __slots__ = ("limit", "value")
+
+    def __init__(self, value: object, limit: int | None = DEFAULT_LIMIT) -> None:
+        self.value = value
+        self.limit = limit
+
+    def __repr__(self) -> str:
+        return safe_repr(self.value, self.limit)
+
+    __str__ = __repr__
+
+
+def show(value: object) -> str:
+    """A value as an error message shows it: `safe_repr` cut at `MESSAGE_LIMIT`."""
+    return safe_repr(value, MESSAGE_LIMIT)
+
+
+def safe_str(value: object, limit: int | None = DEFAULT_LIMIT) -> str:
+    """`str(value)` (an exception's message, say) that never raises, cut at `limit`."""
+    try:
+        text = str(value)
+    except Exception as exc:
+        return f"<{_type_name(value)} object: str() raised {type(exc).__name__}>"
+    if limit is not None and len(text) > limit:
+        return f"{text[:limit]}... (cut at {limit:,} characters; {len(text) - limit:,} more)"
+    return text
+
+
+def describe_exception(exc: BaseException, limit: int | None = DEFAULT_LIMIT) -> str:
+    """`"TypeName: message"`, as a report shows a crash reason; never raises."""
+    return f"{_type_name(exc)}: {safe_str(exc, limit)}"
+
+
+__all__ = [
+    "DEFAULT_LIMIT",
+    "MESSAGE_LIMIT",
+    "describe_exception",
+    "safe_repr",
+    "safe_str",
+    "show",
+    "shown",
+]

@@ -6,11 +6,12 @@ import asyncio
 import logging
 import signal
 from collections.abc import Callable, Coroutine
-from typing import Any, TypeVar
+from typing import Any, TypedDict, TypeVar
 
 from .._errors import Exit
-from ._node import Node
+from ._node import DEFAULT_BATCH, DEFAULT_SLOW_CALLBACK, Node
 from ._process import Process, start_task
+from ._repr import DEFAULT_LIMIT
 
 T = TypeVar("T")
 logger = logging.getLogger("otp")
@@ -18,11 +19,30 @@ logger = logging.getLogger("otp")
 _SIGNALS = (signal.SIGINT, signal.SIGTERM)
 
 
+class NodeOptions(TypedDict, total=False):
+    """The options of `otp.Node` that `otp.run` (and `VirtualClock.run`) pass on."""
+
+    node: str | None
+    cookie: str | None
+    hidden: bool
+    net_ticktime: float
+    slow_callback: float | None
+    batch: int
+    shutdown_timeout: float
+    report_limit: int
+
+
 def run(
     main: Callable[..., Coroutine[Any, Any, T]],
     *args: object,
     node: str | None = None,
     cookie: str | None = None,
+    hidden: bool = True,
+    net_ticktime: float = 60.0,
+    slow_callback: float | None = DEFAULT_SLOW_CALLBACK,
+    batch: int = DEFAULT_BATCH,
+    shutdown_timeout: float = 5.0,
+    report_limit: int = DEFAULT_LIMIT,
     use_uvloop: bool = False,
     loop_factory: Callable[[], asyncio.AbstractEventLoop] | None = None,
     handle_signals: bool = True,
@@ -47,8 +67,24 @@ def run(
     signal during the shutdown kills every process at once.
     `handle_signals=False` leaves signals alone.
 
+    `node=` names the node (making it distributed) and every other
+    `otp.Node` option is accepted here too (`cookie`, `hidden`,
+    `net_ticktime`, `slow_callback`, `batch`, `shutdown_timeout`,
+    `report_limit`), with the same meaning and defaults.
+
     `use_uvloop=True` runs on uvloop (`pip install otp[uvloop]`).
     """
+    # Built here, outside any loop, so that a bad option fails at once.
+    the_node = Node(
+        node,
+        cookie,
+        hidden=hidden,
+        net_ticktime=net_ticktime,
+        slow_callback=slow_callback,
+        batch=batch,
+        shutdown_timeout=shutdown_timeout,
+        report_limit=report_limit,
+    )
     if _running_loop() is not None:
         raise RuntimeError(
             "otp.run cannot be called from a running event loop; inside async code "
@@ -61,7 +97,7 @@ def run(
             raise ImportError("use_uvloop=True needs uvloop: pip install 'otp[uvloop]'") from None
         loop_factory = uvloop.new_event_loop
     with asyncio.Runner(loop_factory=loop_factory) as runner:
-        return runner.run(_main(main, args, node, cookie, handle_signals))
+        return runner.run(_main(main, args, the_node, handle_signals))
 
 
 def _running_loop() -> asyncio.AbstractEventLoop | None:
@@ -111,8 +147,7 @@ class _Signals:
 async def _main(
     main: Callable[..., Coroutine[Any, Any, T]],
     args: tuple[object, ...],
-    name: str | None,
-    cookie: str | None,
+    node: Node,
     handle_signals: bool,
 ) -> T:
     outcome: list[tuple[str, Any]] = []
@@ -126,7 +161,6 @@ async def _main(
             outcome.append(("error", exc))
             raise Exit(exc) from exc
 
-    node = Node(name, cookie)
     signals: _Signals | None = None
     try:
         async with node:

@@ -28,8 +28,9 @@ import asyncio
 import selectors
 from collections.abc import Callable, Coroutine, Mapping
 from concurrent.futures import Executor
-from typing import Any, Protocol, TypeVar
+from typing import Any, Protocol, TypeVar, Unpack
 
+from .._runtime._run import NodeOptions
 from .._runtime._run import run as otp_run
 
 T = TypeVar("T")
@@ -114,11 +115,14 @@ class VirtualClock:
         self,
         main: Callable[..., Coroutine[Any, Any, T]],
         *args: object,
-        node: str | None = None,
-        cookie: str | None = None,
+        **options: Unpack[NodeOptions],
     ) -> T:
-        """`otp.run(main, *args)` on a loop driven by this clock; returns `main`'s result."""
-        return otp_run(main, *args, node=node, cookie=cookie, loop_factory=self.new_event_loop)
+        """`otp.run(main, *args)` on a loop driven by this clock; returns `main`'s result.
+
+        `options` are `otp.run`'s node options (`node=`, `cookie=`,
+        `slow_callback=`, `report_limit=`, ...).
+        """
+        return otp_run(main, *args, loop_factory=self.new_event_loop, **options)
 
 
 class _VirtualLoop(asyncio.SelectorEventLoop):
