@@ -420,3 +420,37 @@ class TestAsyncCallbacks:
 
         # init 1, continue 1, cast 1, terminate 1.
         assert clock.run(main) == ("shutdown", ("terminate", "shutdown"), 4.0)
+
+
+class TestKilledDuringAsyncCallback:
+    def test_a_kill_before_an_async_callback_starts_leaves_no_unawaited_coroutine(
+        self, clock: VirtualClock
+    ) -> None:
+        import gc
+        import warnings
+
+        class Slow(otp.GenServer):
+            async def handle_call(self, request: object, from_: otp.From, state: object) -> object:
+                return otp.Reply("never", state)  # pragma: no cover - killed first
+
+        async def main() -> object:
+            pid = await Slow.start(None)
+            assert pid is not None
+            loop = asyncio.get_running_loop()
+            ref = otp.monitor(pid)
+            caller = asyncio.ensure_future(otp.call(pid, "work"))
+            # Ready queue: [caller's step, L1]; the step queues the server's
+            # batch, L1 queues L2 behind it; the batch creates the callback's
+            # Task, whose first step queues behind L2, which kills the server.
+            loop.call_soon(loop.call_soon, otp.exit, pid, "kill")
+            down = await otp.receive(match=lambda m: isinstance(m, otp.Down) and m.ref == ref)
+            with pytest.raises(otp.Exit):
+                await caller
+            assert isinstance(down, otp.Down)
+            return down.reason
+
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            assert clock.run(main) == "killed"
+            gc.collect()
+        assert [str(w.message) for w in caught if "never awaited" in str(w.message)] == []

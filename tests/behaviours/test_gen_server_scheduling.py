@@ -305,3 +305,121 @@ class TestInlineCalls:
         assert budget == 64
         # Without the budget, the other process would only run after call 999.
         assert events.index("another process ran") <= budget
+
+
+#: Long enough above the threshold that no ordinary step comes near it.
+THRESHOLD = 0.02
+BLOCK = 0.06
+
+
+def _reports_of(caplog: pytest.LogCaptureFixture, *words: str) -> list[str]:
+    return [r.message for r in _slow_reports(caplog) if all(w in r.message for w in words)]
+
+
+class BlocksInInit(otp.GenServer):
+    def init(self, arg: Any) -> Any:
+        _spin(BLOCK)
+        return arg
+
+
+class BlocksInAsyncCallbacks(otp.GenServer):
+    async def init(self, arg: Any) -> Any:
+        if arg == "init":
+            _spin(BLOCK)
+        return arg
+
+    async def handle_cast(self, request: Any, state: Any) -> Any:
+        _spin(BLOCK)
+        return otp.NoReply(state)
+
+    async def handle_call(self, request: Any, from_: otp.From, state: Any) -> Any:
+        await asyncio.sleep(0)
+        _spin(BLOCK)
+        return otp.Reply("done", state)
+
+    async def terminate(self, reason: Any, state: Any) -> None:
+        if state == "terminate":
+            _spin(BLOCK)
+
+
+class TestBlockedLoopEverywhere:
+    """Every step of every process that holds the loop is reported, once."""
+
+    def test_a_sync_init_is_reported_and_not_also_its_starter(
+        self, clock: VirtualClock, caplog: pytest.LogCaptureFixture
+    ) -> None:
+        async def main() -> None:
+            await BlocksInInit.start_link("arg")
+
+        clock.run(main, slow_callback=THRESHOLD)
+        assert len(_reports_of(caplog, "BlocksInInit", "init('arg')")) == 1
+        assert _reports_of(caplog, "in one step of") == []
+
+    def test_an_async_init_is_reported(
+        self, clock: VirtualClock, caplog: pytest.LogCaptureFixture
+    ) -> None:
+        async def main() -> None:
+            await BlocksInAsyncCallbacks.start_link("init")
+
+        clock.run(main, slow_callback=THRESHOLD)
+        assert len(_reports_of(caplog, "BlocksInAsyncCallbacks", "init('init')")) == 1
+
+    def test_async_callbacks_are_reported_with_their_message(
+        self, clock: VirtualClock, caplog: pytest.LogCaptureFixture
+    ) -> None:
+        async def main() -> None:
+            pid = await BlocksInAsyncCallbacks.start_link(None)
+            otp.cast(pid, "spin")
+            await otp.call(pid, "spin too")
+
+        clock.run(main, slow_callback=THRESHOLD)
+        assert len(_reports_of(caplog, "BlocksInAsyncCallbacks", "cast 'spin'")) == 1
+        assert len(_reports_of(caplog, "BlocksInAsyncCallbacks", "call 'spin too'")) == 1
+
+    def test_an_async_terminate_is_reported(
+        self, clock: VirtualClock, caplog: pytest.LogCaptureFixture
+    ) -> None:
+        async def main() -> None:
+            pid = await BlocksInAsyncCallbacks.start_link("terminate")
+            await otp.stop(pid)
+
+        clock.run(main, slow_callback=THRESHOLD)
+        assert len(_reports_of(caplog, "BlocksInAsyncCallbacks", "terminate('normal')")) == 1
+
+    def test_a_plain_process_is_reported_with_its_function(
+        self, clock: VirtualClock, caplog: pytest.LogCaptureFixture
+    ) -> None:
+        async def blocker() -> None:
+            await asyncio.sleep(0)
+            _spin(BLOCK)
+
+        async def main() -> str:
+            pid, ref = otp.spawn_monitor(blocker)
+            await otp.receive(match=lambda m: isinstance(m, otp.Down) and m.ref == ref)
+            return str(pid)
+
+        pid = clock.run(main, slow_callback=THRESHOLD)
+        [report] = _reports_of(caplog, "in one step of")
+        assert f"Process {pid}" in report and "blocker" in report
+
+    def test_a_task_is_reported_with_the_function_it_runs(
+        self, clock: VirtualClock, caplog: pytest.LogCaptureFixture
+    ) -> None:
+        def crunch() -> int:
+            _spin(BLOCK)
+            return 42
+
+        async def main() -> object:
+            return await otp.Task.await_(otp.Task.async_(crunch))
+
+        assert clock.run(main, slow_callback=THRESHOLD) == 42
+        [report] = _reports_of(caplog, "in one step of")
+        assert "crunch" in report
+
+    def test_main_is_reported(self, clock: VirtualClock, caplog: pytest.LogCaptureFixture) -> None:
+        async def main() -> None:
+            _spin(BLOCK)
+
+        clock.run(main, slow_callback=THRESHOLD)
+        [report] = _reports_of(caplog, "in one step of")
+        assert "test_main_is_reported.<locals>.main" in report

@@ -68,6 +68,7 @@ from .._runtime._node import Node
 from .._runtime._process import Process, is_normal_exit
 from .._runtime._repr import MESSAGE_LIMIT, show, shown
 from .._runtime._scheduler import current_node, current_process
+from .._runtime._steps import drive
 from .._runtime._terms import Atom
 from ._results import MISSING, Ignore, NoReply, Ok, Reply, Stop
 from ._server_process import GEN_CAST, Failure, From, ServerProcess, System
@@ -224,7 +225,13 @@ async def start_server(
     if cls._otp_async_init:
         result = await _await_init(proc, parent, arg, timeout)
     else:
+        slow = node.slow_callback
+        t0 = perf() if slow is not None else 0.0
         result = proc.ctx.run(_run_init, proc, arg)
+        if slow is not None:
+            t1 = perf()
+            if t1 - t0 > slow:
+                proc.report_nested_slow(("$init", arg), t0, t1)
     return _finish_start(proc, parent, result)
 
 
@@ -232,7 +239,8 @@ async def _await_init(
     proc: ServerProcess, parent: Process | None, arg: object, timeout: float | None
 ) -> object:
     """Run an `async def init` as the server's task; wait for it at most `timeout` s."""
-    task = proc.rt.loop.create_task(_async_init(proc, arg), context=proc.ctx)
+    coro = _async_init(proc, arg)
+    task = proc.rt.loop.create_task(drive(coro, proc, ("$init", arg)), context=proc.ctx)
     proc.task = task
     try:
         # `asyncio.wait` neither raises when the init task is cancelled (the
@@ -480,8 +488,10 @@ def _call_inline(proc: ServerProcess, request: object, caller: Process | None) -
     finally:
         if proc.task is None:
             proc.busy = False
-    if slow is not None and perf() - t0 > slow:
-        proc.report_slow(from_, perf() - t0)
+    if slow is not None:
+        t1 = perf()
+        if t1 - t0 > slow:
+            proc.report_nested_slow(from_, t0, t1)
     if proc.kill_reason is not None and proc.alive:
         proc.die(proc.kill_reason)
     if proc.mailbox or proc.cont is not MISSING:

@@ -38,6 +38,7 @@ from .._runtime._process import (
 )
 from .._runtime._repr import MESSAGE_LIMIT, describe_exception, safe_repr, show
 from .._runtime._scheduler import current_process, enter_task, leave_task
+from .._runtime._steps import drive
 from ._results import MISSING, NoReply, Reply, Stop
 
 if TYPE_CHECKING:
@@ -422,7 +423,9 @@ class ServerProcess(Process):
         self.busy = True
         if from_ is not None:
             self.defer(from_)  # fails with the server's reason if it dies meanwhile
-        self.task = self.rt.loop.create_task(self.finish_async(coro, from_), context=self.ctx)
+        self.task = self.rt.loop.create_task(
+            drive(self.finish_async(coro, from_), self, pending=coro), context=self.ctx
+        )
 
     async def finish_async(self, coro: Any, from_: From | None) -> None:
         try:
@@ -478,7 +481,12 @@ class ServerProcess(Process):
             if type(r) is CoroutineType:
                 self.busy = True
                 self.task = self.rt.loop.create_task(
-                    self.finish_terminate(r, reason, exc, answer),
+                    drive(
+                        self.finish_terminate(r, reason, exc, answer),
+                        self,
+                        ("$terminate", reason),
+                        pending=r,
+                    ),
                     context=self.ctx,
                 )
                 return
@@ -604,6 +612,19 @@ class ServerProcess(Process):
             exc_info=exc,
         )
 
+    def report_nested_slow(self, msg: object, t0: float, t1: float) -> None:
+        """Report a callback run inside another process's step (an inline call, init).
+
+        The node remembers it, so that the step around it does not report
+        the same time again (see `Node.reported_within`).
+        """
+        self.report_slow(msg, t1 - t0)
+        self.rt.reported_slow.appendleft((t1, t1 - t0))
+
+    def report_slow_step(self, elapsed: float, what: object) -> None:
+        """A step of an `async def` callback, init or terminate held the loop."""
+        self.report_slow(self.last if what is None else what, elapsed)
+
     def report_slow(self, msg: object, elapsed: float) -> None:
         logger.warning(
             "GenServer %s held the event loop for %.0f ms handling %s "
@@ -697,4 +718,8 @@ def _format_message(msg: object, limit: int | None) -> str:
         return f"cast {safe_repr(msg[1], limit)}"
     if type(msg) is tuple and len(msg) == 2 and is_reason(msg[0], "$continue"):
         return f"continue {safe_repr(msg[1], limit)}"
+    if type(msg) is tuple and len(msg) == 2 and is_reason(msg[0], "$init"):
+        return f"init({safe_repr(msg[1], limit)})"
+    if type(msg) is tuple and len(msg) == 2 and is_reason(msg[0], "$terminate"):
+        return f"terminate({safe_repr(msg[1], limit)})"
     return safe_repr(msg, limit)

@@ -431,6 +431,11 @@ async def _run_plain(fn: Callable[..., object], args: tuple[object, ...]) -> Non
         await value
 
 
+# The blocked-loop report names the function a task runs, not these wrappers.
+run_task.otp_runs_arg = 1  # type: ignore[attr-defined]
+_run_plain.otp_runs_arg = 0  # type: ignore[attr-defined]
+
+
 def _on_exit(task: Task[Any], dead: asyncio.Future[object]) -> None:
     if not dead.cancelled():
         task.settle(("exit", dead.result()))

@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 import logging
+from collections import deque
 from collections.abc import Callable, Coroutine
 from typing import TYPE_CHECKING, Any, NoReturn, Protocol, TypeVar
 
@@ -157,6 +158,9 @@ class Node:
         self.create_future: Callable[[], asyncio.Future[Any]] = _not_running
         self.exit_hooks: list[Callable[[Process], None]] = []
         self.call_timeouts: dict[float, CallTimeouts] = {}  # waiting calls, by timeout
+        # Slow callbacks already reported that ran inside another process's
+        # step (an inline call, a sync init): `(end, seconds)`, recent first.
+        self.reported_slow: deque[tuple[float, float]] = deque(maxlen=16)
         self.timers: dict[float, TimerBatch] = {}  # send_after timers by deadline
 
     #: The task that sync GenServer callbacks run "inside" (see `enter_task`):
@@ -257,6 +261,15 @@ class Node:
                 limit,
             )
             proc.kill("killed")
+
+    def reported_within(self, start: float, end: float) -> float:
+        """Seconds of slow callbacks reported between `start` and `end` (clock: perf).
+
+        A step that served a slow inline call took at least as long as the
+        call, which the server has reported already: the step's own report
+        leaves that time out, so one blocking callback gets one report.
+        """
+        return sum(d for t, d in self.reported_slow if start <= t <= end)
 
     def kill_all(self) -> None:
         """Kill every process at once (a second interrupt during shutdown)."""

@@ -24,8 +24,9 @@ from typing import TYPE_CHECKING, Any
 from .._errors import Exit
 from ._ids import Pid, Ref
 from ._messages import Down, Exited
-from ._repr import MESSAGE_LIMIT, describe_exception, safe_repr
+from ._repr import MESSAGE_LIMIT, describe_exception, safe_repr, show, shown
 from ._scheduler import current_process
+from ._steps import drive
 
 if TYPE_CHECKING:
     from ._node import Node
@@ -267,6 +268,23 @@ class Process(Pid):
             return  # demonitored meanwhile
         self.enqueue(Down(ref, pid, reason))
 
+    def label(self) -> str:
+        """`<0.42.0>`, and `('name')` when it has one: how reports name the process."""
+        return self._label() + (f" ({show(self.name)})" if self.name is not None else "")
+
+    def report_slow_step(self, elapsed: float, what: object) -> None:
+        """A step of this process held the event loop for `elapsed` seconds."""
+        name = getattr(what, "__qualname__", None)
+        logger.warning(
+            "Process %s held the event loop for %.0f ms in one step of %s "
+            "(threshold %.0f ms): move blocking work to a thread (asyncio.to_thread) "
+            "or let the code await between chunks of work",
+            self.label(),
+            elapsed * 1000,
+            name if isinstance(name, str) else shown(what, MESSAGE_LIMIT),
+            (self.rt.slow_callback or 0) * 1000,
+        )
+
     def info(self) -> dict[str, object]:
         return {
             "registered_name": self.name,
@@ -315,7 +333,7 @@ async def run_body(
         if proc.alive and proc.kill_reason is None:
             logger.error(
                 "Process %s crashed: %s",
-                proc._label() + (f" ({proc.name!r})" if proc.name else ""),
+                proc.label(),
                 describe_exception(exc, proc.rt.report_limit),
                 exc_info=exc,
             )
@@ -331,8 +349,16 @@ async def run_body(
 
 
 def start_task(
-    proc: Process, fn: Callable[..., Coroutine[Any, Any, object]], args: tuple[object, ...]
+    proc: Process,
+    fn: Callable[..., Coroutine[Any, Any, object]],
+    args: tuple[object, ...],
+    what: object = None,
 ) -> None:
+    """Run `fn(*args)` as the task of `proc`; `what` names it in reports (default: `fn`)."""
     ctx = contextvars.copy_context()
     ctx.run(current_process.set, proc)
-    proc.task = proc.rt.loop.create_task(run_body(proc, fn, args), context=ctx)
+    # A wrapper (a Task's body) names the argument that is the user's function.
+    if what is None:
+        runs = getattr(fn, "otp_runs_arg", None)
+        what = fn if runs is None else args[runs]
+    proc.task = proc.rt.loop.create_task(drive(run_body(proc, fn, args), proc, what), context=ctx)

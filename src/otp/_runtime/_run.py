@@ -167,7 +167,7 @@ async def _main(
             proc = Process(node)
             if handle_signals:
                 signals = _Signals(node, proc)
-            start_task(proc, body, ())
+            start_task(proc, body, (), what=main)
             assert proc.task is not None
             await asyncio.wait([proc.task])
     finally:
