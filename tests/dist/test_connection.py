@@ -15,7 +15,7 @@ from otp._runtime._ids import _new_ref
 from otp._runtime._scheduler import current_node
 from otp.dist import ImproperList, decode_from, encode
 from otp.dist._connection import Connection
-from otp.dist._handshake import OUR_FLAGS
+from otp.dist._handshake import OUR_FLAGS, HandshakeError, initiate
 from otp.dist._node import Distribution
 from otp.testing import VirtualClock, wait_idle
 
@@ -200,6 +200,76 @@ class TestConnectionLoss:
         [(control, reason)] = clock.run(main)
         assert isinstance(control, tuple) and control[0] == 24  # PAYLOAD_EXIT
         assert reason == "killed" and type(reason) is Atom
+
+
+class Pipe:
+    """A socket's writer whose bytes arrive in the other side's reader; closing ends both."""
+
+    def __init__(self, mine: asyncio.StreamReader, theirs: asyncio.StreamReader) -> None:
+        self.mine, self.theirs = mine, theirs
+
+    def write(self, data: bytes) -> None:
+        self.theirs.feed_data(data)
+
+    async def drain(self) -> None:
+        return None
+
+    def close(self) -> None:
+        for reader in (self.mine, self.theirs):
+            if not reader.at_eof():
+                reader.feed_eof()
+
+
+async def newcomer(cookie: bytes) -> object:
+    """Another connection from a node calling itself PEER; the handshake's outcome."""
+    ours, theirs = asyncio.StreamReader(), asyncio.StreamReader()
+    accepted = _dist()._accepted(ours, cast(asyncio.StreamWriter, Pipe(ours, theirs)))
+    [outcome, _] = await asyncio.gather(
+        initiate(theirs, Pipe(theirs, ours), PEER, 8, cookie, OUR_FLAGS),
+        accepted,
+        return_exceptions=True,
+    )
+    return outcome
+
+
+async def leftover() -> object:
+    """The oldest message in the mailbox, or None when it is empty."""
+    try:
+        return await otp.receive(timeout=0)
+    except TimeoutError:
+        return None
+
+
+class TestAnotherConnectionFromThePeer:
+    def test_a_wrong_cookie_leaves_the_connection_up(self, clock: VirtualClock) -> None:
+        async def main() -> list[object]:
+            conn, _, _ = open_connection()
+            otp.monitor_node(PEER)
+            outcome = await newcomer(b"not-the-cookie")
+            await wait_idle()
+            seen = [type(outcome), conn.state, _dist().conns.get(PEER) is conn, otp.nodes()]
+            seen.append(await leftover())  # no NodeDown
+            conn.close()
+            return seen
+
+        outcome, *seen = clock.run(main)
+        assert issubclass(outcome, HandshakeError | asyncio.IncompleteReadError)  # type: ignore[arg-type]
+        assert seen == ["up", True, [PEER], None]
+
+    def test_the_cookie_proves_a_restarted_node_which_replaces_the_connection(
+        self, clock: VirtualClock
+    ) -> None:
+        async def main() -> list[object]:
+            old, _, _ = open_connection()
+            otp.monitor_node(PEER)
+            outcome = await newcomer(b"cookie")
+            down = await otp.receive(timeout=0)
+            new = _dist().conns[PEER]
+            seen = [type(outcome).__name__, old.state, new.state, down]
+            new.close()
+            return seen
+
+        assert clock.run(main) == ["Peer", "closed", "up", otp.NodeDown(PEER)]
 
 
 class TestTicks:

@@ -19,6 +19,9 @@ import pytest
 
 import otp
 from otp import Atom
+from otp._runtime._scheduler import current_node
+from otp.dist._handshake import OUR_FLAGS, HandshakeError, initiate
+from otp.dist._node import Distribution
 
 pytestmark = pytest.mark.erlang
 
@@ -171,6 +174,42 @@ class TestHandshake:
                    for r in caplog.records)  # fmt: skip
         assert all("not-the-cookie" not in r.getMessage() for r in caplog.records)
         assert all(COOKIE not in r.getMessage() for r in caplog.records)
+
+    def test_a_stranger_with_a_wrong_cookie_cannot_cut_a_live_connection(self) -> None:
+        # Someone who does not know the cookie connects to the Python node
+        # claiming the name of the Erlang node it is connected to.
+        py, en = f"{unique('py')}@127.0.0.1", f"{unique('erl')}@127.0.0.1"
+        code = erl(
+            """
+            pong = net_adm:ping($PY),
+            monitor_node($PY, true),
+            register(watch, self()),
+            io:format("up~n"),
+            receive
+                {nodedown, _} -> io:format("nodedown~n");
+                {still, From} -> From ! {still, here}, io:format("still up~n")
+            end,
+            timer:sleep(infinity).
+            """,
+            PY=py,
+        )
+
+        async def main() -> list[object]:
+            async with erlang(en, code) as peer:
+                await peer.expect("up")
+                otp.monitor_node(en)
+                dist = current_node().dist
+                assert isinstance(dist, Distribution)
+                reader, writer = await asyncio.open_connection("127.0.0.1", dist.port)
+                try:
+                    with pytest.raises((HandshakeError, asyncio.IncompleteReadError)):
+                        await initiate(reader, writer, en, 1234, b"wrong", OUR_FLAGS)
+                finally:
+                    writer.close()
+                otp.send(("watch", en), (Atom("still"), otp.self()))
+                return [await peer.expect("still"), await otp.receive(timeout=GUARD), otp.nodes()]
+
+        assert run_node(main, py) == ["up", (Atom("still"), Atom("here")), [en]]
 
 
 class TestErlangCallsPython:

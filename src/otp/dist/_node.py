@@ -295,9 +295,12 @@ class Distribution:
         # Both nodes connect to each other at once: the greater name's attempt wins.
         return "ok_simultaneous" if peer > self.name else "nok"
 
-    def _on_alive(self, peer: str, new_incarnation: bool) -> None:
+    def _on_alive(self, peer: str) -> None:
+        """A node we are connected to connects again and proved the cookie: it restarted."""
+        # Our connection to its old incarnation is dead, even if we have not
+        # noticed yet. (One still connecting is kept: this handshake attaches to it.)
         conn = self.conns.get(peer)
-        if new_incarnation and conn is not None:
+        if conn is not None and conn.state == "up":
             conn.close("the node restarted")
 
     def closed(self, conn: Connection) -> None:
