@@ -11,7 +11,7 @@ import pytest
 
 import otp
 from otp import Atom
-from otp._runtime._ids import _new_ref
+from otp._runtime._ids import _new_ref, _new_remote_pid
 from otp._runtime._scheduler import current_node
 from otp.dist import ImproperList, decode_from, encode
 from otp.dist._connection import Connection
@@ -156,6 +156,151 @@ class TestReceiving:
         with caplog.at_level(logging.ERROR, logger="otp"):
             assert clock.run(main) == "after"
         assert any("cannot be decoded" in r.getMessage() for r in caplog.records)
+
+
+class Keeper(otp.GenServer):
+    """Answers calls; keeps every other message it gets as its state."""
+
+    def init(self, arg: object) -> list[object]:
+        return []
+
+    def handle_call(self, request: object, from_: otp.From, state: object) -> object:
+        return otp.Reply(("echo", request), state)
+
+    def handle_info(self, msg: object, state: object) -> object:
+        assert isinstance(state, list)
+        return otp.NoReply([*state, msg])
+
+
+ALIAS = Atom("alias")
+GEN_CALL = Atom("$gen_call")
+CALLER_PID = _new_remote_pid(PEER, 5, 0, 7)  # remote_pid(5) once decoded
+CALLER = "<Pid erl@host.5.0>"  # remote_pid(5), as `replies` shows it
+
+
+def replies(packets: list[tuple[object, ...]]) -> list[tuple[object, ...]]:
+    """(op, to, payload) for each packet: `to` is a pid's repr, or an alias."""
+    out: list[tuple[object, ...]] = []
+    for control, payload in packets:
+        assert isinstance(control, tuple)
+        to = repr(control[2]) if isinstance(control[2], otp.Pid) else control[2]
+        out.append((control[0], to, payload))
+    return out
+
+
+class TestCallsFromThePeer:
+    """`{'$gen_call', From, Request}` in every shape: answered as gen:reply/2 would, or kept."""
+
+    @staticmethod
+    def call_keeper(*messages: object) -> tuple[list[tuple[object, ...]], bool, object]:
+        """Send `messages` (terms, or bytes already encoded) to a Keeper.
+
+        Returns (what was sent back, whether it lives, its state).
+        """
+
+        async def main() -> tuple[list[tuple[object, ...]], bool, object]:
+            conn, reader, wire = open_connection()
+            pid = await Keeper.start(None, name="keeper")
+            assert pid is not None
+            for msg in messages:
+                control = encode((6, remote_pid(5), Atom(""), Atom("keeper")))
+                data = b"p" + control + (msg if isinstance(msg, bytes) else encode(msg))
+                reader.feed_data(struct.pack(">I", len(data)) + data)
+            await wait_idle()
+            alive = otp.is_alive(pid)
+            state = await otp.sys.get_state(pid) if alive else None
+            conn.close()
+            return replies(wire.packets()), alive, state
+
+        return VirtualClock().run(main)
+
+    def test_a_plain_ref_tag_is_answered_to_the_pid(self) -> None:
+        ref = _new_ref(PEER, 7, (1,))
+        sent, alive, _ = self.call_keeper((GEN_CALL, (CALLER_PID, ref), 1))
+        assert sent == [(2, CALLER, (ref, ("echo", 1)))]
+        assert alive
+
+    def test_an_empty_list_tag_is_answered_to_the_pid_with_the_tag_as_given(self) -> None:
+        sent, alive, _ = self.call_keeper((GEN_CALL, (CALLER_PID, []), 1))
+        assert sent == [(2, CALLER, ([], ("echo", 1)))]
+        assert alive
+
+    def test_an_alias_with_extra_elements_after_it_is_answered_through_the_alias(self) -> None:
+        ref = _new_ref(PEER, 7, (2,))
+        tag = [ImproperList([ALIAS], ref), Atom("extra")]
+        sent, _, _ = self.call_keeper((GEN_CALL, (CALLER_PID, tag), 1))
+        assert sent == [(33, ref, (tag, ("echo", 1)))]
+
+    @pytest.mark.parametrize(
+        "shape",
+        [
+            "alias in second place",
+            "alias and more before the tail",
+            "alias tail not a ref",
+            "alias as a binary",
+            "nested deeper",
+        ],
+    )
+    def test_what_gen_reply_does_not_take_for_an_alias_is_answered_to_the_pid(
+        self, shape: str
+    ) -> None:
+        ref = _new_ref(PEER, 7, (3,))
+        tag = {
+            "alias in second place": ImproperList([Atom("x"), ALIAS], ref),
+            "alias and more before the tail": ImproperList([ALIAS, Atom("x")], ref),
+            "alias tail not a ref": ImproperList([ALIAS], Atom("ref")),
+            "alias as a binary": ImproperList(["alias"], ref),
+            "nested deeper": [[ImproperList([ALIAS], ref)]],
+        }[shape]
+        sent, alive, _ = self.call_keeper((GEN_CALL, (CALLER_PID, tag), 1))
+        assert sent == [(2, CALLER, (tag, ("echo", 1)))]
+        assert alive
+
+    def test_a_tag_too_deep_to_send_back_drops_the_reply_and_the_server_lives(
+        self, caplog: pytest.LogCaptureFixture
+    ) -> None:
+        # [[...[[alias | Ref] | x]... | x] | x], 500 levels: this node decodes
+        # it, but it is deeper than a term this node can encode.
+        depth = 500
+        alias = encode(ImproperList([ALIAS], _new_ref(PEER, 7, (4,))))[1:]
+        tag = b"l\0\0\0\1" * depth + alias + encode(Atom("x"))[1:] * depth
+        deep = encode((GEN_CALL, (Atom("pid"), Atom("tag")), 1)).replace(
+            encode(Atom("tag"))[1:], tag
+        )
+        deep = deep.replace(encode(Atom("pid"))[1:], encode(CALLER_PID)[1:])
+        ref = _new_ref(PEER, 7, (5,))
+        with caplog.at_level(logging.ERROR, logger="otp"):
+            sent, alive, _ = self.call_keeper(deep, (GEN_CALL, (CALLER_PID, ref), 2))
+        assert sent == [(2, CALLER, (ref, ("echo", 2)))]
+        assert alive
+        assert any("reply" in r.getMessage() for r in caplog.records)
+
+    @pytest.mark.parametrize(
+        "msg",
+        [
+            (GEN_CALL, (Atom("not_a_pid"), _new_ref(PEER, 7, (6,))), 1),
+            (GEN_CALL, Atom("no_from"), 1),
+            (GEN_CALL, (1, 2, 3), 1),
+            (GEN_CALL, [], 1),
+            (GEN_CALL, 1),
+            (Atom("$gen_cast"), 1, 2),
+            (Atom("$gen_cast"),),
+            (Atom("system"), Atom("no_from"), (Atom("terminate"), Atom("normal"))),
+            (Atom("system"), (Atom("not_a_pid"), []), (Atom("terminate"), Atom("normal"))),
+        ],
+        ids=repr,
+    )
+    def test_a_malformed_call_or_cast_reaches_handle_info(self, msg: object) -> None:
+        sent, alive, state = self.call_keeper(msg)
+        assert (sent, alive, state) == ([], True, [msg])
+
+    def test_sys_terminate_with_an_empty_list_tag_is_answered_and_stops_the_server(
+        self,
+    ) -> None:
+        stop: object = (Atom("system"), (CALLER_PID, []), (Atom("terminate"), Atom("normal")))
+        sent, alive, _ = self.call_keeper(stop)
+        assert sent == [(2, CALLER, ([], Atom("ok")))]
+        assert not alive
 
 
 class TestConnectionLoss:

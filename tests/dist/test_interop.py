@@ -242,6 +242,41 @@ class TestErlangCallsPython:
             "'$otp_exception' ValueError boom",
         ]
 
+    def test_calls_with_odd_tags_are_answered_as_gen_reply_would(self) -> None:
+        # Each tag shape gen:reply/2 knows, sent by hand; a From that is not
+        # {Pid, Tag} reaches handle_info, and the server carries on.
+        py, en = f"{unique('py')}@127.0.0.1", f"{unique('erl')}@127.0.0.1"
+        code = erl(
+            """
+            S = {echo, $PY},
+            Wait = fun(What) ->
+                receive M -> io:format("~s ~p~n", [What, M])
+                after 5000 -> io:format("~s none~n", [What]) end
+            end,
+            S ! {'$gen_call', {self(), []}, hi},
+            Wait("empty"),
+            S ! {'$gen_call', {self(), make_ref()}, hi},
+            Wait("ref"),
+            A = alias(),
+            S ! {'$gen_call', {self(), [[alias | A], extra]}, hi},
+            receive {[[alias | A], extra], R3} -> io:format("alias ~p~n", [R3]) end,
+            S ! {'$gen_call', not_a_from, hi},
+            io:format("alive ~p~n", [gen_server:call(S, hi)]),
+            halt().
+            """,
+            PY=py,
+        )
+
+        async def main() -> list[str]:
+            await Echo.start(None, name="echo")
+            async with erlang(en, code) as peer:
+                return [await peer.expect(w) for w in ("empty", "ref", "alias", "alive")]
+
+        seen = run_node(main, py)
+        assert isinstance(seen, list) and seen[0] == "{[],{echo,hi}}"
+        assert seen[1].startswith("{#Ref<") and seen[1].endswith(",{echo,hi}}")
+        assert seen[2:] == ["{echo,hi}", "{echo,hi}"]
+
     def test_elixir_calls_a_python_gen_server(self) -> None:
         py, en = f"{unique('py')}@127.0.0.1", f"{unique('ex')}@127.0.0.1"
         code = f"""

@@ -74,13 +74,47 @@ def wire_reason(reason: object) -> object:
 
 
 def alias_of(tag: object) -> Ref | None:
-    """The alias in a call tag: `[alias | Ref]` or `[[alias | Ref] | _]`; else None."""
-    if type(tag) is ImproperList and tag.items[0] == _ALIAS and type(tag.tail) is Ref:
-        return tag.tail
-    first = tag.items[0] if type(tag) is ImproperList else tag[0] if type(tag) is list else None
-    if type(first) is ImproperList:
-        return alias_of(first)
+    """The alias in a call tag, as `gen:reply/2` finds it; else None.
+
+    The tag is `[alias | Ref]` (a call with an alias), `[[alias | Ref] | _]`
+    (the same, with more after it), or anything else, which the reply goes
+    back with, to the caller's pid (OTP's plain `{Pid, Ref}` calls, and any
+    tag a peer chose: `[]`, `[alias, x | Ref]`...).
+
+    >>> from otp._runtime._ids import _new_ref
+    >>> ref = _new_ref("a@h", 1, (7,))
+    >>> alias_of(ImproperList([_ALIAS], ref)) is ref, alias_of([ImproperList([_ALIAS], ref)]) is ref
+    (True, True)
+    >>> alias_of([]), alias_of(ref), alias_of(ImproperList([_ALIAS, 1], ref))
+    (None, None, None)
+    """
+    first: object
+    if type(tag) is ImproperList:
+        alias = _alias(tag)
+        if alias is not None:
+            return alias
+        first = tag.items[0]
+    elif type(tag) is list and tag:
+        first = tag[0]
+    else:
+        return None
+    return _alias(first) if type(first) is ImproperList else None
+
+
+def _alias(tag: ImproperList) -> Ref | None:
+    """The Ref of `[alias | Ref]`; None for any other improper list."""
+    tail, items = tag.tail, tag.items
+    if type(tail) is Ref and len(items) == 1 and type(items[0]) is Atom and items[0] == _ALIAS:
+        return tail
     return None
+
+
+def _encodes(term: object) -> bool:
+    try:
+        encode(term)
+    except (TypeError, ValueError):
+        return False
+    return True
 
 
 def call_failure(reason: object, target: object, node: str) -> Exit:
@@ -306,10 +340,22 @@ class Connection:
         if self.state == "closed":
             return
         alias = alias_of(tag)
-        if alias is not None and self.flags & ALIAS:
-            self.send((ALIAS_SEND, server, alias), (tag, value))
-        else:
-            self.send((SEND, _EMPTY, caller), (tag, value))
+        try:
+            if alias is not None and self.flags & ALIAS:
+                self.send((ALIAS_SEND, server, alias), (tag, value))
+            else:
+                self.send((SEND, _EMPTY, caller), (tag, value))
+        except (TypeError, ValueError):
+            if _encodes(tag):
+                raise  # the reply has no Erlang form: the server's error, as for a send
+            # The peer's own tag cannot go back (it decodes deeper than this
+            # node encodes): the server did nothing wrong, so it carries on.
+            logger.error(
+                "Dropped the reply to a call from %s on node %r: the call's tag "
+                "cannot be encoded back (nested too deeply)",
+                caller,
+                self.peer,
+            )
 
     # -- receiving ---------------------------------------------------------------
 
