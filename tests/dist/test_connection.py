@@ -303,6 +303,24 @@ class TestCallsFromThePeer:
         assert not alive
 
 
+class TestCallingThePeer:
+    def test_a_call_that_times_out_raises_call_timeout_whatever_its_request(
+        self, clock: VirtualClock
+    ) -> None:
+        # repr() of an int of more than 4,300 digits raises ValueError.
+        async def main() -> list[object]:
+            conn, _, wire = open_connection()
+            with pytest.raises(otp.CallTimeout) as timeout:
+                await otp.call(remote_pid(5), 10**5000, timeout=1.0)
+            seen: list[object] = [clock.time(), "too large to print" in str(timeout.value)]
+            await wait_idle()
+            conn.close()
+            return [*seen, [p[0][0] for p in wire.packets()]]  # type: ignore[index]
+
+        # The monitor, the call, and the monitor's end (which drops the alias).
+        assert clock.run(main) == [1.0, True, [19, 2, 20]]
+
+
 class TestConnectionLoss:
     def test_links_monitors_and_calls_fire_with_noconnection(self, clock: VirtualClock) -> None:
         async def main() -> list[object]:

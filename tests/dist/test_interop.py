@@ -385,6 +385,33 @@ class TestPythonCallsErlang:
             "kaboom",
         ]
 
+    def test_a_call_that_times_out_leaves_the_node_running(self) -> None:
+        py, en = f"{unique('py')}@127.0.0.1", f"{unique('erl')}@127.0.0.1"
+        code = """
+            Silent = spawn(fun() ->
+                receive {'$gen_call', {Pid, _}, Req} ->
+                    Big = binary_to_integer(<<"1", (binary:copy(<<"0">>, 5000))/binary>>),
+                    io:format("got ~p~n", [Req =:= Big]),
+                    receive late -> ok end,
+                    Pid ! done
+                end
+            end),
+            register(silent, Silent),
+            io:format("ready~n"),
+            timer:sleep(infinity).
+            """
+
+        async def main() -> list[object]:
+            async with erlang(en, code) as peer:
+                await peer.expect("ready")
+                with pytest.raises(otp.CallTimeout):
+                    await otp.call(("silent", en), 10**5000, timeout=0.1)
+                got = await peer.expect("got")
+                otp.send(("silent", en), Atom("late"))
+                return [got, await otp.receive(timeout=GUARD), otp.nodes()]
+
+        assert run_node(main, py) == ["true", "done", [en]]
+
     def test_calls_by_pid_and_stop(self) -> None:
         py, en = f"{unique('py')}@127.0.0.1", f"{unique('ex')}@127.0.0.1"
 

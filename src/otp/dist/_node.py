@@ -41,6 +41,7 @@ from typing import TYPE_CHECKING, Final, NamedTuple, final
 from .._errors import CallTimeout, NoConnection, NoProc
 from .._runtime._ids import Pid, Ref, _new_remote_pid
 from .._runtime._process import Process
+from .._runtime._repr import safe_repr
 from .._runtime._scheduler import current_node, current_process, self_process
 from .._runtime._terms import Atom, ImproperList
 from . import _epmd
@@ -423,15 +424,24 @@ class Distribution:
             raise
         handle = None
         if timeout is not None:
-            handle = self.loop.call_later(timeout, _call_timeout, fut, target, request, timeout)
+            # Only the future goes to the timer: asyncio prints a callback's
+            # arguments when it fails, and printing a user's value may raise.
+            handle = self.loop.call_later(timeout, _time_out, fut)
         try:
-            return await fut
+            reply = await fut
         finally:
             if handle is not None:
                 handle.cancel()
             # Still monitoring: end the monitor, which also drops the alias.
             if conn.calls.pop(ref, None) is not None:
                 conn.send((20, caller, wire, ref))
+        if reply is _TIMED_OUT:
+            raise CallTimeout(
+                "timeout",
+                f"call to {safe_repr(target)} with {safe_repr(request)} got no reply "
+                f"within {timeout} s",
+            )
+        return reply
 
     # -- public operations -------------------------------------------------------------
 
@@ -470,15 +480,13 @@ def _noproc_exit(proc: Process, target: Pid) -> None:
         proc.exit_signal(target, "noproc", True)
 
 
-def _call_timeout(
-    fut: asyncio.Future[object], target: object, request: object, timeout: float
-) -> None:
+#: What a remote call's future gets when its time is up.
+_TIMED_OUT: Final = object()
+
+
+def _time_out(fut: asyncio.Future[object]) -> None:
     if not fut.done():
-        fut.set_exception(
-            CallTimeout(
-                "timeout", f"call to {target!r} with {request!r} got no reply within {timeout} s"
-            )
-        )
+        fut.set_result(_TIMED_OUT)
 
 
 # -- the public functions ----------------------------------------------------------------
