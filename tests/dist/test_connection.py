@@ -320,6 +320,39 @@ class TestCallingThePeer:
         # The monitor, the call, and the monitor's end (which drops the alias).
         assert clock.run(main) == [1.0, True, [19, 2, 20]]
 
+    def test_a_late_reply_never_reaches_the_mailbox(self, clock: VirtualClock) -> None:
+        async def main() -> list[object]:
+            conn, reader, wire = open_connection()
+            with pytest.raises(otp.CallTimeout):
+                await otp.call(remote_pid(5), "slow", timeout=1.0)
+            await wait_idle()
+            [_, (_, call), _] = wire.packets()
+            assert isinstance(call, tuple)
+            tag = call[1][1]
+            alias = tag.tail
+            reader.feed_data(frame((33, remote_pid(5), alias), (tag, "late")))
+            reader.feed_data(frame((2, Atom(""), otp.self()), (tag, "late by plain send")))
+            reader.feed_data(frame((2, Atom(""), otp.self()), "after"))
+            first = await otp.receive(timeout=5.0)
+            conn.close()
+            return [first, await leftover()]
+
+        assert clock.run(main) == ["after", None]
+
+    def test_a_reply_by_plain_send_answers_the_call(self, clock: VirtualClock) -> None:
+        async def main() -> object:
+            conn, reader, wire = open_connection()
+            call = asyncio.ensure_future(otp.call(remote_pid(5), "req", timeout=5.0))
+            await wait_idle()
+            [_, (_, message)] = wire.packets()
+            assert isinstance(message, tuple)
+            reader.feed_data(frame((2, Atom(""), otp.self()), (message[1][1], "answer")))
+            answer = await call
+            conn.close()
+            return [answer, await leftover()]
+
+        assert clock.run(main) == ["answer", None]
+
 
 class TestConnectionLoss:
     def test_links_monitors_and_calls_fire_with_noconnection(self, clock: VirtualClock) -> None:

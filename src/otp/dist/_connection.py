@@ -399,7 +399,7 @@ class Connection:
             return  # a process of this node that is gone
         if type(msg) is tuple and len(msg) in (2, 3) and type(msg[0]) is Atom:
             msg = self._translate(to, msg)
-        elif self.calls and type(msg) is tuple and len(msg) == 2:
+        elif type(msg) is tuple and len(msg) == 2 and (self.calls or type(msg[0]) is ImproperList):
             if self._answer(msg):
                 return  # a reply by plain send, not through the alias
         to.enqueue(msg)
@@ -446,11 +446,22 @@ class Connection:
         return reply
 
     def _answer(self, msg: tuple[object, ...]) -> bool:
+        """True if `msg` is the reply to a call of ours (sent to the pid, not the alias)."""
         tag = msg[0]
-        ref = alias_of(tag) if type(tag) is ImproperList else tag
-        call = self.calls.get(ref) if type(ref) is Ref else None
-        if call is None:
+        ref = _alias(tag) if type(tag) is ImproperList else tag
+        if type(ref) is not Ref:
             return False
+        call = self.calls.get(ref)
+        if call is None:
+            # `[alias | Ref]` with one of our refs: the reply to a call that is
+            # over (it timed out), from a server that replied to the pid.
+            # Dropped, as the alias would have dropped it.
+            dist = self.dist
+            return (
+                type(tag) is ImproperList
+                and ref._node_name == dist.name
+                and ref._creation == dist.node.creation
+            )
         if not call[0].done():
             call[0].set_result(msg[1])
         return True

@@ -16,7 +16,9 @@ reads it.
 Calls to processes on other nodes use OTP's wire shape: the caller monitors
 the server (by name or pid), sends `{'$gen_call', {Pid, [alias | Ref]},
 Request}`, and takes the reply from the alias, which is dropped once the
-call is over, so a late reply never reaches a mailbox.
+call is over, so a late reply never reaches a mailbox. A reply sent to the
+caller's pid instead (by a node without aliases, or a server that answers
+`Pid ! {Tag, Reply}` itself) is known by its tag, and dropped as late too.
 
 >>> import otp
 >>> async def main():
