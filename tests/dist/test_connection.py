@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import struct
+from collections.abc import Callable
 from typing import cast
 
 import pytest
@@ -28,9 +29,12 @@ class Wire:
     def __init__(self) -> None:
         self.data = bytearray()
         self.closed = False
+        self.on_write: Callable[[], None] | None = None  # the peer, answering
 
     def write(self, data: bytes) -> None:
         self.data += data
+        if self.on_write is not None:
+            self.on_write()
 
     def close(self) -> None:
         self.closed = True
@@ -352,6 +356,57 @@ class TestCallingThePeer:
             return [answer, await leftover()]
 
         assert clock.run(main) == ["answer", None]
+
+    def test_an_exit_reason_too_large_to_print_reaches_the_caller(
+        self, clock: VirtualClock
+    ) -> None:
+        async def main() -> object:
+            conn, reader, wire = open_connection()
+
+            def server_exits() -> None:  # once the call's monitor arrives
+                (monitor,) = wire.packets()[0]
+                assert isinstance(monitor, tuple)
+                reader.feed_data(frame((28, remote_pid(5), monitor[1], monitor[3]), 10**5000))
+                wire.on_write = None
+
+            wire.on_write = server_exits
+            with pytest.raises(otp.Exit) as crash:
+                await otp.call(remote_pid(5), "req", timeout=10.0)
+            conn.close()
+            return crash.value.reason == 10**5000 and "too large to print" in str(crash.value)
+
+        assert clock.run(main) is True
+
+
+class TestBadInput:
+    """What a peer sends that cannot be acted on is logged and dropped, whatever it holds."""
+
+    @pytest.mark.parametrize(
+        "packet",
+        [
+            b"p" + encode(10**5000),  # a control message that is not a tuple
+            b"p" + encode((10**5000,)),  # an unknown operation
+            b"p" + encode((2, 10**5000)),  # a SEND without its destination
+            b"p" + encode((2, Atom(""), otp.Pid)) + b"\x83qw\x01mw\x01f" + encode(10**5000)[1:],
+        ],
+        ids=["not a tuple", "unknown op", "short SEND", "bad payload"],
+    )
+    def test_the_connection_carries_on(
+        self, packet: bytes, clock: VirtualClock, caplog: pytest.LogCaptureFixture
+    ) -> None:
+        # repr() of an int of more than 4,300 digits raises ValueError.
+        async def main() -> object:
+            conn, reader, _ = open_connection()
+            reader.feed_data(struct.pack(">I", len(packet)) + packet)
+            reader.feed_data(frame((2, Atom(""), otp.self()), "after"))
+            msg = await otp.receive(timeout=5.0)
+            conn.close()
+            return msg
+
+        with caplog.at_level(logging.WARNING, logger="otp"):
+            assert clock.run(main) == "after"
+        [record] = [r for r in caplog.records if "node 'erl@host'" in r.getMessage()]
+        assert len(record.getMessage()) < 10_000
 
 
 class TestConnectionLoss:

@@ -33,6 +33,7 @@ from .._behaviours._server_process import GEN_CAST, From, ServerProcess, System
 from .._errors import Exit, NoConnection, NoProc
 from .._runtime._ids import Pid, Ref
 from .._runtime._process import Process
+from .._runtime._repr import safe_repr
 from .._runtime._terms import Atom, ImproperList
 from ._handshake import ALIAS, EXIT_PAYLOAD
 from ._term import DecodeError, Decoder, encode
@@ -53,6 +54,8 @@ _GEN_CAST: Final = Atom("$gen_cast")
 _SYSTEM: Final = Atom("system")
 _TERMINATE: Final = Atom("terminate")
 _NO_PAYLOAD: Final = object()
+#: How much of a peer's term a log line shows.
+_SHOWN: Final = 1000
 
 LINK, SEND, EXIT, REG_SEND, EXIT2 = 1, 2, 3, 6, 8
 MONITOR_P, DEMONITOR_P, MONITOR_P_EXIT, SEND_SENDER = 19, 20, 21, 22
@@ -122,14 +125,17 @@ def call_failure(reason: object, target: object, node: str) -> Exit:
     if isinstance(reason, str) and reason == "noproc":
         return NoProc(
             "noproc",
-            f"call to {target!r} failed: no such process on node {node!r}. Start it "
+            f"call to {safe_repr(target)} failed: no such process on node {node!r}. Start it "
             f"first, or check the name and the node.",
         )
     if isinstance(reason, str) and reason == "noconnection":
         return NoConnection(
-            "noconnection", f"call to {target!r} failed: the connection to {node!r} was lost"
+            "noconnection",
+            f"call to {safe_repr(target)} failed: the connection to {node!r} was lost",
         )
-    return Exit(reason, f"the server {target!r} on {node!r} exited with {reason!r}")
+    return Exit(
+        reason, f"the server {safe_repr(target)} on {node!r} exited with {safe_repr(reason)}"
+    )
 
 
 class Connection:
@@ -377,19 +383,33 @@ class Connection:
                 "Dropped a message from node %r that cannot be decoded: %s", self.peer, exc
             )
             return
+        except Exception:  # a bug of the decoder: the connection carries on all the same
+            logger.exception("Dropped a message from node %r: decoding it failed", self.peer)
+            return
+        # What a peer sent is shown with safe_repr: its repr() may raise or be huge.
         if type(control) is not tuple or not control or type(control[0]) is not int:
-            logger.error("Dropped a malformed control message from node %r: %r", self.peer, control)
+            logger.error(
+                "Dropped a malformed control message from node %r: %s",
+                self.peer,
+                safe_repr(control, _SHOWN),
+            )
             return
         handler = _HANDLERS.get(control[0])
         if handler is None:
             logger.warning(
-                "Ignored control message %d from node %r: not supported", control[0], self.peer
+                "Ignored control message %s from node %r: not supported",
+                safe_repr(control[0], _SHOWN),
+                self.peer,
             )
             return
         try:
             handler(self, control, payload)
         except Exception:
-            logger.exception("Failed to handle control message %r from node %r", control, self.peer)
+            logger.exception(
+                "Failed to handle control message %s from node %r",
+                safe_repr(control, _SHOWN),
+                self.peer,
+            )
 
     def deliver(self, to: object, msg: object) -> None:
         """A message for a local process, with OTP's call and cast shapes translated."""
