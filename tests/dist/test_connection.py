@@ -5,17 +5,18 @@ from __future__ import annotations
 import asyncio
 import logging
 import struct
+from collections.abc import Callable
 from typing import cast
 
 import pytest
 
 import otp
 from otp import Atom
-from otp._runtime._ids import _new_ref
+from otp._runtime._ids import _new_ref, _new_remote_pid
 from otp._runtime._scheduler import current_node
 from otp.dist import ImproperList, decode_from, encode
 from otp.dist._connection import Connection
-from otp.dist._handshake import OUR_FLAGS
+from otp.dist._handshake import OUR_FLAGS, HandshakeError, initiate
 from otp.dist._node import Distribution
 from otp.testing import VirtualClock, wait_idle
 
@@ -28,9 +29,12 @@ class Wire:
     def __init__(self) -> None:
         self.data = bytearray()
         self.closed = False
+        self.on_write: Callable[[], None] | None = None  # the peer, answering
 
     def write(self, data: bytes) -> None:
         self.data += data
+        if self.on_write is not None:
+            self.on_write()
 
     def close(self) -> None:
         self.closed = True
@@ -158,6 +162,253 @@ class TestReceiving:
         assert any("cannot be decoded" in r.getMessage() for r in caplog.records)
 
 
+class Keeper(otp.GenServer):
+    """Answers calls; keeps every other message it gets as its state."""
+
+    def init(self, arg: object) -> list[object]:
+        return []
+
+    def handle_call(self, request: object, from_: otp.From, state: object) -> object:
+        return otp.Reply(("echo", request), state)
+
+    def handle_info(self, msg: object, state: object) -> object:
+        assert isinstance(state, list)
+        return otp.NoReply([*state, msg])
+
+
+ALIAS = Atom("alias")
+GEN_CALL = Atom("$gen_call")
+CALLER_PID = _new_remote_pid(PEER, 5, 0, 7)  # remote_pid(5) once decoded
+CALLER = "<Pid erl@host.5.0>"  # remote_pid(5), as `replies` shows it
+
+
+def replies(packets: list[tuple[object, ...]]) -> list[tuple[object, ...]]:
+    """(op, to, payload) for each packet: `to` is a pid's repr, or an alias."""
+    out: list[tuple[object, ...]] = []
+    for control, payload in packets:
+        assert isinstance(control, tuple)
+        to = repr(control[2]) if isinstance(control[2], otp.Pid) else control[2]
+        out.append((control[0], to, payload))
+    return out
+
+
+class TestCallsFromThePeer:
+    """`{'$gen_call', From, Request}` in every shape: answered as gen:reply/2 would, or kept."""
+
+    @staticmethod
+    def call_keeper(*messages: object) -> tuple[list[tuple[object, ...]], bool, object]:
+        """Send `messages` (terms, or bytes already encoded) to a Keeper.
+
+        Returns (what was sent back, whether it lives, its state).
+        """
+
+        async def main() -> tuple[list[tuple[object, ...]], bool, object]:
+            conn, reader, wire = open_connection()
+            pid = await Keeper.start(None, name="keeper")
+            assert pid is not None
+            for msg in messages:
+                control = encode((6, remote_pid(5), Atom(""), Atom("keeper")))
+                data = b"p" + control + (msg if isinstance(msg, bytes) else encode(msg))
+                reader.feed_data(struct.pack(">I", len(data)) + data)
+            await wait_idle()
+            alive = otp.is_alive(pid)
+            state = await otp.sys.get_state(pid) if alive else None
+            conn.close()
+            return replies(wire.packets()), alive, state
+
+        return VirtualClock().run(main)
+
+    def test_a_plain_ref_tag_is_answered_to_the_pid(self) -> None:
+        ref = _new_ref(PEER, 7, (1,))
+        sent, alive, _ = self.call_keeper((GEN_CALL, (CALLER_PID, ref), 1))
+        assert sent == [(2, CALLER, (ref, ("echo", 1)))]
+        assert alive
+
+    def test_an_empty_list_tag_is_answered_to_the_pid_with_the_tag_as_given(self) -> None:
+        sent, alive, _ = self.call_keeper((GEN_CALL, (CALLER_PID, []), 1))
+        assert sent == [(2, CALLER, ([], ("echo", 1)))]
+        assert alive
+
+    def test_an_alias_with_extra_elements_after_it_is_answered_through_the_alias(self) -> None:
+        ref = _new_ref(PEER, 7, (2,))
+        tag = [ImproperList([ALIAS], ref), Atom("extra")]
+        sent, _, _ = self.call_keeper((GEN_CALL, (CALLER_PID, tag), 1))
+        assert sent == [(33, ref, (tag, ("echo", 1)))]
+
+    @pytest.mark.parametrize(
+        "shape",
+        [
+            "alias in second place",
+            "alias and more before the tail",
+            "alias tail not a ref",
+            "alias as a binary",
+            "nested deeper",
+        ],
+    )
+    def test_what_gen_reply_does_not_take_for_an_alias_is_answered_to_the_pid(
+        self, shape: str
+    ) -> None:
+        ref = _new_ref(PEER, 7, (3,))
+        tag = {
+            "alias in second place": ImproperList([Atom("x"), ALIAS], ref),
+            "alias and more before the tail": ImproperList([ALIAS, Atom("x")], ref),
+            "alias tail not a ref": ImproperList([ALIAS], Atom("ref")),
+            "alias as a binary": ImproperList(["alias"], ref),
+            "nested deeper": [[ImproperList([ALIAS], ref)]],
+        }[shape]
+        sent, alive, _ = self.call_keeper((GEN_CALL, (CALLER_PID, tag), 1))
+        assert sent == [(2, CALLER, (tag, ("echo", 1)))]
+        assert alive
+
+    def test_a_tag_too_deep_to_send_back_drops_the_reply_and_the_server_lives(
+        self, caplog: pytest.LogCaptureFixture
+    ) -> None:
+        # [[...[[alias | Ref] | x]... | x] | x], 500 levels: this node decodes
+        # it, but it is deeper than a term this node can encode.
+        depth = 500
+        alias = encode(ImproperList([ALIAS], _new_ref(PEER, 7, (4,))))[1:]
+        tag = b"l\0\0\0\1" * depth + alias + encode(Atom("x"))[1:] * depth
+        deep = encode((GEN_CALL, (Atom("pid"), Atom("tag")), 1)).replace(
+            encode(Atom("tag"))[1:], tag
+        )
+        deep = deep.replace(encode(Atom("pid"))[1:], encode(CALLER_PID)[1:])
+        ref = _new_ref(PEER, 7, (5,))
+        with caplog.at_level(logging.ERROR, logger="otp"):
+            sent, alive, _ = self.call_keeper(deep, (GEN_CALL, (CALLER_PID, ref), 2))
+        assert sent == [(2, CALLER, (ref, ("echo", 2)))]
+        assert alive
+        assert any("reply" in r.getMessage() for r in caplog.records)
+
+    @pytest.mark.parametrize(
+        "msg",
+        [
+            (GEN_CALL, (Atom("not_a_pid"), _new_ref(PEER, 7, (6,))), 1),
+            (GEN_CALL, Atom("no_from"), 1),
+            (GEN_CALL, (1, 2, 3), 1),
+            (GEN_CALL, [], 1),
+            (GEN_CALL, 1),
+            (Atom("$gen_cast"), 1, 2),
+            (Atom("$gen_cast"),),
+            (Atom("system"), Atom("no_from"), (Atom("terminate"), Atom("normal"))),
+            (Atom("system"), (Atom("not_a_pid"), []), (Atom("terminate"), Atom("normal"))),
+        ],
+        ids=repr,
+    )
+    def test_a_malformed_call_or_cast_reaches_handle_info(self, msg: object) -> None:
+        sent, alive, state = self.call_keeper(msg)
+        assert (sent, alive, state) == ([], True, [msg])
+
+    def test_sys_terminate_with_an_empty_list_tag_is_answered_and_stops_the_server(
+        self,
+    ) -> None:
+        stop: object = (Atom("system"), (CALLER_PID, []), (Atom("terminate"), Atom("normal")))
+        sent, alive, _ = self.call_keeper(stop)
+        assert sent == [(2, CALLER, ([], Atom("ok")))]
+        assert not alive
+
+
+class TestCallingThePeer:
+    def test_a_call_that_times_out_raises_call_timeout_whatever_its_request(
+        self, clock: VirtualClock
+    ) -> None:
+        # repr() of an int of more than 4,300 digits raises ValueError.
+        async def main() -> list[object]:
+            conn, _, wire = open_connection()
+            with pytest.raises(otp.CallTimeout) as timeout:
+                await otp.call(remote_pid(5), 10**5000, timeout=1.0)
+            seen: list[object] = [clock.time(), "too large to print" in str(timeout.value)]
+            await wait_idle()
+            conn.close()
+            return [*seen, [p[0][0] for p in wire.packets()]]  # type: ignore[index]
+
+        # The monitor, the call, and the monitor's end (which drops the alias).
+        assert clock.run(main) == [1.0, True, [19, 2, 20]]
+
+    def test_a_late_reply_never_reaches_the_mailbox(self, clock: VirtualClock) -> None:
+        async def main() -> list[object]:
+            conn, reader, wire = open_connection()
+            with pytest.raises(otp.CallTimeout):
+                await otp.call(remote_pid(5), "slow", timeout=1.0)
+            await wait_idle()
+            [_, (_, call), _] = wire.packets()
+            assert isinstance(call, tuple)
+            tag = call[1][1]
+            alias = tag.tail
+            reader.feed_data(frame((33, remote_pid(5), alias), (tag, "late")))
+            reader.feed_data(frame((2, Atom(""), otp.self()), (tag, "late by plain send")))
+            reader.feed_data(frame((2, Atom(""), otp.self()), "after"))
+            first = await otp.receive(timeout=5.0)
+            conn.close()
+            return [first, await leftover()]
+
+        assert clock.run(main) == ["after", None]
+
+    def test_a_reply_by_plain_send_answers_the_call(self, clock: VirtualClock) -> None:
+        async def main() -> object:
+            conn, reader, wire = open_connection()
+            call = asyncio.ensure_future(otp.call(remote_pid(5), "req", timeout=5.0))
+            await wait_idle()
+            [_, (_, message)] = wire.packets()
+            assert isinstance(message, tuple)
+            reader.feed_data(frame((2, Atom(""), otp.self()), (message[1][1], "answer")))
+            answer = await call
+            conn.close()
+            return [answer, await leftover()]
+
+        assert clock.run(main) == ["answer", None]
+
+    def test_an_exit_reason_too_large_to_print_reaches_the_caller(
+        self, clock: VirtualClock
+    ) -> None:
+        async def main() -> object:
+            conn, reader, wire = open_connection()
+
+            def server_exits() -> None:  # once the call's monitor arrives
+                (monitor,) = wire.packets()[0]
+                assert isinstance(monitor, tuple)
+                reader.feed_data(frame((28, remote_pid(5), monitor[1], monitor[3]), 10**5000))
+                wire.on_write = None
+
+            wire.on_write = server_exits
+            with pytest.raises(otp.Exit) as crash:
+                await otp.call(remote_pid(5), "req", timeout=10.0)
+            conn.close()
+            return crash.value.reason == 10**5000 and "too large to print" in str(crash.value)
+
+        assert clock.run(main) is True
+
+
+class TestBadInput:
+    """What a peer sends that cannot be acted on is logged and dropped, whatever it holds."""
+
+    @pytest.mark.parametrize(
+        "packet",
+        [
+            b"p" + encode(10**5000),  # a control message that is not a tuple
+            b"p" + encode((10**5000,)),  # an unknown operation
+            b"p" + encode((2, 10**5000)),  # a SEND without its destination
+            b"p" + encode((2, Atom(""), otp.Pid)) + b"\x83qw\x01mw\x01f" + encode(10**5000)[1:],
+        ],
+        ids=["not a tuple", "unknown op", "short SEND", "bad payload"],
+    )
+    def test_the_connection_carries_on(
+        self, packet: bytes, clock: VirtualClock, caplog: pytest.LogCaptureFixture
+    ) -> None:
+        # repr() of an int of more than 4,300 digits raises ValueError.
+        async def main() -> object:
+            conn, reader, _ = open_connection()
+            reader.feed_data(struct.pack(">I", len(packet)) + packet)
+            reader.feed_data(frame((2, Atom(""), otp.self()), "after"))
+            msg = await otp.receive(timeout=5.0)
+            conn.close()
+            return msg
+
+        with caplog.at_level(logging.WARNING, logger="otp"):
+            assert clock.run(main) == "after"
+        [record] = [r for r in caplog.records if "node 'erl@host'" in r.getMessage()]
+        assert len(record.getMessage()) < 10_000
+
+
 class TestConnectionLoss:
     def test_links_monitors_and_calls_fire_with_noconnection(self, clock: VirtualClock) -> None:
         async def main() -> list[object]:
@@ -200,6 +451,76 @@ class TestConnectionLoss:
         [(control, reason)] = clock.run(main)
         assert isinstance(control, tuple) and control[0] == 24  # PAYLOAD_EXIT
         assert reason == "killed" and type(reason) is Atom
+
+
+class Pipe:
+    """A socket's writer whose bytes arrive in the other side's reader; closing ends both."""
+
+    def __init__(self, mine: asyncio.StreamReader, theirs: asyncio.StreamReader) -> None:
+        self.mine, self.theirs = mine, theirs
+
+    def write(self, data: bytes) -> None:
+        self.theirs.feed_data(data)
+
+    async def drain(self) -> None:
+        return None
+
+    def close(self) -> None:
+        for reader in (self.mine, self.theirs):
+            if not reader.at_eof():
+                reader.feed_eof()
+
+
+async def newcomer(cookie: bytes) -> object:
+    """Another connection from a node calling itself PEER; the handshake's outcome."""
+    ours, theirs = asyncio.StreamReader(), asyncio.StreamReader()
+    accepted = _dist()._accepted(ours, cast(asyncio.StreamWriter, Pipe(ours, theirs)))
+    [outcome, _] = await asyncio.gather(
+        initiate(theirs, Pipe(theirs, ours), PEER, 8, cookie, OUR_FLAGS),
+        accepted,
+        return_exceptions=True,
+    )
+    return outcome
+
+
+async def leftover() -> object:
+    """The oldest message in the mailbox, or None when it is empty."""
+    try:
+        return await otp.receive(timeout=0)
+    except TimeoutError:
+        return None
+
+
+class TestAnotherConnectionFromThePeer:
+    def test_a_wrong_cookie_leaves_the_connection_up(self, clock: VirtualClock) -> None:
+        async def main() -> list[object]:
+            conn, _, _ = open_connection()
+            otp.monitor_node(PEER)
+            outcome = await newcomer(b"not-the-cookie")
+            await wait_idle()
+            seen = [type(outcome), conn.state, _dist().conns.get(PEER) is conn, otp.nodes()]
+            seen.append(await leftover())  # no NodeDown
+            conn.close()
+            return seen
+
+        outcome, *seen = clock.run(main)
+        assert issubclass(outcome, HandshakeError | asyncio.IncompleteReadError)  # type: ignore[arg-type]
+        assert seen == ["up", True, [PEER], None]
+
+    def test_the_cookie_proves_a_restarted_node_which_replaces_the_connection(
+        self, clock: VirtualClock
+    ) -> None:
+        async def main() -> list[object]:
+            old, _, _ = open_connection()
+            otp.monitor_node(PEER)
+            outcome = await newcomer(b"cookie")
+            down = await otp.receive(timeout=0)
+            new = _dist().conns[PEER]
+            seen = [type(outcome).__name__, old.state, new.state, down]
+            new.close()
+            return seen
+
+        assert clock.run(main) == ["Peer", "closed", "up", otp.NodeDown(PEER)]
 
 
 class TestTicks:

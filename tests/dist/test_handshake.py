@@ -42,6 +42,16 @@ def streams() -> tuple[asyncio.StreamReader, Pipe, asyncio.StreamReader, Pipe]:
     return a_in, Pipe(b_in), b_in, Pipe(a_in)
 
 
+def messages(data: bytes | bytearray) -> list[bytes]:
+    """The handshake messages in `data` (each framed with a 2-byte length)."""
+    out, pos = [], 0
+    while pos + 2 <= len(data):
+        (n,) = struct.unpack_from(">H", data, pos)
+        out.append(bytes(data[pos + 2 : pos + 2 + n]))
+        pos += 2 + n
+    return out
+
+
 def ok(_: str) -> str:
     return "ok"
 
@@ -50,13 +60,15 @@ async def both(
     a_cookie: bytes = b"c",
     b_cookie: bytes = b"c",
     decide: Callable[[str], str] = ok,
+    on_alive: Callable[..., None] | None = None,
 ) -> tuple[Peer | BaseException, Peer | BaseException, Pipe]:
     """Run both sides; the acceptor closes its end when it is done, as a socket would."""
     a_in, a_out, b_in, b_out = streams()
 
     async def acceptor() -> Peer:
         try:
-            return await accept(b_in, b_out, "b@h", 22, b_cookie, OUR_FLAGS | PUBLISHED, decide)
+            flags = OUR_FLAGS | PUBLISHED
+            return await accept(b_in, b_out, "b@h", 22, b_cookie, flags, decide, on_alive)
         finally:
             a_in.feed_eof()
 
@@ -106,6 +118,64 @@ class TestInitiateAndAccept:
         assert isinstance(b, HandshakeError)
         assert isinstance(a, HandshakeError)
         assert str(a).endswith(": nok")
+
+
+class TestAlive:
+    """Status `alive`: the acceptor is still connected to a node of the initiator's name."""
+
+    def test_a_wrong_cookie_leaves_the_old_connection_alone(self) -> None:
+        told: list[object] = []
+
+        def on_alive(*args: object) -> None:
+            told.append(args)
+
+        a, b, _ = asyncio.run(both(a_cookie=b"wrong", decide=lambda name: "alive", on_alive=on_alive))
+        assert isinstance(a, asyncio.IncompleteReadError | HandshakeError)
+        assert isinstance(b, HandshakeError)
+        assert told == []
+
+    def test_the_old_connection_is_replaced_once_the_cookie_is_proved_before_the_ack(
+        self,
+    ) -> None:
+        told: list[tuple[object, list[bytes]]] = []
+        sent: list[Pipe] = []
+
+        def on_alive(name: object, *_: object) -> None:
+            told.append((name, [m[:1] for m in messages(sent[0].sent)]))
+
+        async def run() -> tuple[Peer | BaseException, Peer | BaseException]:
+            a_in, a_out, b_in, b_out = streams()
+            sent.append(b_out)
+            alive = accept(b_in, b_out, "b@h", 22, b"c", OUR_FLAGS, lambda n: "alive", on_alive)
+            a, b = await asyncio.gather(
+                initiate(a_in, a_out, "a@h", 11, b"c", OUR_FLAGS), alive, return_exceptions=True
+            )
+            return a, b
+
+        a, b = asyncio.run(run())
+        assert a == Peer("b@h", OUR_FLAGS, 22) and b == Peer("a@h", OUR_FLAGS, 11)
+        # Told after the status and the challenge, before the ack.
+        assert told == [("a@h", [b"s", b"N"])]
+        assert [m[:1] for m in messages(sent[0].sent)] == [b"s", b"N", b"a"]
+
+    def test_an_initiator_answering_false_is_refused(self) -> None:
+        told: list[object] = []
+
+        def on_alive(*args: object) -> None:
+            told.append(args)
+
+        async def run() -> BaseException | Peer:
+            _, a_out, b_in, b_out = streams()
+            a_out.write(struct.pack(">HcQIH", 18, b"N", OUR_FLAGS, 11, 3) + b"a@h")
+            a_out.write(b"\x00\x06sfalse")
+            [result] = await asyncio.gather(
+                accept(b_in, b_out, "b@h", 22, b"c", OUR_FLAGS, lambda n: "alive", on_alive),
+                return_exceptions=True,
+            )
+            return result
+
+        assert isinstance(asyncio.run(run()), HandshakeError)
+        assert told == []
 
 
 def test_digest_is_md5_of_cookie_and_decimal_challenge() -> None:

@@ -19,6 +19,9 @@ import pytest
 
 import otp
 from otp import Atom
+from otp._runtime._scheduler import current_node
+from otp.dist._handshake import OUR_FLAGS, HandshakeError, initiate
+from otp.dist._node import Distribution
 
 pytestmark = pytest.mark.erlang
 
@@ -172,6 +175,42 @@ class TestHandshake:
         assert all("not-the-cookie" not in r.getMessage() for r in caplog.records)
         assert all(COOKIE not in r.getMessage() for r in caplog.records)
 
+    def test_a_stranger_with_a_wrong_cookie_cannot_cut_a_live_connection(self) -> None:
+        # Someone who does not know the cookie connects to the Python node
+        # claiming the name of the Erlang node it is connected to.
+        py, en = f"{unique('py')}@127.0.0.1", f"{unique('erl')}@127.0.0.1"
+        code = erl(
+            """
+            pong = net_adm:ping($PY),
+            monitor_node($PY, true),
+            register(watch, self()),
+            io:format("up~n"),
+            receive
+                {nodedown, _} -> io:format("nodedown~n");
+                {still, From} -> From ! {still, here}, io:format("still up~n")
+            end,
+            timer:sleep(infinity).
+            """,
+            PY=py,
+        )
+
+        async def main() -> list[object]:
+            async with erlang(en, code) as peer:
+                await peer.expect("up")
+                otp.monitor_node(en)
+                dist = current_node().dist
+                assert isinstance(dist, Distribution)
+                reader, writer = await asyncio.open_connection("127.0.0.1", dist.port)
+                try:
+                    with pytest.raises((HandshakeError, asyncio.IncompleteReadError)):
+                        await initiate(reader, writer, en, 1234, b"wrong", OUR_FLAGS)
+                finally:
+                    writer.close()
+                otp.send(("watch", en), (Atom("still"), otp.self()))
+                return [await peer.expect("still"), await otp.receive(timeout=GUARD), otp.nodes()]
+
+        assert run_node(main, py) == ["up", (Atom("still"), Atom("here")), [en]]
+
 
 class TestErlangCallsPython:
     def test_call_cast_noproc_and_crash(self) -> None:
@@ -202,6 +241,41 @@ class TestErlangCallsPython:
             "noproc",
             "'$otp_exception' ValueError boom",
         ]
+
+    def test_calls_with_odd_tags_are_answered_as_gen_reply_would(self) -> None:
+        # Each tag shape gen:reply/2 knows, sent by hand; a From that is not
+        # {Pid, Tag} reaches handle_info, and the server carries on.
+        py, en = f"{unique('py')}@127.0.0.1", f"{unique('erl')}@127.0.0.1"
+        code = erl(
+            """
+            S = {echo, $PY},
+            Wait = fun(What) ->
+                receive M -> io:format("~s ~p~n", [What, M])
+                after 5000 -> io:format("~s none~n", [What]) end
+            end,
+            S ! {'$gen_call', {self(), []}, hi},
+            Wait("empty"),
+            S ! {'$gen_call', {self(), make_ref()}, hi},
+            Wait("ref"),
+            A = alias(),
+            S ! {'$gen_call', {self(), [[alias | A], extra]}, hi},
+            receive {[[alias | A], extra], R3} -> io:format("alias ~p~n", [R3]) end,
+            S ! {'$gen_call', not_a_from, hi},
+            io:format("alive ~p~n", [gen_server:call(S, hi)]),
+            halt().
+            """,
+            PY=py,
+        )
+
+        async def main() -> list[str]:
+            await Echo.start(None, name="echo")
+            async with erlang(en, code) as peer:
+                return [await peer.expect(w) for w in ("empty", "ref", "alias", "alive")]
+
+        seen = run_node(main, py)
+        assert isinstance(seen, list) and seen[0] == "{[],{echo,hi}}"
+        assert seen[1].startswith("{#Ref<") and seen[1].endswith(",{echo,hi}}")
+        assert seen[2:] == ["{echo,hi}", "{echo,hi}"]
 
     def test_elixir_calls_a_python_gen_server(self) -> None:
         py, en = f"{unique('py')}@127.0.0.1", f"{unique('ex')}@127.0.0.1"
@@ -310,6 +384,36 @@ class TestPythonCallsErlang:
             (Atom("got"), Atom("after")),
             "kaboom",
         ]
+
+    def test_a_call_that_times_out_leaves_the_node_running_and_drops_late_replies(self) -> None:
+        py, en = f"{unique('py')}@127.0.0.1", f"{unique('erl')}@127.0.0.1"
+        code = """
+            Silent = spawn(fun() ->
+                receive {'$gen_call', {Pid, Tag} = From, Req} ->
+                    Big = binary_to_integer(<<"1", (binary:copy(<<"0">>, 5000))/binary>>),
+                    io:format("got ~p~n", [Req =:= Big]),
+                    receive late -> ok end,
+                    Pid ! {Tag, late},
+                    gen:reply(From, late),
+                    Pid ! done
+                end
+            end),
+            register(silent, Silent),
+            io:format("ready~n"),
+            timer:sleep(infinity).
+            """
+
+        async def main() -> list[object]:
+            async with erlang(en, code) as peer:
+                await peer.expect("ready")
+                with pytest.raises(otp.CallTimeout):
+                    await otp.call(("silent", en), 10**5000, timeout=0.1)
+                got = await peer.expect("got")
+                otp.send(("silent", en), Atom("late"))
+                # The late replies come before "done", if they come at all.
+                return [got, await otp.receive(timeout=GUARD), otp.nodes()]
+
+        assert run_node(main, py) == ["true", "done", [en]]
 
     def test_calls_by_pid_and_stop(self) -> None:
         py, en = f"{unique('py')}@127.0.0.1", f"{unique('ex')}@127.0.0.1"

@@ -315,6 +315,21 @@ class TestDecodeErrors:
         with pytest.raises(DecodeError, match=message):
             decode(data)
 
+    @pytest.mark.parametrize(
+        "data",
+        [
+            b"\x83qw\x01mw\x01f" + encode(10**5000)[1:],  # the arity of an external fun
+            b"\x83X" + encode(10**5000)[1:] + bytes(12),  # the node of a pid
+            b"\x83X" + encode((1,) * 100_000)[1:] + bytes(12),  # the node of a pid
+        ],
+        ids=["huge arity", "huge node", "long node"],  # too large to print; long to print
+    )
+    def test_the_error_shows_a_bad_value_shortly_whatever_it_is(self, data: bytes) -> None:
+        # repr() of an int of more than 4,300 digits raises ValueError.
+        with pytest.raises(DecodeError) as info:
+            decode(data)
+        assert len(str(info.value)) < 500
+
     def test_a_fun_with_a_wrong_size_raises_decode_error(self) -> None:
         (vector,) = [v for v in VECTORS if v["name"] == "fun_local"]
         data = bytearray.fromhex(vector["v2"])

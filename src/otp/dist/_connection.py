@@ -33,6 +33,7 @@ from .._behaviours._server_process import GEN_CAST, From, ServerProcess, System
 from .._errors import Exit, NoConnection, NoProc
 from .._runtime._ids import Pid, Ref
 from .._runtime._process import Process
+from .._runtime._repr import safe_repr
 from .._runtime._terms import Atom, ImproperList
 from ._handshake import ALIAS, EXIT_PAYLOAD
 from ._term import DecodeError, Decoder, encode
@@ -53,6 +54,8 @@ _GEN_CAST: Final = Atom("$gen_cast")
 _SYSTEM: Final = Atom("system")
 _TERMINATE: Final = Atom("terminate")
 _NO_PAYLOAD: Final = object()
+#: How much of a peer's term a log line shows.
+_SHOWN: Final = 1000
 
 LINK, SEND, EXIT, REG_SEND, EXIT2 = 1, 2, 3, 6, 8
 MONITOR_P, DEMONITOR_P, MONITOR_P_EXIT, SEND_SENDER = 19, 20, 21, 22
@@ -74,13 +77,47 @@ def wire_reason(reason: object) -> object:
 
 
 def alias_of(tag: object) -> Ref | None:
-    """The alias in a call tag: `[alias | Ref]` or `[[alias | Ref] | _]`; else None."""
-    if type(tag) is ImproperList and tag.items[0] == _ALIAS and type(tag.tail) is Ref:
-        return tag.tail
-    first = tag.items[0] if type(tag) is ImproperList else tag[0] if type(tag) is list else None
-    if type(first) is ImproperList:
-        return alias_of(first)
+    """The alias in a call tag, as `gen:reply/2` finds it; else None.
+
+    The tag is `[alias | Ref]` (a call with an alias), `[[alias | Ref] | _]`
+    (the same, with more after it), or anything else, which the reply goes
+    back with, to the caller's pid (OTP's plain `{Pid, Ref}` calls, and any
+    tag a peer chose: `[]`, `[alias, x | Ref]`...).
+
+    >>> from otp._runtime._ids import _new_ref
+    >>> ref = _new_ref("a@h", 1, (7,))
+    >>> alias_of(ImproperList([_ALIAS], ref)) is ref, alias_of([ImproperList([_ALIAS], ref)]) is ref
+    (True, True)
+    >>> alias_of([]), alias_of(ref), alias_of(ImproperList([_ALIAS, 1], ref))
+    (None, None, None)
+    """
+    first: object
+    if type(tag) is ImproperList:
+        alias = _alias(tag)
+        if alias is not None:
+            return alias
+        first = tag.items[0]
+    elif type(tag) is list and tag:
+        first = tag[0]
+    else:
+        return None
+    return _alias(first) if type(first) is ImproperList else None
+
+
+def _alias(tag: ImproperList) -> Ref | None:
+    """The Ref of `[alias | Ref]`; None for any other improper list."""
+    tail, items = tag.tail, tag.items
+    if type(tail) is Ref and len(items) == 1 and type(items[0]) is Atom and items[0] == _ALIAS:
+        return tail
     return None
+
+
+def _encodes(term: object) -> bool:
+    try:
+        encode(term)
+    except (TypeError, ValueError):
+        return False
+    return True
 
 
 def call_failure(reason: object, target: object, node: str) -> Exit:
@@ -88,14 +125,17 @@ def call_failure(reason: object, target: object, node: str) -> Exit:
     if isinstance(reason, str) and reason == "noproc":
         return NoProc(
             "noproc",
-            f"call to {target!r} failed: no such process on node {node!r}. Start it "
+            f"call to {safe_repr(target)} failed: no such process on node {node!r}. Start it "
             f"first, or check the name and the node.",
         )
     if isinstance(reason, str) and reason == "noconnection":
         return NoConnection(
-            "noconnection", f"call to {target!r} failed: the connection to {node!r} was lost"
+            "noconnection",
+            f"call to {safe_repr(target)} failed: the connection to {node!r} was lost",
         )
-    return Exit(reason, f"the server {target!r} on {node!r} exited with {reason!r}")
+    return Exit(
+        reason, f"the server {safe_repr(target)} on {node!r} exited with {safe_repr(reason)}"
+    )
 
 
 class Connection:
@@ -306,10 +346,22 @@ class Connection:
         if self.state == "closed":
             return
         alias = alias_of(tag)
-        if alias is not None and self.flags & ALIAS:
-            self.send((ALIAS_SEND, server, alias), (tag, value))
-        else:
-            self.send((SEND, _EMPTY, caller), (tag, value))
+        try:
+            if alias is not None and self.flags & ALIAS:
+                self.send((ALIAS_SEND, server, alias), (tag, value))
+            else:
+                self.send((SEND, _EMPTY, caller), (tag, value))
+        except (TypeError, ValueError):
+            if _encodes(tag):
+                raise  # the reply has no Erlang form: the server's error, as for a send
+            # The peer's own tag cannot go back (it decodes deeper than this
+            # node encodes): the server did nothing wrong, so it carries on.
+            logger.error(
+                "Dropped the reply to a call from %s on node %r: the call's tag "
+                "cannot be encoded back (nested too deeply)",
+                caller,
+                self.peer,
+            )
 
     # -- receiving ---------------------------------------------------------------
 
@@ -331,19 +383,33 @@ class Connection:
                 "Dropped a message from node %r that cannot be decoded: %s", self.peer, exc
             )
             return
+        except Exception:  # a bug of the decoder: the connection carries on all the same
+            logger.exception("Dropped a message from node %r: decoding it failed", self.peer)
+            return
+        # What a peer sent is shown with safe_repr: its repr() may raise or be huge.
         if type(control) is not tuple or not control or type(control[0]) is not int:
-            logger.error("Dropped a malformed control message from node %r: %r", self.peer, control)
+            logger.error(
+                "Dropped a malformed control message from node %r: %s",
+                self.peer,
+                safe_repr(control, _SHOWN),
+            )
             return
         handler = _HANDLERS.get(control[0])
         if handler is None:
             logger.warning(
-                "Ignored control message %d from node %r: not supported", control[0], self.peer
+                "Ignored control message %s from node %r: not supported",
+                safe_repr(control[0], _SHOWN),
+                self.peer,
             )
             return
         try:
             handler(self, control, payload)
         except Exception:
-            logger.exception("Failed to handle control message %r from node %r", control, self.peer)
+            logger.exception(
+                "Failed to handle control message %s from node %r",
+                safe_repr(control, _SHOWN),
+                self.peer,
+            )
 
     def deliver(self, to: object, msg: object) -> None:
         """A message for a local process, with OTP's call and cast shapes translated."""
@@ -353,7 +419,7 @@ class Connection:
             return  # a process of this node that is gone
         if type(msg) is tuple and len(msg) in (2, 3) and type(msg[0]) is Atom:
             msg = self._translate(to, msg)
-        elif self.calls and type(msg) is tuple and len(msg) == 2:
+        elif type(msg) is tuple and len(msg) == 2 and (self.calls or type(msg[0]) is ImproperList):
             if self._answer(msg):
                 return  # a reply by plain send, not through the alias
         to.enqueue(msg)
@@ -400,11 +466,22 @@ class Connection:
         return reply
 
     def _answer(self, msg: tuple[object, ...]) -> bool:
+        """True if `msg` is the reply to a call of ours (sent to the pid, not the alias)."""
         tag = msg[0]
-        ref = alias_of(tag) if type(tag) is ImproperList else tag
-        call = self.calls.get(ref) if type(ref) is Ref else None
-        if call is None:
+        ref = _alias(tag) if type(tag) is ImproperList else tag
+        if type(ref) is not Ref:
             return False
+        call = self.calls.get(ref)
+        if call is None:
+            # `[alias | Ref]` with one of our refs: the reply to a call that is
+            # over (it timed out), from a server that replied to the pid.
+            # Dropped, as the alias would have dropped it.
+            dist = self.dist
+            return (
+                type(tag) is ImproperList
+                and ref._node_name == dist.name
+                and ref._creation == dist.node.creation
+            )
         if not call[0].done():
             call[0].set_result(msg[1])
         return True

@@ -207,13 +207,18 @@ async def accept(
     cookie: bytes,
     flags: int,
     decide: Decide,
-    on_alive: Callable[[str, bool], None] | None = None,
+    on_alive: Callable[[str], None] | None = None,
 ) -> Peer:
     """Run the handshake as the node that accepted the connection.
 
     `decide(peer_name)` chooses the status (simultaneous connects, nodes
     already connected). With status "alive" the initiator answers whether
-    it is a new incarnation; `on_alive(peer_name, answer)` is told.
+    it is a new incarnation of the node; if it is, `on_alive(peer_name)`
+    is called once the initiator proved it knows the cookie, before the
+    last message of the handshake, so that the old connection can be
+    dropped first (as OTP 25's `dist_util` does). Nothing the initiator
+    sends before that proof has any effect but the handshake's own: each
+    message is at most 65,535 bytes (its length is 2 bytes).
 
     Raises:
         HandshakeError: the initiator sent something else than the
@@ -238,10 +243,8 @@ async def accept(
     status = decide(peer_name)
     await _send(writer, b"s" + status.encode("ascii"))
     if status == "alive":
-        answer = await _recv(reader)
-        if on_alive is not None:
-            on_alive(peer_name, answer == b"strue")
-        if answer != b"strue":
+        # Anyone can claim a name: the claim only counts once the cookie is proved.
+        if await _recv(reader) != b"strue":
             raise HandshakeError(f"node {peer_name!r} is already connected")
     elif status not in ("ok", "ok_simultaneous"):
         raise HandshakeError(f"refused a connection from {peer_name!r}: {status}")
@@ -258,6 +261,8 @@ async def accept(
             peer_name,
         )
         raise HandshakeError(f"node {peer_name!r} used a wrong cookie")
+    if status == "alive" and on_alive is not None:
+        on_alive(peer_name)
     await _send(writer, b"a" + digest(cookie, theirs))
     return Peer(peer_name, flags & peer_flags, peer_creation)
 

@@ -16,7 +16,9 @@ reads it.
 Calls to processes on other nodes use OTP's wire shape: the caller monitors
 the server (by name or pid), sends `{'$gen_call', {Pid, [alias | Ref]},
 Request}`, and takes the reply from the alias, which is dropped once the
-call is over, so a late reply never reaches a mailbox.
+call is over, so a late reply never reaches a mailbox. A reply sent to the
+caller's pid instead (by a node without aliases, or a server that answers
+`Pid ! {Tag, Reply}` itself) is known by its tag, and dropped as late too.
 
 >>> import otp
 >>> async def main():
@@ -41,6 +43,7 @@ from typing import TYPE_CHECKING, Final, NamedTuple, final
 from .._errors import CallTimeout, NoConnection, NoProc
 from .._runtime._ids import Pid, Ref, _new_remote_pid
 from .._runtime._process import Process
+from .._runtime._repr import safe_repr
 from .._runtime._scheduler import current_node, current_process, self_process
 from .._runtime._terms import Atom, ImproperList
 from . import _epmd
@@ -295,9 +298,12 @@ class Distribution:
         # Both nodes connect to each other at once: the greater name's attempt wins.
         return "ok_simultaneous" if peer > self.name else "nok"
 
-    def _on_alive(self, peer: str, new_incarnation: bool) -> None:
+    def _on_alive(self, peer: str) -> None:
+        """A node we are connected to connects again and proved the cookie: it restarted."""
+        # Our connection to its old incarnation is dead, even if we have not
+        # noticed yet. (One still connecting is kept: this handshake attaches to it.)
         conn = self.conns.get(peer)
-        if new_incarnation and conn is not None:
+        if conn is not None and conn.state == "up":
             conn.close("the node restarted")
 
     def closed(self, conn: Connection) -> None:
@@ -402,7 +408,9 @@ class Distribution:
         else:
             peer, wire = target[1], Atom(target[0])
         if peer == self.name:
-            raise NoProc("noproc", f"call to {target!r} failed: the process is not alive")
+            raise NoProc(
+                "noproc", f"call to {safe_repr(target)} failed: the process is not alive"
+            )
         conn = self.connection(peer)
         caller = current_process.get() or self.anonymous_pid()
         ref = self.node.make_ref()
@@ -420,15 +428,24 @@ class Distribution:
             raise
         handle = None
         if timeout is not None:
-            handle = self.loop.call_later(timeout, _call_timeout, fut, target, request, timeout)
+            # Only the future goes to the timer: asyncio prints a callback's
+            # arguments when it fails, and printing a user's value may raise.
+            handle = self.loop.call_later(timeout, _time_out, fut)
         try:
-            return await fut
+            reply = await fut
         finally:
             if handle is not None:
                 handle.cancel()
             # Still monitoring: end the monitor, which also drops the alias.
             if conn.calls.pop(ref, None) is not None:
                 conn.send((20, caller, wire, ref))
+        if reply is _TIMED_OUT:
+            raise CallTimeout(
+                "timeout",
+                f"call to {safe_repr(target)} with {safe_repr(request)} got no reply "
+                f"within {timeout} s",
+            )
+        return reply
 
     # -- public operations -------------------------------------------------------------
 
@@ -467,15 +484,13 @@ def _noproc_exit(proc: Process, target: Pid) -> None:
         proc.exit_signal(target, "noproc", True)
 
 
-def _call_timeout(
-    fut: asyncio.Future[object], target: object, request: object, timeout: float
-) -> None:
+#: What a remote call's future gets when its time is up.
+_TIMED_OUT: Final = object()
+
+
+def _time_out(fut: asyncio.Future[object]) -> None:
     if not fut.done():
-        fut.set_exception(
-            CallTimeout(
-                "timeout", f"call to {target!r} with {request!r} got no reply within {timeout} s"
-            )
-        )
+        fut.set_result(_TIMED_OUT)
 
 
 # -- the public functions ----------------------------------------------------------------

@@ -26,6 +26,7 @@ from collections.abc import Callable
 from typing import NoReturn
 
 from .._runtime._ids import Pid, _new_ref, _new_remote_pid
+from .._runtime._repr import safe_repr
 from .._runtime._terms import (
     Atom,
     BitBinary,
@@ -91,6 +92,9 @@ ByteString = bytes | bytearray | memoryview
 """What the decoder reads; `bytes` is read in place, the others are copied first."""
 
 _DecodeFn = Callable[["Decoder", int], tuple[object, int]]
+
+#: How much of a bad value an error message shows (printing a value may raise).
+_SHOWN = 200
 
 # Decoded atoms by their bytes (Latin-1 ones behind a 0xff byte, which never
 # starts valid UTF-8). Atoms are immutable values, so every decoder shares
@@ -206,7 +210,9 @@ class Decoder:
         try:
             return _PidUnpickler(io.BytesIO(raw), self).load()
         except Exception as exc:
-            raise DecodeError(f"could not unpickle an '$otp_pickle' value: {exc!r}", pos) from None
+            raise DecodeError(
+                f"could not unpickle an '$otp_pickle' value: {safe_repr(exc, _SHOWN)}", pos
+            ) from None
 
 
 def decode(data: ByteString, *, pids: PidHook | None = None, allow_pickle: bool = True) -> object:
@@ -384,7 +390,7 @@ def _atom_text(s: Decoder, pos: int, what: str) -> tuple[str, int]:
         return value, end
     if value is None or type(value) is bool:
         return {None: "nil", True: "true", False: "false"}[value], end
-    raise DecodeError(f"expected an atom for {what}, got {value!r}", pos)
+    raise DecodeError(f"expected an atom for {what}, got {safe_repr(value, _SHOWN)}", pos)
 
 
 # --- containers ------------------------------------------------------------
@@ -653,7 +659,9 @@ def _d_export(s: Decoder, pos: int) -> tuple[object, int]:
     function, at = _atom_text(s, pos, "the function of an external fun")
     arity, end = s._term(at)
     if type(arity) is not int or not 0 <= arity <= 255:
-        raise DecodeError(f"expected the arity of an external fun, got {arity!r}", at)
+        raise DecodeError(
+            f"expected the arity of an external fun, got {safe_repr(arity, _SHOWN)}", at
+        )
     return Export(module, function, arity), end
 
 
@@ -675,7 +683,9 @@ def _d_new_fun(s: Decoder, pos: int) -> tuple[object, int]:
     _old_uniq, at = s._term(at)
     creator, at = s._term(at)
     if not isinstance(creator, Pid):
-        raise DecodeError(f"expected the pid that created a fun, got {creator!r}", at)
+        raise DecodeError(
+            f"expected the pid that created a fun, got {safe_repr(creator, _SHOWN)}", at
+        )
     free, at = _elements(s, at, num_free, "a fun's free variables")
     if at != end:
         raise DecodeError(f"a fun claims {size} bytes but holds {at - pos}", pos)
