@@ -493,3 +493,36 @@ def test_a_late_deferred_reply_releases_the_pending_call(clock: VirtualClock) ->
         return pid.deferred
 
     assert not clock.run(main)
+
+
+class KillsItsCaller(otp.GenServer):
+    def handle_call(self, request: object, from_: otp.From, state: object) -> object:
+        assert from_.caller is not None
+        otp.exit(from_.caller, "kill")
+        return otp.Reply("too late", state)
+
+
+class TestCallerKilledDuringTheCall:
+    def test_a_caller_killed_by_the_server_does_not_go_on_with_the_reply(
+        self, clock: VirtualClock
+    ) -> None:
+        async def caller(pid: otp.Pid, parent: otp.Pid) -> None:
+            reply = await otp.call(pid, "hello")
+            otp.send(parent, ("went on with", reply))  # must never happen
+
+        async def main() -> list[object]:
+            pid = await KillsItsCaller.start_link(None)
+            assert pid is not None
+            _, ref = otp.spawn_monitor(caller, pid, otp.self())
+            down = await otp.receive(match=lambda m: isinstance(m, otp.Down) and m.ref == ref)
+            await wait_idle()
+            rest = []
+            while True:
+                try:
+                    rest.append(await otp.receive(timeout=0))
+                except TimeoutError:
+                    break
+            assert isinstance(down, otp.Down)
+            return [down.reason, *rest]
+
+        assert clock.run(main) == ["killed"]

@@ -427,6 +427,11 @@ async def call(server: Dest, request: object, timeout: float | None = 5.0) -> ob
     ):
         node.inline_left -= 1
         from_ = _call_inline(proc, request, caller)
+        if caller is not None and not caller.alive:
+            # The server killed its caller (`otp.exit(from_.caller, ...)` in
+            # handle_call): the caller's task is cancelled and must not go on
+            # with the reply, as it would not have received it in Erlang.
+            raise asyncio.CancelledError
         if from_.done:
             value = from_.value
             if type(value) is Failure:
@@ -481,6 +486,7 @@ def _call_inline(proc: ServerProcess, request: object, caller: Process | None) -
     if proc.timer is not None:  # like any message, the call cancels a `timeout=`
         proc.timer.cancel()
         proc.timer = None
+        proc.idle = None
     slow = proc.rt.slow_callback
     t0 = perf() if slow is not None else 0.0
     try:

@@ -156,6 +156,7 @@ class ServerProcess(Process):
         "cont",
         "ctx",
         "deferred",
+        "idle",
         "impl",
         "last",
         "scheduled",
@@ -172,6 +173,7 @@ class ServerProcess(Process):
     busy: bool
     cont: object
     timer: asyncio.TimerHandle | None
+    idle: float | None  # the `timeout=` the timer was armed with (see `rearm`)
     deferred: set[From] | None
     last: object
     suspended: bool
@@ -185,6 +187,7 @@ class ServerProcess(Process):
         self.busy = True  # until init has returned
         self.cont = MISSING
         self.timer = None
+        self.idle = None
         self.deferred = None
         self.last = None
         self.suspended = False
@@ -220,6 +223,8 @@ class ServerProcess(Process):
         if self.timer is not None:
             self.timer.cancel()
             self.timer = None
+            if type(msg) is not System:
+                self.idle = None  # a message came: the timeout is over
         if not self.scheduled and not self.busy:
             self.scheduled = True
             self.rt.call_soon(self.run, context=self.ctx)
@@ -410,10 +415,25 @@ class ServerProcess(Process):
         if continue_ is not MISSING:
             self.cont = continue_
         elif timeout is not None and not self.mailbox:
+            self.idle = timeout
             self.timer = self.rt.loop.call_later(timeout, self.on_timeout)
+
+    def rearm(self) -> None:
+        """After a system message: wait the whole `timeout=` again, as gen_server does.
+
+        A system message (an `otp.sys` request) does not end a `timeout=`
+        wait: OTP's gen_server goes back to its receive with the same
+        timeout, which starts over. Any other message ends it.
+        """
+        if self.idle is not None and self.timer is None and not self.suspended:
+            if self.mailbox:
+                self.idle = None  # another message is waiting: it ends the wait
+            else:
+                self.timer = self.rt.loop.call_later(self.idle, self.on_timeout)
 
     def on_timeout(self) -> None:
         self.timer = None
+        self.idle = None
         if self.alive and not self.mailbox:
             self.enqueue("timeout")
 
@@ -565,9 +585,10 @@ class ServerProcess(Process):
         except Exception as exc:
             if msg.fut is not None and not msg.fut.done():
                 msg.fut.set_exception(exc)
-            return
-        if msg.fut is not None and not msg.fut.done():
-            msg.fut.set_result(result)
+        else:
+            if msg.fut is not None and not msg.fut.done():
+                msg.fut.set_result(result)
+        self.rearm()
 
     # -- reports -------------------------------------------------------------------
 
