@@ -39,6 +39,7 @@ PROCESSES = [
     "process_info",
     "send_after",
     "cancel_timer",
+    "read_timer",
     "TimerRef",
 ]
 GEN_SERVER = [

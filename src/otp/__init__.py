@@ -79,6 +79,7 @@ from ._runtime._spawning import spawn_monitor as spawn_monitor
 from ._runtime._terms import Atom as Atom
 from ._runtime._terms import Port as Port
 from ._runtime._timers import cancel_timer as cancel_timer
+from ._runtime._timers import read_timer as read_timer
 from ._runtime._timers import send_after as send_after
 from .dist import _pg as pg
 from .dist._node import NodeDown as NodeDown
@@ -150,6 +151,7 @@ __all__ = [
     "pg",
     "process_info",
     "processes",
+    "read_timer",
     "receive",
     "register",
     "registered",

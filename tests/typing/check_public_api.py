@@ -48,6 +48,7 @@ async def processes() -> None:
     assert_type(ref, otp.Ref)
     otp.link(pid2)
     timer = otp.send_after(me, "tick", 0.5)
+    assert_type(otp.read_timer(timer), float | None)
     assert_type(otp.cancel_timer(timer), float | None)
     assert_type(await otp.receive(timeout=1.0), object)
     assert_type(otp.process_info(pid), dict[str, object] | None)
