@@ -37,6 +37,13 @@ class Counter(otp.GenServer):
         return otp.NoReply(state)
 
 
+class Workers(otp.Supervisor):
+    def init(self, count: object) -> otp.SupervisorSpec | otp.Ignore:
+        if count == 0:
+            return otp.Ignore()
+        return otp.SupervisorSpec([Counter], strategy="one_for_all")
+
+
 async def processes() -> None:
     async def child(parent: otp.Pid) -> None:
         otp.send(parent, "hello")
@@ -68,10 +75,12 @@ async def supervision() -> None:
         strategy="rest_for_one",
         restart_delay=otp.Supervisor.backoff(0.1, 5.0),
     )
+    assert_type(sup, otp.Pid)  # a children list never ignores
     children = await otp.Supervisor.which_children(sup)
     assert_type(children, list[otp.Child])
     counts = await otp.Supervisor.count_children(sup)
     assert_type(counts, dict[str, int])
+    assert_type(await Workers.start_link(3), otp.Pid | None)  # its init may ignore
     dyn = await otp.DynamicSupervisor.start_link(max_children=10)
     assert_type(await otp.DynamicSupervisor.start_child(dyn, (Counter, 0)), otp.Pid | None)
 
