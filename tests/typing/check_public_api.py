@@ -81,6 +81,8 @@ async def supervision() -> None:
     counts = await otp.Supervisor.count_children(sup)
     assert_type(counts, dict[str, int])
     assert_type(await Workers.start_link(3), otp.Pid | None)  # its init may ignore
+    await otp.PartitionSupervisor.start_link((Counter, 0), name="counters", partitions=4)
+    assert_type(otp.PartitionSupervisor.partitions("counters"), int)
     dyn = await otp.DynamicSupervisor.start_link(max_children=10)
     assert_type(await otp.DynamicSupervisor.start_child(dyn, (Counter, 0)), otp.Pid | None)
 
