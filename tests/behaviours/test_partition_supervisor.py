@@ -200,6 +200,26 @@ class TestVia:
 
         assert clock.run(main) == (True, 1)
 
+    def test_keys_keep_their_partition_after_a_temporary_partition_exited(
+        self, clock: VirtualClock
+    ) -> None:
+        async def main() -> tuple[object, object, object]:
+            spec = Shard.child_spec(None, restart="temporary")
+            await otp.PartitionSupervisor.start_link(
+                lambda p: spec.replace(start=lambda: Shard.start_link(p)), name="s", partitions=3
+            )
+            via = otp.PartitionSupervisor.via
+            with pytest.raises(otp.Exit):
+                await otp.call(via("s", 0), "crash")
+            await otp.PartitionSupervisor.which_children("s")  # the exit is handled
+            return (
+                otp.whereis(via("s", 0)),
+                await otp.call(via("s", 1), "which"),
+                await otp.call(via("s", 2), "which"),
+            )
+
+        assert clock.run(main) == (None, 1, 2)
+
 
 def test_string_routing_is_stable_across_interpreter_runs() -> None:
     code = (

@@ -200,10 +200,16 @@ class _PartitionServer(_SupervisorServer):
 
     def whereis_name(self, key: object) -> Pid | None:
         state = self.sup_state
-        if state is None:
+        if state is None or self.count is None:
             return None
+        i = partition_of(key, self.count)
         children = state.children
-        return children[partition_of(key, len(children))].pid
+        if len(children) == self.count:
+            return children[i].pid
+        # A temporary partition that exited left the list: the others keep
+        # their keys, and the keys of the gone one reach no process.
+        child = state.find(i)
+        return None if child is None else child.pid
 
     def register_name(self, key: object, pid: Pid) -> bool:
         raise TypeError(
