@@ -44,6 +44,11 @@ class Workers(otp.Supervisor):
         return otp.SupervisorSpec([Counter], strategy="one_for_all")
 
 
+class Sessions(otp.DynamicSupervisor):
+    def init(self, limit: object) -> dict[str, object]:
+        return {"max_children": limit, "max_restarts": 10}
+
+
 async def processes() -> None:
     async def child(parent: otp.Pid) -> None:
         otp.send(parent, "hello")
@@ -84,6 +89,8 @@ async def supervision() -> None:
     await otp.PartitionSupervisor.start_link((Counter, 0), name="counters", partitions=4)
     assert_type(otp.PartitionSupervisor.partitions("counters"), int)
     dyn = await otp.DynamicSupervisor.start_link(max_children=10)
+    assert_type(dyn, otp.Pid)  # the options form never ignores
+    assert_type(await Sessions.start_link(100, name="sessions"), otp.Pid | None)
     assert_type(await otp.DynamicSupervisor.start_child(dyn, (Counter, 0)), otp.Pid | None)
 
 
