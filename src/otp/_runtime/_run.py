@@ -9,7 +9,7 @@ from collections.abc import Callable, Coroutine
 from typing import Any, TypeVar
 
 from .._errors import Exit
-from ._node import Node
+from ._node import Node, check_process_fn
 from ._process import Process, start_task
 
 T = TypeVar("T")
@@ -54,6 +54,7 @@ def run(
             "otp.run cannot be called from a running event loop; inside async code "
             "use `async with otp.Node():` instead"
         )
+    check_process_fn(main, "run")  # before a loop starts, not as main's crash
     if use_uvloop:
         try:
             import uvloop
