@@ -60,6 +60,7 @@ GEN_SERVER = [
     "CallTimeout",
     "NoConnection",
     "Exit",
+    "CallbackWarning",
 ]
 
 

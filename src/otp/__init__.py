@@ -38,6 +38,7 @@ from ._behaviours._task import Task as Task
 from ._behaviours._task_supervisor import TaskSupervisor as TaskSupervisor
 from ._errors import AlreadyRegistered as AlreadyRegistered
 from ._errors import AlreadyStarted as AlreadyStarted
+from ._errors import CallbackWarning as CallbackWarning
 from ._errors import CallTimeout as CallTimeout
 from ._errors import Exit as Exit
 from ._errors import MaxChildren as MaxChildren
@@ -100,6 +101,7 @@ __all__ = [
     "AlreadyStarted",
     "Atom",
     "CallTimeout",
+    "CallbackWarning",
     "Child",
     "ChildSpec",
     "Down",

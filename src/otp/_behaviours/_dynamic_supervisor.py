@@ -60,6 +60,7 @@ from .._runtime._messages import Exited
 from .._runtime._process import is_normal_exit
 from .._runtime._scheduler import current_node, self_process
 from .._runtime._timers import send_after
+from ._callback_names import check_callback_names
 from ._child import Child, ChildSpec, expected_shutdown, shutdown_child, start_child, to_spec
 from ._gen_server import GenServer, call
 from ._results import Ignore, NoReply, Ok, Reply, Stop
@@ -102,6 +103,10 @@ class DynamicSupervisor:
     subclass it and define `init(self, arg)` returning the options (module
     style).
     """
+
+    def __init_subclass__(cls, **kwargs: object) -> None:
+        super().__init_subclass__(**kwargs)
+        check_callback_names(cls, "DynamicSupervisor")
 
     def init(self, arg: object) -> Mapping[str, object] | Ignore:
         """Module style: return the options as a dict, or `otp.Ignore()` not to start.

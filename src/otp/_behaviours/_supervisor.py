@@ -72,6 +72,7 @@ from .._runtime._messages import Exited
 from .._runtime._process import is_normal_exit
 from .._runtime._scheduler import current_node, self_process
 from .._runtime._timers import send_after
+from ._callback_names import check_callback_names
 from ._child import (
     Child,
     ChildSpec,
@@ -156,6 +157,10 @@ class Supervisor:
     Use `otp.Supervisor.start_link(children, ...)` directly, or subclass
     it and define `init(self, arg) -> otp.SupervisorSpec` (module style).
     """
+
+    def __init_subclass__(cls, **kwargs: object) -> None:
+        super().__init_subclass__(**kwargs)
+        check_callback_names(cls, "Supervisor")
 
     def init(self, arg: object) -> SupervisorSpec | Ignore:
         """Module style: return the children and flags, or `otp.Ignore()` not to start.
