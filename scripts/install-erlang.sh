@@ -1,14 +1,19 @@
 #!/usr/bin/env bash
 # Install Erlang/OTP (erl, epmd) and Elixir from the distribution's packages
 # (Debian/Ubuntu: erlang-nox, elixir) when they are missing, so that the tests
-# marked `erlang` run instead of being skipped. Does nothing when both are
-# installed. Runs as root, or through sudo when that is available.
+# marked `erlang` run instead of being skipped. Does nothing, and says
+# nothing, when both are installed; otherwise announces each step on stderr.
+# Runs as root, or through sudo when that is available.
 #
 #   scripts/install-erlang.sh && OTP_REQUIRE_ERLANG=1 scripts/test.sh
 set -euo pipefail
 
-fail() {
+say() {
     echo "install-erlang.sh: $*" >&2
+}
+
+fail() {
+    say "$*"
     exit 1
 }
 
@@ -29,9 +34,10 @@ if [ ${#packages[@]} -gt 0 ]; then
             fail "installing ${packages[*]} needs root: run this script as root"
         sudo=(sudo)
     fi
-    echo "install-erlang.sh: installing ${packages[*]}"
+    say "updating the package lists (apt-get update)"
     "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get update -qq ||
         fail "apt-get update failed: check the network and the apt sources"
+    say "installing ${packages[*]} (apt-get install)"
     "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive \
         apt-get install -y -qq --no-install-recommends "${packages[@]}" >/dev/null ||
         fail "apt-get install ${packages[*]} failed (see the messages above)"
@@ -45,4 +51,6 @@ otp=$(erl -noshell -eval 'io:format("~s", [erlang:system_info(otp_release)]), ha
     fail "erl is installed but does not run"
 [ "$otp" -ge 25 ] 2>/dev/null ||
     fail "Erlang/OTP $otp is too old: the distribution tests need OTP 25 or newer"
-echo "install-erlang.sh: Erlang/OTP $otp and $(elixir --version 2>/dev/null | grep -m1 Elixir) ready"
+if [ ${#packages[@]} -gt 0 ]; then
+    say "Erlang/OTP $otp and $(elixir --version 2>/dev/null | grep -m1 Elixir) ready"
+fi

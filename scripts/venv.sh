@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Create (or reuse) a virtual environment for one Python version and install
-# the project into it with its development extras.
+# the project into it with its development extras. Prints the environment's
+# path on stdout (venv=$(scripts/venv.sh 3.11)); each set-up step it takes
+# is announced on stderr, and nothing is when there is nothing to do.
 #   scripts/venv.sh 3.11   -> .venv-3.11
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -15,13 +17,21 @@ find_python() {
     done
     return 1
 }
+say() { echo "venv.sh: $*" >&2; }
 if [ ! -x "$venv/bin/python" ]; then
     py=$(find_python) || { echo "Python $ver not found: install it (e.g. 'pyenv install $ver')" >&2; exit 1; }
+    say "creating $venv with Python $("$py" -c 'import platform; print(platform.python_version())')"
     "$py" -m venv "$venv"
 fi
 stamp="$venv/.installed"
 if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
+    say "upgrading pip in $venv"
     "$venv/bin/python" -m pip install -q --upgrade pip >&2
+    if [ -f "$stamp" ]; then
+        say "pyproject.toml changed: installing otp and its development tools into $venv again"
+    else
+        say "installing otp and its development tools into $venv"
+    fi
     "$venv/bin/python" -m pip install -q -e ".[dev]" >&2
     touch "$stamp"
 fi

@@ -39,6 +39,7 @@ PROCESSES = [
     "process_info",
     "send_after",
     "cancel_timer",
+    "read_timer",
     "TimerRef",
 ]
 GEN_SERVER = [
@@ -59,6 +60,7 @@ GEN_SERVER = [
     "CallTimeout",
     "NoConnection",
     "Exit",
+    "CallbackWarning",
 ]
 
 

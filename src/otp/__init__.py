@@ -38,6 +38,7 @@ from ._behaviours._task import Task as Task
 from ._behaviours._task_supervisor import TaskSupervisor as TaskSupervisor
 from ._errors import AlreadyRegistered as AlreadyRegistered
 from ._errors import AlreadyStarted as AlreadyStarted
+from ._errors import CallbackWarning as CallbackWarning
 from ._errors import CallTimeout as CallTimeout
 from ._errors import Exit as Exit
 from ._errors import MaxChildren as MaxChildren
@@ -79,6 +80,7 @@ from ._runtime._spawning import spawn_monitor as spawn_monitor
 from ._runtime._terms import Atom as Atom
 from ._runtime._terms import Port as Port
 from ._runtime._timers import cancel_timer as cancel_timer
+from ._runtime._timers import read_timer as read_timer
 from ._runtime._timers import send_after as send_after
 from .dist import _pg as pg
 from .dist._node import NodeDown as NodeDown
@@ -99,6 +101,7 @@ __all__ = [
     "AlreadyStarted",
     "Atom",
     "CallTimeout",
+    "CallbackWarning",
     "Child",
     "ChildSpec",
     "Down",
@@ -150,6 +153,7 @@ __all__ = [
     "pg",
     "process_info",
     "processes",
+    "read_timer",
     "receive",
     "register",
     "registered",

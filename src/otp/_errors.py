@@ -14,6 +14,9 @@
     ├── AlreadyRegistered(pid)       `register` of a taken name
     └── TableError                   a table access outside its `access=`, or a deleted table
 
+    UserWarning
+    └── CallbackWarning              a method named like a misspelt callback (`handle_cal`)
+
 Data lives in attributes (`.reason`, `.pid`); messages are for people.
 """
 
@@ -124,3 +127,12 @@ class AlreadyRegistered(Exception):
 
 class TableError(Exception):
     """A table was used outside its `access=` rules, or after it was deleted."""
+
+
+class CallbackWarning(UserWarning):
+    """A behaviour's subclass has a method whose name looks like a misspelt callback.
+
+    Issued when the class is created: `def handle_cal(...)` in a GenServer
+    is never called, since the server looks for `handle_call`. Rename the
+    method, or prefix it with an underscore if it is a helper.
+    """

@@ -57,7 +57,7 @@ class TestStartLink:
         self, flags: dict[str, object], message: str
     ) -> None:
         async def main() -> None:
-            await otp.DynamicSupervisor.start_link(**flags)  # type: ignore[arg-type]
+            await otp.DynamicSupervisor.start_link(**flags)  # type: ignore[call-overload]
 
         with pytest.raises(ValueError, match=message):
             run(main)
@@ -337,3 +337,138 @@ class TestUnderASupervisor:
             return [(r.id, r.type) for r in rows], rows[0].pid is otp.whereis("dyn")
 
         assert run(main) == ([(otp.DynamicSupervisor, "supervisor")], True)
+
+
+# -- module style ------------------------------------------------------------------
+
+
+class Limited(otp.DynamicSupervisor):
+    def init(self, arg: object) -> dict[str, object]:
+        return {"max_children": arg, "extra_arguments": ["first"]}
+
+
+class Echoes(otp.GenServer):
+    def init(self, arg: object) -> object:
+        return arg
+
+    def handle_call(self, request: object, from_: otp.From, state: object) -> object:
+        return otp.Reply(state, state)
+
+
+def echoes(*args: object) -> otp.ChildSpec:
+    return otp.ChildSpec("echo", lambda *extra: Echoes.start_link((*extra, *args)))
+
+
+class TestModuleStyle:
+    def test_init_returns_the_options_and_start_link_takes_arg_and_name(self) -> None:
+        async def main() -> tuple[bool, object]:
+            sup = await Limited.start_link(1, name="limited")
+            pid = await otp.DynamicSupervisor.start_child("limited", echoes("second"))
+            assert pid is not None
+            with pytest.raises(otp.MaxChildren):
+                await otp.DynamicSupervisor.start_child("limited", echoes())
+            return otp.whereis("limited") is sup, await otp.call(pid, "get")
+
+        assert run(main) == (True, ("first", "second"))
+
+    def test_an_empty_dict_takes_every_default(self) -> None:
+        class Defaults(otp.DynamicSupervisor):
+            def init(self, arg: object) -> dict[str, object]:
+                return {}
+
+        async def main() -> dict[str, int]:
+            sup = await Defaults.start_link(None)
+            assert sup is not None
+            for _ in range(3):
+                await otp.DynamicSupervisor.start_child(sup, Worker)
+            return await otp.DynamicSupervisor.count_children(sup)
+
+        assert run(main) == {"specs": 3, "active": 3, "supervisors": 0, "workers": 3}
+
+    def test_init_may_be_async_and_runs_in_the_new_supervisor(self) -> None:
+        class Async(otp.DynamicSupervisor):
+            async def init(self, arg: object) -> dict[str, object]:  # type: ignore[override]
+                assert isinstance(arg, otp.Pid)
+                otp.send(arg, ("init in", otp.self()))
+                return {"max_children": 0}
+
+        async def main() -> bool:
+            sup = await Async.start_link(otp.self())
+            msg = await tagged("init in")
+            with pytest.raises(otp.MaxChildren):
+                await otp.DynamicSupervisor.start_child(sup, Worker)
+            return msg[1] is sup
+
+        assert run(main) is True
+
+    def test_init_returning_ignore_makes_start_link_return_none(self) -> None:
+        class Off(otp.DynamicSupervisor):
+            def init(self, arg: object) -> otp.Ignore:
+                return otp.Ignore()
+
+        async def main() -> tuple[object, object]:
+            return await Off.start_link(None, name="off"), otp.whereis("off")
+
+        assert run(main) == (None, None)
+
+    def test_under_a_supervisor_child_spec_passes_arg_to_init(self) -> None:
+        class Off(otp.DynamicSupervisor):
+            def init(self, arg: object) -> dict[str, object] | otp.Ignore:
+                return otp.Ignore() if arg == "off" else {"max_children": 1}
+
+        async def main() -> list[tuple[object, bool]]:
+            top = await otp.Supervisor.start_link(
+                [Off.child_spec("off", id="a"), Off.child_spec("on", id="b", name="on")]
+            )
+            await otp.DynamicSupervisor.start_child("on", Worker)
+            with pytest.raises(otp.MaxChildren):
+                await otp.DynamicSupervisor.start_child("on", Worker)
+            return [(c.id, c.pid is not None) for c in await otp.Supervisor.which_children(top)]
+
+        assert run(main) == [("a", False), ("b", True)]
+
+    @pytest.mark.parametrize(
+        ("options", "message"),
+        [
+            ([("max_children", 1)], r"must return its options as a dict"),
+            ({"max_child": 1}, r"unknown options \['max_child'\]; the options are strategy, "),
+            ({"max_restarts": -1}, "max_restarts must be an int >= 0"),
+            ({"strategy": "one_for_all"}, "strategy .one_for_one. only"),
+        ],
+    )
+    def test_bad_options_fail_the_start_saying_what_is_accepted(
+        self, options: object, message: str
+    ) -> None:
+        class Bad(otp.DynamicSupervisor):
+            def init(self, arg: object) -> dict[str, object]:
+                return options  # type: ignore[return-value]
+
+        async def main() -> None:
+            await Bad.start_link(None)
+
+        with pytest.raises(otp.StartError, match=message):
+            run(main)
+
+    def test_a_dynamic_supervisor_without_init_says_what_to_define(self) -> None:
+        class Empty(otp.DynamicSupervisor):
+            pass
+
+        async def main() -> None:
+            await Empty.start_link(None)
+
+        with pytest.raises(otp.StartError, match=r"must define init\(self, arg\)"):
+            run(main)
+
+    def test_options_given_to_start_link_of_a_subclass_are_refused(self) -> None:
+        async def main() -> None:
+            await Limited.start_link(1, max_children=5)  # type: ignore[call-overload]
+
+        with pytest.raises(TypeError, match="takes its options from its init"):
+            run(main)
+
+    def test_an_arg_given_to_dynamic_supervisor_itself_is_refused(self) -> None:
+        async def main() -> None:
+            await otp.DynamicSupervisor.start_link({"max_children": 1})
+
+        with pytest.raises(TypeError, match="keyword options only"):
+            run(main)

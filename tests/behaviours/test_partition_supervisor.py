@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 
@@ -57,6 +58,46 @@ class TestStartLink:
 
         assert clock.run(main) == ["same", "same"]
 
+    def test_a_class_is_started_with_none_in_every_partition(self, clock: VirtualClock) -> None:
+        async def main() -> object:
+            await otp.PartitionSupervisor.start_link(Shard, name="shards", partitions=2)
+            return [await otp.call(otp.PartitionSupervisor.via("shards", k), "who") for k in (0, 1)]
+
+        assert clock.run(main) == [None, None]
+
+    def test_a_class_and_arg_is_started_with_that_arg_in_every_partition(
+        self, clock: VirtualClock
+    ) -> None:
+        async def main() -> object:
+            await otp.PartitionSupervisor.start_link((Shard, "same"), name="shards", partitions=2)
+            children = await otp.PartitionSupervisor.which_children("shards")
+            via = otp.PartitionSupervisor.via
+            return [c.id for c in children], [
+                await otp.call(via("shards", k), "who") for k in (0, 1)
+            ]
+
+        assert clock.run(main) == ([0, 1], ["same", "same"])
+
+    def test_a_function_may_return_a_class_and_arg(self, clock: VirtualClock) -> None:
+        async def main() -> object:
+            await otp.PartitionSupervisor.start_link(
+                lambda p: (Shard, p * 10), name="shards", partitions=2
+            )
+            return [await otp.call(otp.PartitionSupervisor.via("shards", k), "who") for k in (0, 1)]
+
+        assert clock.run(main) == [0, 10]
+
+    @pytest.mark.parametrize("child", [42, lambda p: 42, (42, "arg")])
+    def test_anything_else_is_a_type_error_listing_what_is_accepted(
+        self, child: object, clock: VirtualClock
+    ) -> None:
+        async def main() -> str:
+            with pytest.raises(TypeError, match=r"an otp.ChildSpec, a GenServer class or a"):
+                await otp.PartitionSupervisor.start_link(child, name="s", partitions=2)  # type: ignore[arg-type]
+            return "ok"
+
+        assert clock.run(main) == "ok"
+
     def test_a_name_is_required(self, clock: VirtualClock) -> None:
         async def main() -> str:
             with pytest.raises(TypeError, match="needs a name"):
@@ -69,6 +110,33 @@ class TestStartLink:
         async def main() -> str:
             with pytest.raises(ValueError, match="positive"):
                 await otp.PartitionSupervisor.start_link(per_partition, name="s", partitions=0)
+            return "ok"
+
+        assert clock.run(main) == "ok"
+
+
+class TestPartitions:
+    def test_returns_the_number_of_partitions(self, clock: VirtualClock) -> None:
+        async def main() -> tuple[int, int]:
+            sup = await otp.PartitionSupervisor.start_link(Shard, name="shards", partitions=5)
+            by_name = otp.PartitionSupervisor.partitions("shards")
+            return by_name, otp.PartitionSupervisor.partitions(sup)
+
+        assert clock.run(main) == (5, 5)
+
+    def test_defaults_to_the_number_of_cpus(self, clock: VirtualClock) -> None:
+        async def main() -> int:
+            await otp.PartitionSupervisor.start_link(Shard, name="shards")
+            return otp.PartitionSupervisor.partitions("shards")
+
+        assert clock.run(main) == (os.cpu_count() or 1)
+
+    def test_a_name_that_is_no_partition_supervisor_is_noproc(self, clock: VirtualClock) -> None:
+        async def main() -> str:
+            await otp.Supervisor.start_link([], name="plain")
+            for name in ("plain", "nobody"):
+                with pytest.raises(otp.NoProc, match="no PartitionSupervisor is running as"):
+                    otp.PartitionSupervisor.partitions(name)
             return "ok"
 
         assert clock.run(main) == "ok"
@@ -131,6 +199,26 @@ class TestVia:
             return new is not old and new is not None, await otp.call(via, "which")
 
         assert clock.run(main) == (True, 1)
+
+    def test_keys_keep_their_partition_after_a_temporary_partition_exited(
+        self, clock: VirtualClock
+    ) -> None:
+        async def main() -> tuple[object, object, object]:
+            spec = Shard.child_spec(None, restart="temporary")
+            await otp.PartitionSupervisor.start_link(
+                lambda p: spec.replace(start=lambda: Shard.start_link(p)), name="s", partitions=3
+            )
+            via = otp.PartitionSupervisor.via
+            with pytest.raises(otp.Exit):
+                await otp.call(via("s", 0), "crash")
+            await otp.PartitionSupervisor.which_children("s")  # the exit is handled
+            return (
+                otp.whereis(via("s", 0)),
+                await otp.call(via("s", 1), "which"),
+                await otp.call(via("s", 2), "which"),
+            )
+
+        assert clock.run(main) == (None, 1, 2)
 
 
 def test_string_routing_is_stable_across_interpreter_runs() -> None:

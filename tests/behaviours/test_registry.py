@@ -298,6 +298,123 @@ class TestMatchCountDispatch:
         run(main)
 
 
+class TestCountMatch:
+    def test_counts_the_entries_of_every_process_whose_value_matches(self) -> None:
+        async def main() -> None:
+            await otp.Registry.start_link(keys="duplicate", name="dup")
+            await spawn_registrant("dup", [("k", 1), ("k", 2), ("other", 2)])
+            otp.Registry.register("dup", "k", 2)
+            otp.Registry.register("dup", "k", 3)
+            assert otp.Registry.count_match("dup", "k", lambda v: v == 2) == 2
+            assert otp.Registry.count_match("dup", "k", lambda v: True) == 4
+            assert otp.Registry.count_match("dup", "k", lambda v: v == 9) == 0
+            assert otp.Registry.count_match("dup", "missing", lambda v: True) == 0
+
+        run(main)
+
+    def test_in_a_unique_registry_it_is_zero_or_one(self) -> None:
+        # Elixir's example: {1, :atom, 1} under "hello", matched by {1, :_, :_}, {2, :_, :_}.
+        async def main() -> None:
+            await otp.Registry.start_link(keys="unique", name="reg")
+            otp.Registry.register("reg", "hello", (1, "atom", 1))
+            assert otp.Registry.count_match("reg", "hello", lambda v: v[0] == 1) == 1  # type: ignore[index]
+            assert otp.Registry.count_match("reg", "hello", lambda v: v[0] == 2) == 0  # type: ignore[index]
+
+        run(main)
+
+
+class TestUnregisterMatch:
+    def test_removes_only_the_callers_matching_entries_under_the_key(self) -> None:
+        async def main() -> None:
+            await otp.Registry.start_link(keys="duplicate", name="dup")
+            other, _ = await spawn_registrant("dup", [("hello", "world")])
+            me = otp.self()
+            otp.Registry.register("dup", "hello", "world")
+            otp.Registry.register("dup", "hello", "still_here")
+            otp.Registry.register("dup", "bye", "world")
+            otp.Registry.unregister_match("dup", "hello", lambda v: v == "world")
+            assert sorted(otp.Registry.lookup("dup", "hello")) == sorted(
+                [(me, "still_here"), (other, "world")]
+            )
+            assert otp.Registry.lookup("dup", "bye") == [(me, "world")]
+            assert sorted(otp.Registry.keys("dup", me)) == ["bye", "hello"]  # type: ignore[type-var]
+            assert otp.Registry.count("dup") == 3
+
+        run(main)
+
+    def test_in_a_unique_registry_a_value_that_does_not_match_stays(self) -> None:
+        async def main() -> None:
+            await otp.Registry.start_link(keys="unique", name="reg")
+            me = otp.self()
+            otp.Registry.register("reg", "k", 1)
+            otp.Registry.unregister_match("reg", "k", lambda v: v == 2)
+            assert otp.Registry.lookup("reg", "k") == [(me, 1)]
+            otp.Registry.unregister_match("reg", "k", lambda v: v == 1)
+            assert otp.Registry.lookup("reg", "k") == []
+            otp.Registry.register("reg", "k", 3)  # the key is free again
+            assert otp.Registry.count("reg") == 1
+
+        run(main)
+
+    def test_another_processs_unique_entry_is_not_touched(self) -> None:
+        async def main() -> None:
+            await otp.Registry.start_link(keys="unique", name="reg")
+            other, _ = await spawn_registrant("reg", [("k", 1)])
+            otp.Registry.unregister_match("reg", "k", lambda v: True)
+            assert otp.Registry.lookup("reg", "k") == [(other, 1)]
+
+        run(main)
+
+    def test_removing_the_last_entry_unlinks_the_caller_from_the_registry(self) -> None:
+        async def main() -> None:
+            reg = await otp.Registry.start_link(keys="duplicate", name="dup", partitions=3)
+            me = otp.self()
+            otp.unlink(reg)  # drop start_link's link to see the registrant's one
+            otp.Registry.register("dup", "k", 1)
+            otp.Registry.register("dup", "k", 2)
+            otp.Registry.unregister_match("dup", "k", lambda v: v == 1)
+            assert reg in otp.process_info(me)["links"]  # type: ignore[operator,index]
+            otp.Registry.unregister_match("dup", "k", lambda v: v == 2)
+            assert reg not in otp.process_info(me)["links"]  # type: ignore[operator,index]
+            assert otp.Registry.keys("dup", me) == []
+            assert otp.Registry.count("dup") == 0
+
+        run(main)
+
+
+class TestSelect:
+    def test_without_a_predicate_it_returns_every_key_pid_value_triple(self) -> None:
+        # Elixir's select-all example: [{{:"$1", :"$2", :"$3"}, [], [{{:"$1", :"$2", :"$3"}}]}]
+        async def main() -> None:
+            await otp.Registry.start_link(keys="unique", name="reg", partitions=2)
+            me = otp.self()
+            otp.Registry.register("reg", "hello", "value")
+            otp.Registry.register("reg", "world", "value")
+            assert sorted(otp.Registry.select("reg")) == [
+                ("hello", me, "value"),
+                ("world", me, "value"),
+            ]
+
+        run(main)
+
+    def test_the_predicate_sees_key_pid_and_value_of_every_process(self) -> None:
+        async def main() -> None:
+            await otp.Registry.start_link(keys="duplicate", name="dup")
+            other, _ = await spawn_registrant("dup", [("a", 1), ("b", 2)])
+            me = otp.self()
+            otp.Registry.register("dup", "a", 3)
+            otp.Registry.register("dup", "a", 4)
+            by_value = otp.Registry.select("dup", lambda key, pid, value: value % 2 == 0)  # type: ignore[operator]
+            assert sorted(v for _, _, v in by_value) == [2, 4]  # type: ignore[type-var]
+            by_pid = otp.Registry.select("dup", lambda key, pid, value: pid is other)
+            assert sorted(k for k, _, _ in by_pid) == ["a", "b"]  # type: ignore[type-var]
+            by_key = otp.Registry.select("dup", lambda key, pid, value: key == "a")
+            assert len(by_key) == 3 and {p for _, p, _ in by_key} == {me, other}
+            assert otp.Registry.select("dup", lambda key, pid, value: False) == []
+
+        run(main)
+
+
 class TestUpdateValueAndMeta:
     def test_update_value_changes_the_callers_value(self) -> None:
         async def main() -> None:
@@ -328,6 +445,17 @@ class TestUpdateValueAndMeta:
             assert otp.Registry.meta("reg", "other") is None
             otp.Registry.put_meta("reg", "other", [1, 2])
             assert otp.Registry.meta("reg", "other") == [1, 2]
+
+        run(main)
+
+    def test_delete_meta_removes_the_key_and_tolerates_an_absent_one(self) -> None:
+        async def main() -> None:
+            await otp.Registry.start_link(keys="unique", name="reg")
+            otp.Registry.put_meta("reg", "custom_key", "custom_value")
+            assert otp.Registry.meta("reg", "custom_key") == "custom_value"
+            otp.Registry.delete_meta("reg", "custom_key")
+            assert otp.Registry.meta("reg", "custom_key") is None
+            otp.Registry.delete_meta("reg", "never_put")
 
         run(main)
 

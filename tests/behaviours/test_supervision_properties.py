@@ -190,9 +190,9 @@ async def scenario(
         max_seconds=MAX_SECONDS,
     )
     top_children = [Leaf.child_spec(id_, id=id_, restart=r) for id_, r in TOP[:3]] + [inner]
-    top = await otp.Supervisor.start_link(
+    top = await otp.Supervisor.start_link(  # type: ignore[call-overload]
         top_children,
-        strategy=s1,  # type: ignore[arg-type]
+        strategy=s1,
         max_restarts=m1,
         max_seconds=MAX_SECONDS,
     )

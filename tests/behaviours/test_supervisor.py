@@ -204,7 +204,7 @@ class TestStartLink:
         self, flags: dict[str, object], message: str
     ) -> None:
         async def main() -> None:
-            await otp.Supervisor.start_link([], **flags)  # type: ignore[arg-type]
+            await otp.Supervisor.start_link([], **flags)  # type: ignore[call-overload]
 
         with pytest.raises(ValueError, match=message):
             run(main)
@@ -224,9 +224,9 @@ class TestStrategies:
     )
     def test_which_children_are_restarted(self, strategy: str, changed: list[str]) -> None:
         async def main() -> list[object]:
-            sup = await otp.Supervisor.start_link(
+            sup = await otp.Supervisor.start_link(  # type: ignore[call-overload]
                 [worker("a"), worker("b"), worker("c")],
-                strategy=strategy,  # type: ignore[arg-type]
+                strategy=strategy,
             )
             before = await children(sup)
             await stop_with(before["b"], "boom")
@@ -758,6 +758,7 @@ class TestModuleStyle:
     def test_the_spec_flags_apply(self) -> None:
         async def main() -> bool:
             sup = await Pair.start_link(None)
+            assert sup is not None
             before = await children(sup)
             await stop_with(before["y"], "boom")
             after = await children(sup)
@@ -768,6 +769,7 @@ class TestModuleStyle:
     def test_init_may_be_async(self) -> None:
         async def main() -> object:
             sup = await AsyncPair.start_link(5)
+            assert sup is not None
             pid = (await children(sup))["y"]
             assert pid is not None
             return await otp.call(pid, "get")
@@ -786,6 +788,32 @@ class TestModuleStyle:
 
         reason = run(main)
         assert type(reason) is tuple and reason[0] == "bad_return"
+
+    def test_init_returning_ignore_makes_start_link_return_none(self) -> None:
+        class Off(otp.Supervisor):
+            def init(self, arg: object) -> otp.Ignore:
+                return otp.Ignore()
+
+        async def main() -> tuple[object, object, int]:
+            before = len(otp.processes())
+            pid = await Off.start_link(None, name="off")
+            return pid, otp.whereis("off"), len(otp.processes()) - before
+
+        assert run(main) == (None, None, 0)
+
+    def test_an_ignoring_supervisor_child_is_kept_with_no_pid(self) -> None:
+        class Off(otp.Supervisor):
+            async def init(self, arg: object) -> otp.Ignore:  # type: ignore[override]
+                return otp.Ignore()
+
+        async def main() -> tuple[dict[object, otp.Pid | None], dict[str, int]]:
+            top = await otp.Supervisor.start_link([Off, worker("w")])
+            return await children(top), await otp.Supervisor.count_children(top)
+
+        rows, counts = run(main)
+        assert list(rows) == [Off, "w"]
+        assert rows[Off] is None and rows["w"] is not None
+        assert counts == {"specs": 2, "active": 1, "supervisors": 1, "workers": 1}
 
     def test_a_supervisor_without_init_says_what_to_define(self) -> None:
         class Empty(otp.Supervisor):

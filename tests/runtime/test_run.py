@@ -26,6 +26,16 @@ class TestRun:
 
         assert otp.run(main, 6, 7) == 42
 
+    def test_a_plain_def_main_raises_before_anything_runs(self) -> None:
+        ran = []
+
+        def main() -> None:
+            ran.append(True)
+
+        with pytest.raises(TypeError, match=r"run needs an async def .*make it `async def`"):
+            otp.run(main)  # type: ignore[arg-type]
+        assert ran == []
+
     def test_main_is_a_process(self) -> None:
         async def main() -> bool:
             return otp.self() in otp.processes()

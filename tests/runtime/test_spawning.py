@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import functools
+from collections.abc import AsyncIterator, Callable, Coroutine
+from typing import Any
 
 import pytest
 
@@ -81,10 +84,97 @@ class TestSpawn:
 
     def test_something_not_callable_raises_type_error(self) -> None:
         async def main() -> None:
-            with pytest.raises(TypeError, match="coroutine function"):
+            with pytest.raises(TypeError, match=r"needs an async def function .*; got 42 \(int\)"):
                 otp.spawn(42)  # type: ignore[arg-type]
 
         otp.run(main)
+
+    def test_a_plain_def_raises_at_once_saying_to_make_it_async(self) -> None:
+        def plain() -> None:
+            raise AssertionError("never called")
+
+        async def main() -> int:
+            before = len(otp.processes())
+            for start in (otp.spawn, otp.spawn_link, otp.spawn_monitor):
+                with pytest.raises(TypeError) as info:
+                    start(plain)  # type: ignore[arg-type]
+                assert str(info.value) == (
+                    "spawn needs an async def function to run as the process; got "
+                    "<function TestSpawn.test_a_plain_def_raises_at_once_saying_to_make_it_async"
+                    ".<locals>.plain> (a plain def: make it `async def`)"
+                )
+            return len(otp.processes()) - before
+
+        assert otp.run(main) == 0
+
+    def test_a_lambda_raises_saying_to_pass_the_function_and_its_arguments(self) -> None:
+        async def main() -> None:
+            with pytest.raises(TypeError, match=r"a lambda cannot be async: pass the async def"):
+                otp.spawn(lambda: returns(1))
+
+        otp.run(main)
+
+    def test_a_coroutine_raises_saying_to_pass_the_function_and_its_arguments(self) -> None:
+        async def main() -> None:
+            with pytest.raises(TypeError, match=r"not otp.spawn\(work\(arg\)\)"):
+                otp.spawn(returns(1))  # type: ignore[arg-type]
+
+        otp.run(main)  # and no "never awaited" warning (warnings are errors here)
+
+    def test_an_async_generator_function_raises(self) -> None:
+        async def ticks() -> AsyncIterator[int]:
+            yield 1
+
+        async def main() -> None:
+            with pytest.raises(TypeError, match="an async generator"):
+                otp.spawn(ticks)  # type: ignore[arg-type]
+
+        otp.run(main)
+
+    def test_a_callable_that_makes_no_coroutine_raises(self) -> None:
+        async def main() -> None:
+            for fn in (print, dict, functools.partial(print, "x")):
+                with pytest.raises(TypeError, match="calling it does not make a coroutine"):
+                    otp.spawn(fn)  # type: ignore[arg-type]
+
+        otp.run(main)
+
+    def test_partials_async_methods_async_call_and_wrapped_functions_are_accepted(
+        self,
+    ) -> None:
+        class Worker:
+            async def run(self, parent: otp.Pid, tag: str) -> None:
+                otp.send(parent, tag)
+
+            async def __call__(self, parent: otp.Pid, tag: str) -> None:
+                otp.send(parent, tag)
+
+        def traced(fn: Callable[..., Coroutine[Any, Any, None]]) -> Callable[..., Any]:
+            @functools.wraps(fn)
+            def wrapper(*args: object) -> object:
+                return fn(*args)
+
+            return wrapper
+
+        async def send_tag(parent: otp.Pid, tag: str) -> None:
+            otp.send(parent, tag)
+
+        async def main() -> list[object]:
+            me = otp.self()
+            otp.spawn(functools.partial(send_tag, me), "partial")
+            otp.spawn(Worker().run, me, "method")
+            otp.spawn(functools.partial(Worker().run, me), "partial of a method")
+            otp.spawn(Worker(), me, "__call__")
+            otp.spawn(traced(send_tag), me, "wrapped")
+            return [await otp.receive() for _ in range(5)]
+
+        assert otp.run(main) == [
+            "partial",
+            "method",
+            "partial of a method",
+            "__call__",
+            "wrapped",
+        ]
 
     def test_a_plain_task_can_spawn(self) -> None:
         async def main() -> bool:

@@ -1,4 +1,4 @@
-"""`send_after` and `cancel_timer`, on the virtual clock."""
+"""`send_after`, `cancel_timer` and `read_timer`, on the virtual clock."""
 
 from __future__ import annotations
 
@@ -73,6 +73,59 @@ class TestSendAfter:
             return clock.time()
 
         assert clock.run(main) == 3.0
+
+    def test_a_timer_to_a_pid_is_cancelled_when_the_process_exits(
+        self, clock: VirtualClock
+    ) -> None:
+        async def main() -> tuple[object, object]:
+            pid, _ref = otp.spawn_monitor(forever)
+            ref = otp.send_after(pid, "lost", 5)
+            otp.exit(pid, "kill")
+            await otp.receive(match=lambda m: isinstance(m, otp.Down))
+            return otp.read_timer(ref), otp.cancel_timer(ref)
+
+        assert clock.run(main) == (None, None)
+
+    def test_a_timer_to_a_pid_that_is_already_dead_is_cancelled_at_once(
+        self, clock: VirtualClock
+    ) -> None:
+        async def main() -> tuple[object, str]:
+            pid, _ref = otp.spawn_monitor(forever)
+            otp.exit(pid, "kill")
+            await otp.receive(match=lambda m: isinstance(m, otp.Down))
+            ref = otp.send_after(pid, "lost", 5)
+            return otp.cancel_timer(ref), repr(ref)
+
+        assert clock.run(main) == (None, "<TimerRef cancelled>")
+
+    def test_the_timers_of_a_dead_process_no_longer_hold_the_clock(
+        self, clock: VirtualClock
+    ) -> None:
+        async def main() -> float:
+            pid, _ref = otp.spawn_monitor(forever)
+            otp.send_after(pid, "lost", 100)
+            otp.send_after(otp.self(), "mine", 100)  # due together: kept
+            otp.exit(pid, "kill")
+            await otp.receive(match=lambda m: isinstance(m, otp.Down))
+            assert await otp.receive() == "mine"
+            return clock.time()
+
+        assert clock.run(main) == 100.0
+
+    def test_a_timer_to_a_name_outlives_the_process_that_held_the_name(
+        self, clock: VirtualClock
+    ) -> None:
+        async def main() -> tuple[object, object, float]:
+            pid, _ref = otp.spawn_monitor(forever)
+            otp.register("later", pid)
+            ref = otp.send_after("later", "hello", 5)
+            otp.exit(pid, "kill")
+            await otp.receive(match=lambda m: isinstance(m, otp.Down))
+            left = otp.read_timer(ref)
+            otp.register("later", otp.self())
+            return left, await otp.receive(), clock.time()
+
+        assert clock.run(main) == (5.0, "hello", 5.0)
 
     def test_a_negative_delay_raises_value_error(self) -> None:
         async def main() -> None:
@@ -173,3 +226,40 @@ class TestCancelTimer:
             return before, repr(ref)
 
         assert clock.run(main) == ("<TimerRef due at 2.000>", "<TimerRef cancelled>")
+
+
+class TestReadTimer:
+    def test_returns_the_exact_time_left_and_leaves_the_timer_running(
+        self, clock: VirtualClock
+    ) -> None:
+        async def main() -> tuple[object, object, float]:
+            ref = otp.send_after(otp.self(), "x", 10)
+            otp.send_after(otp.self(), "wake", 3.25)
+            await otp.receive()
+            left = otp.read_timer(ref)
+            return left, await otp.receive(), clock.time()
+
+        assert clock.run(main) == (6.75, "x", 10.0)
+
+    def test_a_fired_timer_returns_none(self, clock: VirtualClock) -> None:
+        async def main() -> object:
+            ref = otp.send_after(otp.self(), "x", 1)
+            await otp.receive()
+            return otp.read_timer(ref)
+
+        assert clock.run(main) is None
+
+    def test_a_cancelled_timer_returns_none(self, clock: VirtualClock) -> None:
+        async def main() -> object:
+            ref = otp.send_after(otp.self(), "x", 1)
+            otp.cancel_timer(ref)
+            return otp.read_timer(ref)
+
+        assert clock.run(main) is None
+
+    def test_needs_a_timer_ref(self) -> None:
+        async def main() -> None:
+            with pytest.raises(TypeError, match="read_timer needs the TimerRef"):
+                otp.read_timer("ref")  # type: ignore[arg-type]
+
+        otp.run(main)

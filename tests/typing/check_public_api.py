@@ -37,6 +37,18 @@ class Counter(otp.GenServer):
         return otp.NoReply(state)
 
 
+class Workers(otp.Supervisor):
+    def init(self, count: object) -> otp.SupervisorSpec | otp.Ignore:
+        if count == 0:
+            return otp.Ignore()
+        return otp.SupervisorSpec([Counter], strategy="one_for_all")
+
+
+class Sessions(otp.DynamicSupervisor):
+    def init(self, limit: object) -> dict[str, object]:
+        return {"max_children": limit, "max_restarts": 10}
+
+
 async def processes() -> None:
     async def child(parent: otp.Pid) -> None:
         otp.send(parent, "hello")
@@ -48,6 +60,7 @@ async def processes() -> None:
     assert_type(ref, otp.Ref)
     otp.link(pid2)
     timer = otp.send_after(me, "tick", 0.5)
+    assert_type(otp.read_timer(timer), float | None)
     assert_type(otp.cancel_timer(timer), float | None)
     assert_type(await otp.receive(timeout=1.0), object)
     assert_type(otp.process_info(pid), dict[str, object] | None)
@@ -67,11 +80,17 @@ async def supervision() -> None:
         strategy="rest_for_one",
         restart_delay=otp.Supervisor.backoff(0.1, 5.0),
     )
+    assert_type(sup, otp.Pid)  # a children list never ignores
     children = await otp.Supervisor.which_children(sup)
     assert_type(children, list[otp.Child])
     counts = await otp.Supervisor.count_children(sup)
     assert_type(counts, dict[str, int])
+    assert_type(await Workers.start_link(3), otp.Pid | None)  # its init may ignore
+    await otp.PartitionSupervisor.start_link((Counter, 0), name="counters", partitions=4)
+    assert_type(otp.PartitionSupervisor.partitions("counters"), int)
     dyn = await otp.DynamicSupervisor.start_link(max_children=10)
+    assert_type(dyn, otp.Pid)  # the options form never ignores
+    assert_type(await Sessions.start_link(100, name="sessions"), otp.Pid | None)
     assert_type(await otp.DynamicSupervisor.start_child(dyn, (Counter, 0)), otp.Pid | None)
 
 
@@ -90,6 +109,9 @@ async def names_and_tables() -> None:
     await otp.Registry.start_link(keys="unique", name="reg")
     await Counter.start_link(0, name=otp.Via("reg", "a"))
     assert_type(otp.Registry.lookup("reg", "a"), list[tuple[otp.Pid, object]])
+    assert_type(otp.Registry.count_match("reg", "a", lambda value: value is None), int)
+    admins = otp.Registry.select("reg", lambda key, pid, value: key == "a")
+    assert_type(admins, list[tuple[object, otp.Pid, object]])
     table = otp.Table(type="ordered_set", access="public")
     table.insert(("k", 1))
     assert_type(table.lookup("k"), list[tuple[object, ...]])

@@ -25,15 +25,34 @@ its shutdown signal at once and is waited for, as in Elixir.
 `restart_delay=` on a child spec delays its restarts as in
 `otp.Supervisor`; while it waits, the child shows `pid=None` in
 `which_children` and still counts toward `max_children`.
+
+Module style: subclass and return the options from `init`, a dict of
+`start_link`'s keyword options (Elixir's `DynamicSupervisor.init(opts)`
+keyword list), or `otp.Ignore()` not to start; `start_link(arg, name=...)`
+passes `arg` to `init`, which runs in the new supervisor::
+
+    >>> class Sessions(otp.DynamicSupervisor):
+    ...     def init(self, limit):
+    ...         return {"max_children": limit, "max_restarts": 10}
+    >>> async def main():
+    ...     sup = await Sessions.start_link(1, name="sessions")
+    ...     await otp.DynamicSupervisor.start_child(sup, Session.child_spec("alice"))
+    ...     try:
+    ...         await otp.DynamicSupervisor.start_child(sup, Session.child_spec("bob"))
+    ...     except otp.MaxChildren:
+    ...         return "full"
+    >>> otp.run(main)
+    'full'
 """
 
 from __future__ import annotations
 
 import asyncio
+import inspect
 import logging
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Literal, overload
 
 from .._errors import MaxChildren, StartError
 from .._runtime._ids import Pid
@@ -41,9 +60,10 @@ from .._runtime._messages import Exited
 from .._runtime._process import is_normal_exit
 from .._runtime._scheduler import current_node, self_process
 from .._runtime._timers import send_after
+from ._callback_names import check_callback_names
 from ._child import Child, ChildSpec, expected_shutdown, shutdown_child, start_child, to_spec
 from ._gen_server import GenServer, call
-from ._results import NoReply, Ok, Reply, Stop
+from ._results import Ignore, NoReply, Ok, Reply, Stop
 
 if TYPE_CHECKING:
     from .._runtime._names import Dest
@@ -77,8 +97,33 @@ class _State:
 
 
 class DynamicSupervisor:
-    """Start children on demand; restart them as their specs say."""
+    """Start children on demand; restart them as their specs say.
 
+    Use `otp.DynamicSupervisor.start_link(name=..., ...)` directly, or
+    subclass it and define `init(self, arg)` returning the options (module
+    style).
+    """
+
+    def __init_subclass__(cls, **kwargs: object) -> None:
+        super().__init_subclass__(**kwargs)
+        check_callback_names(cls, "DynamicSupervisor")
+
+    def init(self, arg: object) -> Mapping[str, object] | Ignore:
+        """Module style: return the options as a dict, or `otp.Ignore()` not to start.
+
+        The keys are `start_link`'s options: `strategy`, `max_restarts`,
+        `max_seconds`, `max_children`, `extra_arguments` (each optional;
+        `{}` takes every default). With `Ignore()`, `start_link` returns
+        None and, under a supervisor, the child is kept but not running.
+        """
+        raise NotImplementedError(
+            f"{type(self).__name__} must define init(self, arg) returning its options, "
+            f"e.g. {{'max_children': 100}}, or otp.Ignore()"
+        )
+
+    # The options form never ignores, so it returns a Pid; a module-style
+    # supervisor's init may return Ignore(), so `MyDyn.start_link(arg)` may be None.
+    @overload
     @classmethod
     async def start_link(
         cls,
@@ -90,32 +135,76 @@ class DynamicSupervisor:
         max_children: int | None = None,
         extra_arguments: Sequence[object] = (),
         timeout: float | None = None,
-    ) -> Pid:
-        """Start a dynamic supervisor linked to the caller, with no children."""
-        if strategy != "one_for_one":
-            raise ValueError(
-                f"DynamicSupervisor supports strategy 'one_for_one' only; got {strategy!r}"
-            )
-        if not isinstance(max_restarts, int) or max_restarts < 0:
-            raise ValueError(f"max_restarts must be an int >= 0; got {max_restarts!r}")
-        if not max_seconds > 0:
-            raise ValueError(f"max_seconds must be > 0; got {max_seconds!r}")
-        if max_children is not None and max_children < 0:
-            raise ValueError(f"max_children must be >= 0 or None; got {max_children!r}")
-        state = _State(max_restarts, max_seconds, max_children, tuple(extra_arguments))
-        pid = await _DynamicServer.start_link(state, name=name, timeout=timeout)
-        assert pid is not None
-        return pid
+    ) -> Pid: ...
+    @overload
+    @classmethod
+    async def start_link(
+        cls, arg: object, *, name: object = None, timeout: float | None = None
+    ) -> Pid | None: ...
+    @classmethod
+    async def start_link(
+        cls,
+        arg: object = None,
+        *,
+        name: object = None,
+        strategy: Literal["one_for_one"] = "one_for_one",
+        max_restarts: int = 3,
+        max_seconds: float = 5.0,
+        max_children: int | None = None,
+        extra_arguments: Sequence[object] = (),
+        timeout: float | None = None,
+    ) -> Pid | None:
+        """Start a dynamic supervisor linked to the caller, with no children.
+
+        `otp.DynamicSupervisor.start_link(name=..., max_children=...)`
+        takes the options; a subclass passes `arg` to its `init`, which
+        returns them.
+
+        Returns:
+            The pid, or None when a subclass's `init` returned `otp.Ignore()`.
+
+        Raises:
+            ValueError: an option is out of range (for a subclass, its
+                start fails with StartError instead).
+            TypeError: options given to a subclass's start_link, or an
+                `arg` given to otp.DynamicSupervisor itself.
+        """
+        options = (strategy, max_restarts, max_seconds, max_children, tuple(extra_arguments))
+        if cls is DynamicSupervisor:
+            if arg is not None:
+                raise TypeError(
+                    f"otp.DynamicSupervisor.start_link takes keyword options only "
+                    f"(name=, max_children=, ...); got the argument {arg!r}. For module "
+                    f"style, subclass otp.DynamicSupervisor and define init(self, arg)."
+                )
+            start: object = _state(*options)  # a bad option raises here, in the caller
+        else:
+            if options != _DEFAULTS:
+                raise TypeError(
+                    f"{cls.__name__} takes its options from its init; pass start_link only "
+                    f"arg, name= and timeout="
+                )
+            start = (cls, arg)
+        return await _DynamicServer.start_link(start, name=name, timeout=timeout)
 
     @classmethod
     def child_spec(cls, arg: object = None, **opts: object) -> ChildSpec:
-        """A spec for a DynamicSupervisor under another supervisor; `arg` is a dict of options."""
-        kwargs = dict(arg) if isinstance(arg, dict) else {}
-        start_opts = {k: opts.pop(k) for k in ("name",) if k in opts}
-        kwargs.update(start_opts)
-        spec = ChildSpec(
-            id=cls, start=lambda: cls.start_link(**kwargs), type="supervisor", shutdown=None
-        )
+        """A spec for a DynamicSupervisor under another supervisor.
+
+        For otp.DynamicSupervisor itself, `arg` is a dict of `start_link`
+        options (`{"name": "dyn", "max_children": 10}`); a subclass's
+        `arg` goes to its `init`. `opts` holds spec fields (`id=`,
+        `restart=`, ...) and the start options `name=` and `timeout=`.
+        """
+        start_opts = {k: opts.pop(k) for k in ("name", "timeout") if k in opts}
+        start: Callable[[], Awaitable[Pid | None]]
+        if cls is DynamicSupervisor:
+            kwargs = dict(arg) if isinstance(arg, dict) else {}
+            kwargs.update(start_opts)
+            start = lambda: cls.start_link(**kwargs)  # noqa: E731
+        else:
+            start = lambda: cls.start_link(arg, **start_opts)  # type: ignore[call-overload]  # noqa: E731
+        spec = ChildSpec(id=cls, start=start, type="supervisor", shutdown=None)
         return spec.replace(**opts) if opts else spec
 
     @staticmethod
@@ -163,12 +252,65 @@ class DynamicSupervisor:
         return result
 
 
+_OPTIONS = ("strategy", "max_restarts", "max_seconds", "max_children", "extra_arguments")
+_DEFAULTS: tuple[object, ...] = ("one_for_one", 3, 5.0, None, ())
+
+
+def _state(
+    strategy: object,
+    max_restarts: object,
+    max_seconds: object,
+    max_children: object,
+    extra_arguments: object,
+) -> _State:
+    """Check the options (ValueError saying what is accepted) and make the state."""
+    if strategy != "one_for_one":
+        raise ValueError(
+            f"DynamicSupervisor supports strategy 'one_for_one' only; got {strategy!r}"
+        )
+    if not isinstance(max_restarts, int) or max_restarts < 0:
+        raise ValueError(f"max_restarts must be an int >= 0; got {max_restarts!r}")
+    if not isinstance(max_seconds, int | float) or not max_seconds > 0:
+        raise ValueError(f"max_seconds must be > 0; got {max_seconds!r}")
+    if max_children is not None and (not isinstance(max_children, int) or max_children < 0):
+        raise ValueError(f"max_children must be an int >= 0 or None; got {max_children!r}")
+    if not isinstance(extra_arguments, Sequence) or isinstance(extra_arguments, str):
+        raise ValueError(f"extra_arguments must be a list or tuple; got {extra_arguments!r}")
+    return _State(max_restarts, max_seconds, max_children, tuple(extra_arguments))
+
+
+def _state_from_init(cls: type[DynamicSupervisor], options: object) -> _State:
+    """The state a module-style supervisor's init asked for."""
+    if not isinstance(options, Mapping):
+        raise TypeError(
+            f"{cls.__name__}.init must return its options as a dict (e.g. "
+            f"{{'max_children': 100}}) or otp.Ignore(); got {options!r}"
+        )
+    unknown = [key for key in options if key not in _OPTIONS]
+    if unknown:
+        raise TypeError(
+            f"{cls.__name__}.init returned unknown options {unknown!r}; the options are "
+            f"{', '.join(_OPTIONS)}"
+        )
+    given = dict(zip(_OPTIONS, _DEFAULTS, strict=True)) | dict(options)
+    return _state(*given.values())
+
+
 class _DynamicServer(GenServer):
     _otp_shutdown = None  # at node shutdown, wait for the children's own shutdowns
 
-    def init(self, state: object) -> object:
+    async def init(self, arg: object) -> object:
         self_process().trap = True
-        return Ok(state)
+        if isinstance(arg, _State):
+            return Ok(arg)
+        assert type(arg) is tuple
+        module: type[DynamicSupervisor] = arg[0]
+        options = module().init(arg[1])
+        if inspect.isawaitable(options):
+            options = await options
+        if type(options) is Ignore:
+            return options  # start_link returns None, as for Elixir's `:ignore`
+        return Ok(_state_from_init(module, options))
 
     async def handle_call(self, request: object, from_: From, state: object) -> object:
         assert isinstance(state, _State)

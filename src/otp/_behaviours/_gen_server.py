@@ -70,6 +70,7 @@ from .._runtime._repr import MESSAGE_LIMIT, show, shown
 from .._runtime._scheduler import current_node, current_process
 from .._runtime._steps import drive
 from .._runtime._terms import Atom
+from ._callback_names import check_callback_names
 from ._results import MISSING, Ignore, NoReply, Ok, Reply, Stop
 from ._server_process import GEN_CAST, Failure, From, ServerProcess, System
 
@@ -95,6 +96,7 @@ class GenServer:
         super().__init_subclass__(**kwargs)
         cls._otp_async_call = inspect.iscoroutinefunction(cls.handle_call)
         cls._otp_async_init = inspect.iscoroutinefunction(cls.init)
+        check_callback_names(cls, "GenServer")
 
     # -- starting ---------------------------------------------------------------
 

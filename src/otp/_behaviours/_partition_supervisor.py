@@ -10,12 +10,18 @@ Example::
     ...         return otp.Reply(state, state)
     >>> async def main():
     ...     await otp.PartitionSupervisor.start_link(
-    ...         lambda partition: Shard.child_spec(partition), name="shards", partitions=4
+    ...         lambda partition: (Shard, partition), name="shards", partitions=4
     ...     )
     ...     return [await otp.call(otp.PartitionSupervisor.via("shards", key), "which")
     ...             for key in (0, 5, -6, 7)]
     >>> otp.run(main)
     [0, 1, 2, 3]
+
+The child is given as a `Supervisor` child is: an `otp.ChildSpec`, a
+class (started with `start_link(None)`) or `(class, arg)`, which every
+partition gets the same; or a function of the partition number returning
+one of those, to pass each partition its number (Elixir's
+`:with_arguments`).
 
 The answer to a singleton bottleneck: instead of one server that every
 caller queues for, run `partitions` of them and route each request by a
@@ -47,9 +53,11 @@ import zlib
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
+from .._errors import NoProc
 from .._runtime._ids import Pid
 from .._runtime._messages import Via
-from ._child import Child, ChildSpec
+from .._runtime._scheduler import current_node
+from ._child import Child, ChildSpec, to_spec
 from ._supervisor import (
     AutoShutdown,
     Strategy,
@@ -80,7 +88,7 @@ class PartitionSupervisor:
     @classmethod
     async def start_link(
         cls,
-        child_spec: ChildSpec | Callable[[int], ChildSpec],
+        child_spec: ChildSpec | type | tuple[type, object] | Callable[[int], object],
         *,
         name: str,
         partitions: int | None = None,
@@ -92,11 +100,15 @@ class PartitionSupervisor:
     ) -> Pid:
         """Start the partitions (children `0..partitions-1`) under a supervisor named `name`.
 
-        `child_spec` is a `ChildSpec` that every partition gets (with its
-        id set to the partition), or a function of the partition number
-        returning one (use it to pass the partition to the child, or give
-        each partition its own name). `partitions` defaults to the
-        number of CPUs.
+        `child_spec` is what every partition starts, as in a `Supervisor`
+        children list: an `otp.ChildSpec`, a class (`start_link(None)`) or
+        `(class, arg)`; or a function of the partition number returning one
+        of those (use it to pass the partition to the child, or give each
+        partition its own name). Each partition's id is set to its number.
+        `partitions` defaults to the number of CPUs.
+
+        Raises:
+            TypeError: `child_spec` is none of those (raised here, in the caller).
         """
         if not isinstance(name, str):
             raise TypeError(
@@ -114,6 +126,33 @@ class PartitionSupervisor:
         return pid
 
     @staticmethod
+    def partitions(name: str | Pid) -> int:
+        """How many partitions the PartitionSupervisor `name` has.
+
+        >>> import otp
+        >>> class Shard(otp.GenServer):
+        ...     pass
+        >>> async def main():
+        ...     await otp.PartitionSupervisor.start_link(Shard, name="shards", partitions=3)
+        ...     return otp.PartitionSupervisor.partitions("shards")
+        >>> otp.run(main)
+        3
+
+        Raises:
+            NoProc: no PartitionSupervisor is running as `name`.
+        """
+        node = current_node()
+        target = node.names.get(name) if isinstance(name, str) else name
+        impl = getattr(target, "impl", None)
+        if isinstance(impl, _PartitionServer) and impl.count is not None:
+            return impl.count
+        raise NoProc(
+            "noproc",
+            f"PartitionSupervisor.partitions: no PartitionSupervisor is running as {name!r}; "
+            f"start one with await otp.PartitionSupervisor.start_link(child, name={name!r})",
+        )
+
+    @staticmethod
     def via(name: str, key: object) -> Via:
         """The partition of `key` under the PartitionSupervisor `name`, as a server name."""
         return Via(name, key)
@@ -129,14 +168,18 @@ class PartitionSupervisor:
         return await Supervisor.count_children(name)
 
 
-def _partition_spec(child_spec: ChildSpec | Callable[[int], ChildSpec], i: int) -> ChildSpec:
-    spec = child_spec if isinstance(child_spec, ChildSpec) else child_spec(i)
-    if not isinstance(spec, ChildSpec):
+def _partition_spec(child_spec: object, i: int) -> ChildSpec:
+    spec = child_spec
+    if not (isinstance(spec, ChildSpec | type) or type(spec) is tuple) and callable(spec):
+        spec = spec(i)
+    try:
+        return to_spec(spec).replace(id=i)
+    except TypeError as exc:
         raise TypeError(
-            f"PartitionSupervisor needs an otp.ChildSpec, or a function of the partition "
-            f"returning one (e.g. lambda p: Worker.child_spec(p)); got {spec!r}"
-        )
-    return spec.replace(id=i)
+            f"PartitionSupervisor needs what a supervisor child is: an otp.ChildSpec, a "
+            f"GenServer class or a (class, arg) tuple, or a function of the partition "
+            f"returning one (e.g. lambda p: (Worker, p)); got {spec!r} ({type(spec).__name__})"
+        ) from exc
 
 
 class _PartitionServer(_SupervisorServer):
@@ -144,8 +187,11 @@ class _PartitionServer(_SupervisorServer):
 
     def __init__(self) -> None:
         self.sup_state: _State | None = None
+        self.count: int | None = None
 
     async def init(self, arg: object) -> object:
+        assert type(arg) is tuple and isinstance(arg[2], SupervisorSpec)
+        self.count = len(arg[2].children)
         result = await super().init(arg)
         state = getattr(result, "state", None)
         if isinstance(state, _State):
@@ -154,10 +200,16 @@ class _PartitionServer(_SupervisorServer):
 
     def whereis_name(self, key: object) -> Pid | None:
         state = self.sup_state
-        if state is None:
+        if state is None or self.count is None:
             return None
+        i = partition_of(key, self.count)
         children = state.children
-        return children[partition_of(key, len(children))].pid
+        if len(children) == self.count:
+            return children[i].pid
+        # A temporary partition that exited left the list: the others keep
+        # their keys, and the keys of the gone one reach no process.
+        child = state.find(i)
+        return None if child is None else child.pid
 
     def register_name(self, key: object, pid: Pid) -> bool:
         raise TypeError(

@@ -22,8 +22,15 @@ A process may hold many keys. Keys compare with Python's `==` and hash.
 Client API: every function except `start_link` is a plain function that
 reads or writes the registry's tables directly, in the calling process,
 without waiting on the registry process: `register`, `unregister`,
-`lookup`, `keys`, `values`, `match`, `count`, `dispatch`, `update_value`,
-`meta`, `put_meta`. `reg` is the name given to `start_link` (or its pid).
+`unregister_match`, `lookup`, `keys`, `values`, `match`, `count`,
+`count_match`, `select`, `dispatch`, `update_value`, `meta`, `put_meta`,
+`delete_meta`. `reg` is the name given to `start_link` (or its pid).
+
+Patterns: where Elixir takes a match pattern and guards on the value
+(`match`, `count_match`, `unregister_match`), these take a predicate on
+the value, `lambda value: ...`; Elixir's full match specs (`select`)
+become a predicate on `(key, pid, value)`. Predicates run in the caller,
+outside the registry's locks.
 
 Name registration: `otp.Via(reg, key)` names a process through a unique
 registry wherever a server is accepted:
@@ -178,6 +185,26 @@ class Registry:
         _registry(reg, "unregister").unregister(proc, key)
 
     @staticmethod
+    def unregister_match(reg: str | Pid, key: object, pred: Callable[[object], object]) -> None:
+        """Remove the calling process's entries under `key` whose value satisfies `pred(value)`.
+
+        >>> import otp
+        >>> async def main():
+        ...     await otp.Registry.start_link(keys="duplicate", name="topics")
+        ...     for n in range(4):
+        ...         otp.Registry.register("topics", "news", n)
+        ...     otp.Registry.unregister_match("topics", "news", lambda n: n % 2 == 0)
+        ...     return otp.Registry.values("topics", "news", otp.self())
+        >>> otp.run(main)
+        [1, 3]
+
+        Other processes' entries are never touched, whatever their values;
+        no matching entry: nothing happens.
+        """
+        proc = self_process()
+        _registry(reg, "unregister_match").unregister_match(proc, key, pred)
+
+    @staticmethod
     def lookup(reg: str | Pid, key: object) -> list[Entry]:
         """The `(pid, value)` entries under `key`, in no particular order."""
         return _registry(reg, "lookup").lookup(key)
@@ -198,9 +225,50 @@ class Registry:
         return [(p, v) for p, v in _registry(reg, "match").lookup(key) if pred(v)]
 
     @staticmethod
+    def count_match(reg: str | Pid, key: object, pred: Callable[[object], object]) -> int:
+        """How many entries under `key`, of any process, have a value satisfying `pred(value)`.
+
+        >>> import otp
+        >>> async def main():
+        ...     await otp.Registry.start_link(keys="duplicate", name="sizes")
+        ...     for size in (1, 5, 10):
+        ...         otp.Registry.register("sizes", "shard", size)
+        ...     return otp.Registry.count_match("sizes", "shard", lambda size: size > 2)
+        >>> otp.run(main)
+        2
+        """
+        return sum(1 for _, v in _registry(reg, "count_match").lookup(key) if pred(v))
+
+    @staticmethod
     def count(reg: str | Pid) -> int:
         """How many entries the registry holds."""
         return _registry(reg, "count").count()
+
+    @staticmethod
+    def select(
+        reg: str | Pid, pred: Callable[[object, Pid, object], object] | None = None
+    ) -> list[tuple[object, Pid, object]]:
+        """The `(key, pid, value)` entries, of every key, for which `pred(key, pid, value)` is true.
+
+        >>> import otp
+        >>> async def main():
+        ...     await otp.Registry.start_link(keys="unique", name="users")
+        ...     otp.Registry.register("users", "ann", {"admin": True})
+        ...     otp.Registry.register("users", "bob", {"admin": False})
+        ...     admins = otp.Registry.select("users", lambda key, pid, value: value["admin"])
+        ...     return [key for key, _pid, _value in admins]
+        >>> otp.run(main)
+        ['ann']
+
+        Elixir's `Registry.select/2` with a full match spec: the spec's
+        pattern and guards are `pred` (None selects every entry), and its
+        body is whatever the caller builds from the triples, e.g. a list
+        comprehension. Entries come in no particular order.
+        """
+        entries = _registry(reg, "select").entries()
+        if pred is None:
+            return entries
+        return [entry for entry in entries if pred(*entry)]
 
     @staticmethod
     def dispatch(reg: str | Pid, key: object, fn: Callable[[list[Entry]], object]) -> None:
@@ -245,6 +313,11 @@ class Registry:
     def put_meta(reg: str | Pid, key: object, value: object) -> None:
         """Store `value` as the registry metadata under `key`."""
         _registry(reg, "put_meta").meta[key] = value
+
+    @staticmethod
+    def delete_meta(reg: str | Pid, key: object) -> None:
+        """Remove the registry metadata under `key` (absent: nothing happens)."""
+        _registry(reg, "delete_meta").meta.pop(key, None)
 
 
 # -- the tables ---------------------------------------------------------------------
@@ -322,6 +395,32 @@ class _State:
         with part.lock:
             if not self._drop(part, proc, key):
                 return
+        if not any(proc in p.pids for p in self.parts):
+            self.index.discard(proc, self)
+
+    def unregister_match(
+        self, proc: Process, key: object, pred: Callable[[object], object]
+    ) -> None:
+        part = self.part_of(key, proc)
+        with part.lock:
+            if self.unique:
+                entry = part.unique.get(key)
+                values = [entry[1]] if entry is not None and entry[0] is proc else []
+            else:
+                values = list(part.dup.get(key, {}).get(proc, ()))
+        # `pred` is user code: it runs outside the lock. Only `proc` (the
+        # caller, running now) changes its own entries, so they are unchanged.
+        drop = [bool(pred(v)) for v in values]
+        n = sum(drop)
+        if n == 0:
+            return
+        with part.lock:
+            if n == len(values):
+                self._drop(part, proc, key)
+            else:  # some of a duplicate registry's entries stay
+                part.dup[key][proc] = [v for v, d in zip(values, drop, strict=True) if not d]
+                part.pids[proc] = _without(part.pids[proc], key, n)
+                part.size -= n
         if not any(proc in p.pids for p in self.parts):
             self.index.discard(proc, self)
 
@@ -419,6 +518,17 @@ class _State:
     def count(self) -> int:
         return sum(part.size for part in self.parts)
 
+    def entries(self) -> list[tuple[object, Pid, object]]:
+        out: list[tuple[object, Pid, object]] = []
+        for part in self.parts:
+            with part.lock:
+                if self.unique:
+                    out.extend((k, p, v) for k, (p, v) in part.unique.items())
+                else:
+                    for k, by_pid in part.dup.items():
+                        out.extend((k, p, v) for p, vs in by_pid.items() for v in vs)
+        return out
+
     # -- the otp.Via protocol ----------------------------------------------------
 
     def whereis_name(self, key: object) -> Pid | None:
@@ -447,6 +557,17 @@ class _State:
             raise ValueError(
                 f"otp.Via needs a registry with unique keys; {self.name!r} has duplicate keys"
             )
+
+
+def _without(keys: list[object], key: object, n: int) -> list[object]:
+    """`keys` less `n` occurrences of `key`."""
+    kept: list[object] = []
+    for k in keys:
+        if n and k == key:
+            n -= 1
+        else:
+            kept.append(k)
+    return kept
 
 
 def _check_key(key: object) -> None:

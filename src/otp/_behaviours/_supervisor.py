@@ -64,7 +64,7 @@ import inspect
 import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Literal, overload
 
 from .._errors import Exit, StartError
 from .._runtime._ids import Pid
@@ -72,6 +72,7 @@ from .._runtime._messages import Exited
 from .._runtime._process import is_normal_exit
 from .._runtime._scheduler import current_node, self_process
 from .._runtime._timers import send_after
+from ._callback_names import check_callback_names
 from ._child import (
     Child,
     ChildSpec,
@@ -82,7 +83,7 @@ from ._child import (
     to_spec,
 )
 from ._gen_server import GenServer, call
-from ._results import NoReply, Ok, Reply, Stop
+from ._results import Ignore, NoReply, Ok, Reply, Stop
 
 if TYPE_CHECKING:
     from .._runtime._names import Dest
@@ -157,13 +158,48 @@ class Supervisor:
     it and define `init(self, arg) -> otp.SupervisorSpec` (module style).
     """
 
-    def init(self, arg: object) -> SupervisorSpec:
-        """Module style: return the children and flags."""
+    def __init_subclass__(cls, **kwargs: object) -> None:
+        super().__init_subclass__(**kwargs)
+        check_callback_names(cls, "Supervisor")
+
+    def init(self, arg: object) -> SupervisorSpec | Ignore:
+        """Module style: return the children and flags, or `otp.Ignore()` not to start.
+
+        >>> import otp
+        >>> class Optional(otp.Supervisor):
+        ...     def init(self, enabled):
+        ...         return otp.SupervisorSpec([]) if enabled else otp.Ignore()
+        >>> async def main():
+        ...     return await Optional.start_link(False)
+        >>> print(otp.run(main))
+        None
+
+        With `Ignore()`, `start_link` returns None and, as the child of
+        another supervisor, the child is kept but not running (OTP's
+        `ignore`), like a GenServer whose init ignores.
+        """
         raise NotImplementedError(
             f"{type(self).__name__} must define init(self, arg) returning "
             f"otp.SupervisorSpec(children, strategy=...)"
         )
 
+    # A children list never ignores, so that form returns a Pid; a module-style
+    # supervisor's init may return Ignore(), so `MySup.start_link(arg)` may be None.
+    @overload
+    @classmethod
+    async def start_link(
+        cls,
+        arg: Sequence[object],
+        *,
+        name: object = None,
+        strategy: Strategy = "one_for_one",
+        max_restarts: int = 3,
+        max_seconds: float = 5.0,
+        auto_shutdown: AutoShutdown = "never",
+        restart_delay: RestartDelay = None,
+        timeout: float | None = None,
+    ) -> Pid: ...
+    @overload
     @classmethod
     async def start_link(
         cls,
@@ -176,11 +212,27 @@ class Supervisor:
         auto_shutdown: AutoShutdown = "never",
         restart_delay: RestartDelay = None,
         timeout: float | None = None,
-    ) -> Pid:
+    ) -> Pid | None: ...
+    @classmethod
+    async def start_link(
+        cls,
+        arg: object = None,
+        *,
+        name: object = None,
+        strategy: Strategy = "one_for_one",
+        max_restarts: int = 3,
+        max_seconds: float = 5.0,
+        auto_shutdown: AutoShutdown = "never",
+        restart_delay: RestartDelay = None,
+        timeout: float | None = None,
+    ) -> Pid | None:
         """Start a supervisor linked to the caller, once all its children started.
 
         `otp.Supervisor.start_link(children, strategy=...)` takes the
         children list; a subclass passes `arg` to its `init`.
+
+        Returns:
+            The pid, or None when a subclass's `init` returned `otp.Ignore()`.
 
         Raises:
             StartError: a child failed to start (`.reason` is
@@ -199,9 +251,7 @@ class Supervisor:
             )
         else:
             spec = None
-        pid = await _SupervisorServer.start_link((cls, arg, spec), name=name, timeout=timeout)
-        assert pid is not None
-        return pid
+        return await _SupervisorServer.start_link((cls, arg, spec), name=name, timeout=timeout)
 
     @classmethod
     def child_spec(cls, arg: object = None, **opts: object) -> ChildSpec:
@@ -216,7 +266,7 @@ class Supervisor:
         start_opts = {k: opts.pop(k) for k in _START_OPTIONS if k in opts}
         spec = ChildSpec(
             id=cls,
-            start=lambda: cls.start_link(arg, **start_opts),  # type: ignore[arg-type]
+            start=lambda: cls.start_link(arg, **start_opts),  # type: ignore[call-overload]
             type="supervisor",
             shutdown=None,
         )
@@ -317,6 +367,8 @@ class _SupervisorServer(GenServer):
             spec = module().init(module_arg)
             if inspect.isawaitable(spec):
                 spec = await spec
+        if type(spec) is Ignore:
+            return spec  # start_link returns None, as for OTP's `ignore`
         if not isinstance(spec, SupervisorSpec):
             return Stop(("bad_return", spec))
         children = [_Child(c) for c in _child_specs(spec.children)]

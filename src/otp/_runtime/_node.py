@@ -10,10 +10,13 @@ layer (`self.dist`), which is the only thing a distributed node adds.
 from __future__ import annotations
 
 import asyncio
+import functools
+import inspect
 import itertools
 import logging
 from collections import deque
 from collections.abc import Callable, Coroutine
+from types import FunctionType
 from typing import TYPE_CHECKING, Any, NoReturn, Protocol, TypeVar
 
 from .._errors import NoConnection
@@ -67,6 +70,7 @@ DEFAULT_BATCH = 64
 DEFAULT_SLOW_CALLBACK = 0.1
 #: Calls completed inside the caller's step before one goes through the loop.
 DEFAULT_INLINE_BUDGET = 64
+_CO_COROUTINE = inspect.CO_COROUTINE
 
 
 def _check_options(
@@ -102,6 +106,56 @@ async def _placeholder(never: asyncio.Future[None]) -> None:
 
 def _not_running(*_: object, **__: object) -> NoReturn:
     raise RuntimeError("this node is not running: use `async with otp.Node():`")
+
+
+def check_process_fn(fn: object, what: str) -> None:
+    """Raise TypeError, saying what to pass, unless calling `fn` makes a coroutine.
+
+    Accepted without calling `fn`: an `async def` function or method, a
+    `functools.partial` of one, an object whose class has an `async def
+    __call__`, and a function decorated with `functools.wraps` around one.
+    """
+    target = fn
+    while isinstance(target, functools.partial):
+        target = target.func
+    if inspect.iscoroutinefunction(target):
+        return
+    if inspect.isfunction(target) or inspect.ismethod(target):
+        # A decorator made with functools.wraps returns the wrapped coroutine.
+        if inspect.iscoroutinefunction(inspect.unwrap(target)):
+            return
+    elif callable(target) and not isinstance(target, type):
+        if inspect.iscoroutinefunction(type(target).__call__):
+            return
+    raise TypeError(_bad_process_fn(fn, target, what))
+
+
+def _bad_process_fn(fn: object, target: object, what: str) -> str:
+    if inspect.iscoroutine(fn):
+        fn.close()  # it will never run: avoid a "never awaited" warning on top
+        return (
+            f"{what} needs the function and its arguments, not a coroutine: write "
+            f"otp.{what}(work, arg), not otp.{what}(work(arg))"
+        )
+    head = f"{what} needs an async def function to run as the process"
+    if not callable(fn):
+        return f"{head}; got {fn!r} ({type(fn).__name__})"
+    if inspect.isfunction(target) or inspect.ismethod(target):
+        shown = f"<function {target.__qualname__}>"
+        if target.__name__ == "<lambda>":
+            why = (
+                f"a lambda cannot be async: pass the async def function and its "
+                f"arguments, otp.{what}(work, arg)"
+            )
+        elif inspect.isasyncgenfunction(target):
+            why = "an async generator: iterate it inside an async def function instead"
+        else:
+            why = "a plain def: make it `async def`"
+        return f"{head}; got {shown} ({why})"
+    return (
+        f"{head}; got {fn!r} (calling it does not make a coroutine: pass an async def "
+        f"function, a functools.partial of one, or an object with an async def __call__)"
+    )
 
 
 class Node:
@@ -292,11 +346,8 @@ class Node:
         args: tuple[object, ...],
         link_to: Process | None = None,
     ) -> Process:
-        if not callable(fn):
-            raise TypeError(
-                f"spawn needs a coroutine function (async def) to run as the process; "
-                f"got {fn!r} ({type(fn).__name__})"
-            )
+        if type(fn) is not FunctionType or not fn.__code__.co_flags & _CO_COROUTINE:
+            check_process_fn(fn, "spawn")  # not a plain `async def` function: look closer
         proc = Process(self)
         if link_to is not None:
             proc.parent = link_to

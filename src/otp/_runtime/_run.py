@@ -9,7 +9,7 @@ from collections.abc import Callable, Coroutine
 from typing import Any, TypedDict, TypeVar
 
 from .._errors import Exit
-from ._node import DEFAULT_BATCH, DEFAULT_SLOW_CALLBACK, Node
+from ._node import DEFAULT_BATCH, DEFAULT_SLOW_CALLBACK, Node, check_process_fn
 from ._process import Process, start_task
 from ._repr import DEFAULT_LIMIT
 
@@ -90,6 +90,7 @@ def run(
             "otp.run cannot be called from a running event loop; inside async code "
             "use `async with otp.Node():` instead"
         )
+    check_process_fn(main, "run")  # before a loop starts, not as main's crash
     if use_uvloop:
         try:
             import uvloop

@@ -34,6 +34,14 @@ def spawn(fn: ProcessFn, *args: object) -> Pid:
     ...     return await otp.receive()
     >>> otp.run(main)
     'hello'
+
+    `fn` is an `async def` function (or method), a `functools.partial` of
+    one, or an object with an `async def __call__`; it is checked here, so
+    a plain `def` or a lambda raises at once instead of crashing the new
+    process. To run a plain function as a process, use `otp.Task.async_`.
+
+    Raises:
+        TypeError: `fn` is not one of those (the message says what to pass).
     """
     return current_node().spawn(fn, args)
 
