@@ -36,6 +36,7 @@ from typing import Any
 
 from ._behaviours._server_process import SYSTEM_HANDLERS, From, ServerProcess, System
 from ._errors import CallTimeout, NoProc
+from ._runtime._call_timeouts import check_timeout
 from ._runtime._names import noproc, resolve
 from ._runtime._process import Process
 from ._runtime._repr import show, shown
@@ -132,6 +133,7 @@ def _server(server: object) -> ServerProcess:
 
 
 async def _system(server: object, kind: str, payload: object, timeout: float | None) -> object:
+    check_timeout(timeout, f"otp.sys.{kind}")
     proc = _server(server)
     if proc is current_process.get():
         raise RuntimeError("a server cannot make otp.sys requests to itself (it would deadlock)")

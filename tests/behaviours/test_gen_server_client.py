@@ -526,3 +526,53 @@ class TestCallerKilledDuringTheCall:
             return [down.reason, *rest]
 
         assert clock.run(main) == ["killed"]
+
+
+class TestCallTimeoutArgument:
+    @pytest.mark.parametrize(
+        ("timeout", "error"),
+        [(-1, ValueError), (float("nan"), ValueError), ("5", TypeError), (True, TypeError)],
+    )
+    @pytest.mark.parametrize("busy", [False, True], ids=["idle server", "busy server"])
+    def test_a_bad_timeout_is_refused_before_the_call_is_made(
+        self, clock: VirtualClock, timeout: object, error: type[Exception], busy: bool
+    ) -> None:
+        class Counts(otp.GenServer):
+            def handle_call(self, request: object, from_: otp.From, state: Any) -> object:
+                return otp.Reply(state, state + 1)
+
+            def handle_cast(self, request: object, state: Any) -> object:
+                return otp.NoReply(state)
+
+        async def main() -> object:
+            pid = await Counts.start(0)
+            if busy:
+                otp.cast(pid, "queued first")
+            with pytest.raises(error, match=r"otp.call: timeout must be seconds >= 0 or None"):
+                await otp.call(pid, "count", timeout=timeout)  # type: ignore[arg-type]
+            return await otp.call(pid, "count")  # the bad call never reached the server
+
+        assert clock.run(main) == 0
+
+    def test_zero_and_none_are_accepted(self, clock: VirtualClock) -> None:
+        class Echo(otp.GenServer):
+            def handle_call(self, request: object, from_: otp.From, state: object) -> object:
+                return otp.Reply(request, state)
+
+        async def main() -> tuple[object, object]:
+            pid = await Echo.start(None)
+            return await otp.call(pid, "a", timeout=0), await otp.call(pid, "b", timeout=None)
+
+        assert clock.run(main) == ("a", "b")
+
+
+class TestOtherTimeoutArguments:
+    def test_receive_and_stop_refuse_a_negative_timeout(self, clock: VirtualClock) -> None:
+        async def main() -> None:
+            with pytest.raises(ValueError, match="otp.receive: timeout must be"):
+                await otp.receive(timeout=-0.5)
+            pid = await otp.Agent.start_link(lambda: 0)
+            with pytest.raises(ValueError, match="otp.stop: timeout must be"):
+                await otp.stop(pid, timeout=-1)
+
+        clock.run(main)

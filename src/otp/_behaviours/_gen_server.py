@@ -60,7 +60,7 @@ import time
 from typing import TYPE_CHECKING, ClassVar, TypeGuard
 
 from .._errors import AlreadyStarted, CallTimeout, Exit, NoProc, StartError
-from .._runtime._call_timeouts import CallTimeouts
+from .._runtime._call_timeouts import CallTimeouts, check_timeout
 from .._runtime._ids import Pid
 from .._runtime._messages import Global, Via
 from .._runtime._names import noproc, resolve, via_registry
@@ -396,6 +396,8 @@ async def call(server: Dest, request: object, timeout: float | None = 5.0) -> ob
         CallTimeout: no reply in time.
         Exit: the server exited while handling the request (`.reason`).
     """
+    if type(timeout) is not float or not timeout >= 0:  # the default 5.0 passes at once
+        check_timeout(timeout, "otp.call")
     caller = current_process.get()
     if type(server) is ServerProcess:
         proc: Pid | None = server
@@ -627,6 +629,7 @@ async def stop(server: Dest, reason: object = "normal", timeout: float | None = 
         CallTimeout: it did not exit within `timeout` seconds.
         Exit: it exited with another reason than `reason` (e.g. terminate raised).
     """
+    check_timeout(timeout, "otp.stop")
     caller = current_process.get()
     node = caller.rt if caller is not None else current_node()
     proc = resolve(node, server, "stop")

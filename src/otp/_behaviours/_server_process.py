@@ -27,6 +27,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from .._errors import Exit
+from .._runtime._call_timeouts import check_timeout
 from .._runtime._ids import Pid
 from .._runtime._messages import Exited
 from .._runtime._process import (
@@ -412,6 +413,8 @@ class ServerProcess(Process):
             )
 
     def options(self, timeout: float | None, continue_: object) -> None:
+        if timeout is not None:
+            check_timeout(timeout, "the timeout= of a callback's result")
         if continue_ is not MISSING:
             self.cont = continue_
         elif timeout is not None and not self.mailbox:

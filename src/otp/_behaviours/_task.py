@@ -61,6 +61,7 @@ from functools import partial
 from typing import TYPE_CHECKING, Any, Generic, Literal, TypeVar, final, overload
 
 from .._errors import Exit
+from .._runtime._call_timeouts import check_timeout
 from .._runtime._ids import Pid, Ref
 from .._runtime._process import Process, is_reason
 from .._runtime._repr import show
@@ -480,6 +481,7 @@ def _check_owner(task: object, what: str) -> None:
 
 async def _wait(task: Task[T], timeout: float | None) -> Outcome[T] | None:
     """The task's outcome, or None if it has none within `timeout` seconds."""
+    check_timeout(timeout, "Task.await_/yield_")
     fut = task._fut
     if not fut.done():
         if timeout is not None and timeout <= 0:

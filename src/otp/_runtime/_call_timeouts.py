@@ -27,7 +27,30 @@ from typing import Protocol
 
 from .._errors import CallTimeout
 from ._clock import now
-from ._repr import MESSAGE_LIMIT, safe_repr
+from ._repr import MESSAGE_LIMIT, safe_repr, show
+
+
+def check_timeout(timeout: object, what: str) -> None:
+    """Refuse a timeout that is not seconds >= 0 or None, saying what to pass.
+
+    >>> check_timeout(-1, "otp.call")
+    Traceback (most recent call last):
+    ...
+    ValueError: otp.call: timeout must be seconds >= 0 or None (forever); got -1
+    >>> check_timeout("5", "otp.call")
+    Traceback (most recent call last):
+    ...
+    TypeError: otp.call: timeout must be seconds >= 0 or None (forever); got '5' (str)
+    """
+    if timeout is None:
+        return
+    kind = type(timeout)
+    if (kind is float or kind is int) and timeout >= 0:  # type: ignore[operator]
+        return
+    expected = "timeout must be seconds >= 0 or None (forever)"
+    if kind is float or kind is int:  # negative, or NaN
+        raise ValueError(f"{what}: {expected}; got {show(timeout)}")
+    raise TypeError(f"{what}: {expected}; got {show(timeout)} ({kind.__name__})")
 
 
 class Waiting(Protocol):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from ._call_timeouts import check_timeout
 from ._names import noproc, resolve
 from ._process import Process
 from ._scheduler import current_node, self_process
@@ -55,6 +56,8 @@ async def receive(
         TimeoutError: no (matching) message arrived in time.
     """
     proc = self_process()
+    if timeout is not None:
+        check_timeout(timeout, "otp.receive")
     mb = proc.mailbox
     if match is None and mb:
         return mb.popleft()
