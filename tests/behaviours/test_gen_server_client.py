@@ -569,10 +569,10 @@ class TestCallTimeoutArgument:
 class TestOtherTimeoutArguments:
     def test_receive_and_stop_refuse_a_negative_timeout(self, clock: VirtualClock) -> None:
         async def main() -> None:
-            with pytest.raises(ValueError, match="otp.receive: timeout must be"):
+            with pytest.raises(ValueError, match=r"otp\.receive: timeout must be"):
                 await otp.receive(timeout=-0.5)
             pid = await otp.Agent.start_link(lambda: 0)
-            with pytest.raises(ValueError, match="otp.stop: timeout must be"):
+            with pytest.raises(ValueError, match=r"otp\.stop: timeout must be"):
                 await otp.stop(pid, timeout=-1)
 
         clock.run(main)

@@ -12,6 +12,7 @@ from .._errors import StartError
 from .._runtime._ids import Pid
 from .._runtime._messages import Exited
 from .._runtime._process import Process, is_reason
+from .._runtime._repr import show
 from .._runtime._scheduler import self_process
 
 logger = logging.getLogger("otp")
@@ -67,12 +68,12 @@ class ChildSpec:
         if not callable(start):
             raise TypeError(
                 f"ChildSpec start must be a callable returning an awaitable pid "
-                f"(e.g. lambda: Worker.start_link(arg)); got {start!r}"
+                f"(e.g. lambda: Worker.start_link(arg)); got {show(start)}"
             )
         if restart not in _RESTARTS:
-            raise ValueError(f"ChildSpec restart must be one of {_RESTARTS}; got {restart!r}")
+            raise ValueError(f"ChildSpec restart must be one of {_RESTARTS}; got {show(restart)}")
         if type not in _TYPES:
-            raise ValueError(f"ChildSpec type must be one of {_TYPES}; got {type!r}")
+            raise ValueError(f"ChildSpec type must be one of {_TYPES}; got {show(type)}")
         if shutdown == "default":
             shutdown = None if type == "supervisor" else 5.0
         if not (
@@ -82,12 +83,12 @@ class ChildSpec:
         ):
             raise ValueError(
                 "ChildSpec shutdown must be seconds (>= 0), 'brutal_kill' or None; "
-                f"got {shutdown!r}"
+                f"got {show(shutdown)}"
             )
         if significant and restart == "permanent":
             raise ValueError(
                 "a significant child must be 'transient' or 'temporary' (as in OTP); "
-                f"child {id!r} is 'permanent'"
+                f"child {show(id)} is 'permanent'"
             )
         self.id = id
         self.start = start
@@ -107,8 +108,8 @@ class ChildSpec:
     def __repr__(self) -> str:
         id_ = self.id.__name__ if isinstance(self.id, type) else repr(self.id)
         return (
-            f"ChildSpec(id={id_}, restart={self.restart!r}, shutdown={self.shutdown!r}, "
-            f"type={self.type!r}, significant={self.significant!r})"
+            f"ChildSpec(id={id_}, restart={show(self.restart)}, shutdown={show(self.shutdown)}, "
+            f"type={show(self.type)}, significant={show(self.significant)})"
         )
 
 
@@ -134,11 +135,13 @@ def to_spec(child: object) -> ChildSpec:
     if make is None:
         raise TypeError(
             f"a supervisor child must be a GenServer or Supervisor subclass, a (cls, arg) "
-            f"tuple or an otp.ChildSpec; got {child!r} ({type(child).__name__})"
+            f"tuple or an otp.ChildSpec; got {show(child)} ({type(child).__name__})"
         )
     spec = make(arg)
     if not isinstance(spec, ChildSpec):
-        raise TypeError(f"{cls!r}.child_spec({arg!r}) must return an otp.ChildSpec; got {spec!r}")
+        raise TypeError(
+            f"{show(cls)}.child_spec({show(arg)}) must return an otp.ChildSpec; got {show(spec)}"
+        )
     return spec
 
 
@@ -151,13 +154,13 @@ async def start_child(spec: ChildSpec, *args: object) -> Pid | None:
     except StartError:
         raise
     except Exception as exc:
-        raise StartError(exc, f"child {spec.id!r} failed to start: {exc!r}") from exc
+        raise StartError(exc, f"child {show(spec.id)} failed to start: {show(exc)}") from exc
     if result is None or isinstance(result, Pid):
         return result
     raise StartError(
         ("bad_start_return", result),
-        f"the start function of child {spec.id!r} must return (an awaitable of) a pid or "
-        f"None; got {result!r}",
+        f"the start function of child {show(spec.id)} must return (an awaitable of) a pid or "
+        f"None; got {show(result)}",
     )
 
 

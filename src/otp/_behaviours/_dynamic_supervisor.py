@@ -58,6 +58,7 @@ from .._errors import MaxChildren, StartError
 from .._runtime._ids import Pid
 from .._runtime._messages import Exited
 from .._runtime._process import is_normal_exit
+from .._runtime._repr import show, shown
 from .._runtime._scheduler import current_node, self_process
 from .._runtime._timers import send_after
 from ._callback_names import check_callback_names
@@ -174,7 +175,7 @@ class DynamicSupervisor:
             if arg is not None:
                 raise TypeError(
                     f"otp.DynamicSupervisor.start_link takes keyword options only "
-                    f"(name=, max_children=, ...); got the argument {arg!r}. For module "
+                    f"(name=, max_children=, ...); got the argument {show(arg)}. For module "
                     f"style, subclass otp.DynamicSupervisor and define init(self, arg)."
                 )
             start: object = _state(*options)  # a bad option raises here, in the caller
@@ -266,16 +267,16 @@ def _state(
     """Check the options (ValueError saying what is accepted) and make the state."""
     if strategy != "one_for_one":
         raise ValueError(
-            f"DynamicSupervisor supports strategy 'one_for_one' only; got {strategy!r}"
+            f"DynamicSupervisor supports strategy 'one_for_one' only; got {show(strategy)}"
         )
     if not isinstance(max_restarts, int) or max_restarts < 0:
-        raise ValueError(f"max_restarts must be an int >= 0; got {max_restarts!r}")
+        raise ValueError(f"max_restarts must be an int >= 0; got {show(max_restarts)}")
     if not isinstance(max_seconds, int | float) or not max_seconds > 0:
-        raise ValueError(f"max_seconds must be > 0; got {max_seconds!r}")
+        raise ValueError(f"max_seconds must be > 0; got {show(max_seconds)}")
     if max_children is not None and (not isinstance(max_children, int) or max_children < 0):
-        raise ValueError(f"max_children must be an int >= 0 or None; got {max_children!r}")
+        raise ValueError(f"max_children must be an int >= 0 or None; got {show(max_children)}")
     if not isinstance(extra_arguments, Sequence) or isinstance(extra_arguments, str):
-        raise ValueError(f"extra_arguments must be a list or tuple; got {extra_arguments!r}")
+        raise ValueError(f"extra_arguments must be a list or tuple; got {show(extra_arguments)}")
     return _State(max_restarts, max_seconds, max_children, tuple(extra_arguments))
 
 
@@ -284,12 +285,12 @@ def _state_from_init(cls: type[DynamicSupervisor], options: object) -> _State:
     if not isinstance(options, Mapping):
         raise TypeError(
             f"{cls.__name__}.init must return its options as a dict (e.g. "
-            f"{{'max_children': 100}}) or otp.Ignore(); got {options!r}"
+            f"{{'max_children': 100}}) or otp.Ignore(); got {show(options)}"
         )
     unknown = [key for key in options if key not in _OPTIONS]
     if unknown:
         raise TypeError(
-            f"{cls.__name__}.init returned unknown options {unknown!r}; the options are "
+            f"{cls.__name__}.init returned unknown options {show(unknown)}; the options are "
             f"{', '.join(_OPTIONS)}"
         )
     given = dict(zip(_OPTIONS, _DEFAULTS, strict=True)) | dict(options)
@@ -318,7 +319,7 @@ class _DynamicServer(GenServer):
             # As in OTP, a stray call crashes the supervisor (and its children go too).
             raise TypeError(
                 f"a DynamicSupervisor only answers the otp.DynamicSupervisor functions "
-                f"(start_child, which_children, ...); got call {request!r}"
+                f"(start_child, which_children, ...); got call {show(request)}"
             )
         _, op, arg = request
         if op == "start_child":
@@ -327,7 +328,7 @@ class _DynamicServer(GenServer):
         if op == "terminate_child":
             entry = state.children.pop(arg, None) if isinstance(arg, Pid) else None
             if entry is None:
-                return Reply(KeyError(f"{arg!r} is not a child of this supervisor"), state)
+                return Reply(KeyError(f"{show(arg)} is not a child of this supervisor"), state)
             assert isinstance(arg, Pid)
             await shutdown_child(arg, entry.spec.shutdown)
             return Reply(None, state)
@@ -336,7 +337,7 @@ class _DynamicServer(GenServer):
             return Reply(rows + [_row(None, e) for e in state.pending.values()], state)
         if op == "count_children":
             return Reply(_counts(state), state)
-        return Reply(ValueError(f"unknown DynamicSupervisor request {op!r}"), state)
+        return Reply(ValueError(f"unknown DynamicSupervisor request {show(op)}"), state)
 
     async def handle_info(self, msg: object, state: object) -> object:
         assert isinstance(state, _State)
@@ -349,7 +350,10 @@ class _DynamicServer(GenServer):
         spec, reason = entry.spec, msg.reason
         if not is_normal_exit(reason):
             logger.error(
-                "DynamicSupervisor %s: child %s terminated with %r", self_process(), msg.pid, reason
+                "DynamicSupervisor %s: child %s terminated with %r",
+                self_process(),
+                msg.pid,
+                shown(reason),
             )
         if spec.restart == "temporary" or (spec.restart == "transient" and is_normal_exit(reason)):
             return NoReply(state)
@@ -368,7 +372,10 @@ class _DynamicServer(GenServer):
         for (pid, entry), outcome in zip(children.items(), results, strict=True):
             if not expected_shutdown(outcome, entry.spec.shutdown):
                 logger.warning(
-                    "DynamicSupervisor %s: child %s stopped with %r", self_process(), pid, outcome
+                    "DynamicSupervisor %s: child %s stopped with %r",
+                    self_process(),
+                    pid,
+                    shown(outcome),
                 )
 
 
@@ -447,7 +454,9 @@ async def _restart(state: _State, entry: _Entry) -> object:
         pid = await start_child(entry.spec, *state.extra_arguments)
     except StartError as exc:
         logger.error(
-            "DynamicSupervisor %s failed to restart a child: %r", self_process(), exc.reason
+            "DynamicSupervisor %s failed to restart a child: %r",
+            self_process(),
+            shown(exc.reason),
         )
         return await _after_crash(state, entry)  # each try counts toward the intensity
     if pid is not None:

@@ -56,6 +56,7 @@ from typing import TYPE_CHECKING
 from .._errors import NoProc
 from .._runtime._ids import Pid
 from .._runtime._messages import Via
+from .._runtime._repr import show
 from .._runtime._scheduler import current_node
 from ._child import Child, ChildSpec, to_spec
 from ._supervisor import (
@@ -112,11 +113,11 @@ class PartitionSupervisor:
         """
         if not isinstance(name, str):
             raise TypeError(
-                f"PartitionSupervisor needs a name (a str) to route through; got {name!r}"
+                f"PartitionSupervisor needs a name (a str) to route through; got {show(name)}"
             )
         count = partitions if partitions is not None else (os.cpu_count() or 1)
         if not isinstance(count, int) or count < 1:
-            raise ValueError(f"partitions must be a positive int; got {partitions!r}")
+            raise ValueError(f"partitions must be a positive int; got {show(partitions)}")
         specs = [_partition_spec(child_spec, i) for i in range(count)]
         spec = SupervisorSpec(specs, strategy, max_restarts, max_seconds, auto_shutdown)
         pid = await _PartitionServer.start_link(
@@ -148,8 +149,8 @@ class PartitionSupervisor:
             return impl.count
         raise NoProc(
             "noproc",
-            f"PartitionSupervisor.partitions: no PartitionSupervisor is running as {name!r}; "
-            f"start one with await otp.PartitionSupervisor.start_link(child, name={name!r})",
+            f"PartitionSupervisor.partitions: no PartitionSupervisor is running as {show(name)}; "
+            f"start one with await otp.PartitionSupervisor.start_link(child, name={show(name)})",
         )
 
     @staticmethod
@@ -178,7 +179,7 @@ def _partition_spec(child_spec: object, i: int) -> ChildSpec:
         raise TypeError(
             f"PartitionSupervisor needs what a supervisor child is: an otp.ChildSpec, a "
             f"GenServer class or a (class, arg) tuple, or a function of the partition "
-            f"returning one (e.g. lambda p: (Worker, p)); got {spec!r} ({type(spec).__name__})"
+            f"returning one (e.g. lambda p: (Worker, p)); got {show(spec)} ({type(spec).__name__})"
         ) from exc
 
 

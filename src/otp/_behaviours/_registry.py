@@ -65,6 +65,7 @@ from .._errors import AlreadyRegistered, NoProc
 from .._runtime._ids import Pid
 from .._runtime._messages import Exited
 from .._runtime._process import Process
+from .._runtime._repr import show
 from .._runtime._scheduler import current_node, self_process
 from .._runtime._signals import trap_exit
 from ._gen_server import GenServer, start_server
@@ -129,13 +130,13 @@ class Registry:
         """
         if keys not in ("unique", "duplicate"):
             raise ValueError(
-                f"Registry.start_link: keys must be 'unique' or 'duplicate'; got {keys!r}"
+                f"Registry.start_link: keys must be 'unique' or 'duplicate'; got {show(keys)}"
             )
         if not isinstance(name, str) or not name:
-            raise TypeError(f"Registry.start_link: name must be a non-empty str; got {name!r}")
+            raise TypeError(f"Registry.start_link: name must be a non-empty str; got {show(name)}")
         if type(partitions) is not int or partitions < 1:
             raise ValueError(
-                f"Registry.start_link: partitions must be a positive int; got {partitions!r}"
+                f"Registry.start_link: partitions must be a positive int; got {show(partitions)}"
             )
         arg = (keys, name, partitions, dict(meta or {}))
         pid = await start_server(_RegistryServer, arg, name, None, link=True)
@@ -356,7 +357,7 @@ class _State:
 
     def __repr__(self) -> str:
         kind = "unique" if self.unique else "duplicate"
-        return f"<Registry {self.name!r} {kind}, {self.count()} entries>"
+        return f"<Registry {show(self.name)} {kind}, {self.count()} entries>"
 
     def part_of(self, key: object, pid: Process) -> _Partition:
         """Unique registries partition by key, duplicate ones by process (as Elixir)."""
@@ -380,7 +381,7 @@ class _State:
                     who = "the calling process" if owner is proc else repr(owner)
                     raise AlreadyRegistered(
                         owner,
-                        f"the key {key!r} of registry {self.name!r} is already registered "
+                        f"the key {show(key)} of registry {show(self.name)} is already registered "
                         f"to {who}; use a duplicate registry to allow many entries per key",
                     )
                 part.unique[key] = (proc, value)
@@ -468,7 +469,7 @@ class _State:
     ) -> tuple[object, object] | None:
         if not self.unique:
             raise ValueError(
-                f"Registry.update_value needs a unique registry; {self.name!r} has duplicate "
+                f"Registry.update_value needs a unique registry; {show(self.name)} has duplicate "
                 f"keys: unregister and register again instead"
             )
         part = self.part_of(key, proc)
@@ -555,7 +556,7 @@ class _State:
     def _via_only(self) -> None:
         if not self.unique:
             raise ValueError(
-                f"otp.Via needs a registry with unique keys; {self.name!r} has duplicate keys"
+                f"otp.Via needs a registry with unique keys; {show(self.name)} has duplicate keys"
             )
 
 
@@ -575,7 +576,7 @@ def _check_key(key: object) -> None:
         hash(key)
     except TypeError:
         raise TypeError(
-            f"a registry key must be hashable; got {key!r} ({type(key).__name__}): use a "
+            f"a registry key must be hashable; got {show(key)} ({type(key).__name__}): use a "
             f"tuple instead of a list, or a frozenset instead of a set"
         ) from None
 
@@ -633,8 +634,8 @@ def _registry(reg: object, what: str) -> _State:
             return state
     raise NoProc(
         "noproc",
-        f"Registry.{what}: no registry is running as {reg!r}; start one with "
-        f"await otp.Registry.start_link(keys='unique', name={reg!r})",
+        f"Registry.{what}: no registry is running as {show(reg)}; start one with "
+        f"await otp.Registry.start_link(keys='unique', name={show(reg)})",
     )
 
 

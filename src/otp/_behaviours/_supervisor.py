@@ -70,6 +70,7 @@ from .._errors import Exit, StartError
 from .._runtime._ids import Pid
 from .._runtime._messages import Exited
 from .._runtime._process import is_normal_exit
+from .._runtime._repr import show, shown
 from .._runtime._scheduler import current_node, self_process
 from .._runtime._timers import send_after
 from ._callback_names import check_callback_names
@@ -112,15 +113,17 @@ class SupervisorSpec:
     def __post_init__(self) -> None:
         if self.strategy not in _STRATEGIES:
             raise ValueError(
-                f"strategy must be one of {_STRATEGIES}; got {self.strategy!r}"
+                f"strategy must be one of {_STRATEGIES}; got {show(self.strategy)}"
                 + " (for simple_one_for_one, use otp.DynamicSupervisor)"
             )
         if not isinstance(self.max_restarts, int) or self.max_restarts < 0:
-            raise ValueError(f"max_restarts must be an int >= 0; got {self.max_restarts!r}")
+            raise ValueError(f"max_restarts must be an int >= 0; got {show(self.max_restarts)}")
         if not self.max_seconds > 0:
-            raise ValueError(f"max_seconds must be > 0; got {self.max_seconds!r}")
+            raise ValueError(f"max_seconds must be > 0; got {show(self.max_seconds)}")
         if self.auto_shutdown not in _AUTO:
-            raise ValueError(f"auto_shutdown must be one of {_AUTO}; got {self.auto_shutdown!r}")
+            raise ValueError(
+                f"auto_shutdown must be one of {_AUTO}; got {show(self.auto_shutdown)}"
+            )
 
 
 @dataclass(eq=False)
@@ -242,7 +245,7 @@ class Supervisor:
         if cls is Supervisor:
             if not isinstance(arg, Sequence) or isinstance(arg, str | bytes):
                 raise TypeError(
-                    f"otp.Supervisor.start_link needs a list of children; got {arg!r}. "
+                    f"otp.Supervisor.start_link needs a list of children; got {show(arg)}. "
                     f"For module style, subclass otp.Supervisor and define init."
                 )
             # A bad child raises here, in the caller, rather than as a failed start.
@@ -390,7 +393,7 @@ class _SupervisorServer(GenServer):
             # As in OTP, a stray call crashes the supervisor (and its children go too).
             raise TypeError(
                 f"a supervisor only answers the otp.Supervisor functions "
-                f"(which_children, start_child, ...); got call {request!r}"
+                f"(which_children, start_child, ...); got call {show(request)}"
             )
         return Reply(await _admin(state, request[1:]), state)
 
@@ -441,7 +444,7 @@ def _check_unique_ids(specs: list[ChildSpec]) -> None:
             unhashable.append(id_)
         if duplicate:
             raise ValueError(
-                f"duplicate child id {id_!r}: give each child its own id "
+                f"duplicate child id {show(id_)}: give each child its own id "
                 f"(e.g. Worker.child_spec(arg, id='worker-2'))"
             )
 
@@ -452,7 +455,7 @@ def _row(child: _Child) -> Child:
 
 def _sup_label() -> str:
     proc = self_process()
-    return str(proc) + (f" ({proc.name!r})" if proc.name else "")
+    return str(proc) + (f" ({show(proc.name)})" if proc.name else "")
 
 
 async def _start(child: _Child, state: _State, verb: str = "started") -> None:
@@ -476,18 +479,18 @@ async def _stop(child: _Child) -> None:
             _sup_label(),
             _id_label(child),
             pid,
-            reason,
+            shown(reason),
         )
 
 
 def _id_label(child: _Child) -> object:
     id_ = child.spec.id
-    return id_.__name__ if isinstance(id_, type) else id_
+    return id_.__name__ if isinstance(id_, type) else shown(id_)
 
 
 def _report_start_failure(child: _Child, reason: object) -> None:
     logger.error(
-        "Supervisor %s failed to start child %r: %r", _sup_label(), _id_label(child), reason
+        "Supervisor %s failed to start child %r: %r", _sup_label(), _id_label(child), shown(reason)
     )
 
 
@@ -504,7 +507,11 @@ async def _child_exited(state: _State, child: _Child, reason: object) -> object:
     child.pid = None
     level = logging.INFO if is_normal_exit(reason) else logging.WARNING
     logger.log(
-        level, "Supervisor %s: child %r terminated with %r", _sup_label(), _id_label(child), reason
+        level,
+        "Supervisor %s: child %r terminated with %r",
+        _sup_label(),
+        _id_label(child),
+        shown(reason),
     )
     if not _should_restart(child, reason):
         if child.spec.restart == "temporary":
@@ -628,9 +635,9 @@ async def _admin(state: _State, request: tuple[object, ...]) -> object:
         if existing is not None:
             if existing.pid is not None:
                 return StartError(
-                    ("already_started", existing.pid), f"child {arg.id!r} is already running"
+                    ("already_started", existing.pid), f"child {show(arg.id)} is already running"
                 )
-            return StartError("already_present", f"a child with id {arg.id!r} already exists")
+            return StartError("already_present", f"a child with id {show(arg.id)} already exists")
         child = _Child(arg)
         try:
             await _start(child, state)
@@ -641,7 +648,7 @@ async def _admin(state: _State, request: tuple[object, ...]) -> object:
         return child.pid
     found = state.find(arg)
     if found is None:
-        return KeyError(f"the supervisor has no child with id {arg!r}")
+        return KeyError(f"the supervisor has no child with id {show(arg)}")
     return await _admin_child(state, found, op)
 
 
@@ -654,7 +661,7 @@ async def _admin_child(state: _State, child: _Child, op: object) -> object:
         return None
     if op == "restart_child":
         if child.pid is not None:
-            return StartError("running", f"child {id_!r} is running")
+            return StartError("running", f"child {show(id_)} is running")
         child.waiting = None  # started now: its pending delayed restart is void
         try:
             await _start(child, state)
@@ -663,7 +670,7 @@ async def _admin_child(state: _State, child: _Child, op: object) -> object:
         return child.pid
     if op == "delete_child":
         if child.pid is not None:
-            return StartError("running", f"child {id_!r} is running: terminate it first")
+            return StartError("running", f"child {show(id_)} is running: terminate it first")
         state.children.remove(child)
         return None
     return Exit(("unknown_request", op))

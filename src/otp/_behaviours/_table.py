@@ -55,6 +55,7 @@ from sortedcontainers import SortedList  # type: ignore[import-untyped,unused-ig
 from .._errors import NotInProcess, TableError
 from .._runtime._ids import Pid
 from .._runtime._process import Process
+from .._runtime._repr import show
 from .._runtime._scheduler import current_node, current_process
 from ._table_owners import _tables_of
 
@@ -135,11 +136,11 @@ class Table:
         heir_data: object = None,
     ) -> None:
         if type not in _TYPES:
-            raise ValueError(f"otp.Table: type must be one of {_TYPES}; got {type!r}")
+            raise ValueError(f"otp.Table: type must be one of {_TYPES}; got {show(type)}")
         if access not in _ACCESS:
-            raise ValueError(f"otp.Table: access must be one of {_ACCESS}; got {access!r}")
+            raise ValueError(f"otp.Table: access must be one of {_ACCESS}; got {show(access)}")
         if name is not None and (not isinstance(name, str) or not name):
-            raise TypeError(f"otp.Table: a name must be a non-empty str or None; got {name!r}")
+            raise TypeError(f"otp.Table: a name must be a non-empty str or None; got {show(name)}")
         owner = current_process.get()
         if owner is None or not owner.alive:
             raise NotInProcess(
@@ -220,8 +221,8 @@ class Table:
         table = tables.named.get(name) if tables is not None else None
         if table is None:
             raise TableError(
-                f"otp.Table.named: no table is named {name!r} on this node. Create it "
-                f"with otp.Table(name={name!r}); a table is deleted when its owner exits "
+                f"otp.Table.named: no table is named {show(name)} on this node. Create it "
+                f"with otp.Table(name={show(name)}); a table is deleted when its owner exits "
                 f"(give it an heir=, or create it in a long-lived process)"
             )
         return table
@@ -325,20 +326,20 @@ class Table:
             self._check_write("update_counter")
             if self._bag:
                 raise TableError(
-                    f"update_counter works on set and ordered_set tables; {self!r} is a "
+                    f"update_counter works on set and ordered_set tables; {show(self)} is a "
                     f"{self._type}. Read, compute and insert instead."
                 )
             obj = self._one.get(key)
             if obj is None:
                 if default is None:
                     raise KeyError(
-                        f"update_counter: no object has key {key!r}; pass "
-                        f"default=({key!r}, 0) to start a counter"
+                        f"update_counter: no object has key {show(key)}; pass "
+                        f"default=({show(key)}, 0) to start a counter"
                     )
                 obj = (key, *default[1:])
             if len(obj) < 2 or not isinstance(obj[1], int) or isinstance(obj[1], bool):
                 raise TypeError(
-                    f"update_counter: the second element of {obj!r} must be an int counter"
+                    f"update_counter: the second element of {show(obj)} must be an int counter"
                 )
             new = obj[1] + n
             self._put((obj[0], new, *obj[2:]))
@@ -466,7 +467,7 @@ class Table:
             self._check_owner("give_away")
             old = self._owner
             if target is old:
-                raise ValueError(f"give_away: {pid!r} already owns {self!r}")
+                raise ValueError(f"give_away: {show(pid)} already owns {show(self)}")
             self._owner = target
         self._tables.move(self, old, target)
         target.enqueue(("ETS-TRANSFER", self, old, data))
@@ -552,7 +553,7 @@ class Table:
     def _ordered(self, what: str) -> _KeyOrder:
         if self._order is None:
             raise TableError(
-                f"{what} works on ordered_set tables; {self!r} is a {self._type}. "
+                f"{what} works on ordered_set tables; {show(self)} is a {self._type}. "
                 f"Create it with type='ordered_set', or iterate with `for obj in table`."
             )
         return self._order
@@ -564,7 +565,7 @@ class Table:
             raise self._deleted_error(what)
         if self._access == "private" and current_process.get() is not self._owner:
             raise TableError(
-                f"{what}: {self!r} is private: only its owner may use it. Ask the owner "
+                f"{what}: {show(self)} is private: only its owner may use it. Ask the owner "
                 f"(e.g. with a GenServer call), or create it with access='protected' "
                 f"to let every process read it."
             )
@@ -574,7 +575,7 @@ class Table:
             raise self._deleted_error(what)
         if self._access != "public" and current_process.get() is not self._owner:
             raise TableError(
-                f"{what}: {self!r} is {self._access}: only its owner may write to it. "
+                f"{what}: {show(self)} is {self._access}: only its owner may write to it. "
                 f"Write through the owner (e.g. a GenServer call), or create it with "
                 f"access='public'."
             )
@@ -583,7 +584,7 @@ class Table:
         if self._deleted is not None:
             raise self._deleted_error(what)
         if current_process.get() is not self._owner:
-            raise TableError(f"{what}: only the owner of {self!r} may do this")
+            raise TableError(f"{what}: only the owner of {show(self)} may do this")
 
     def _deleted_error(self, what: str) -> TableError:
         label = repr(self._name) if self._name is not None else "this table"
@@ -603,7 +604,7 @@ class Table:
                 self._owner = heir
             heir.enqueue(("ETS-TRANSFER", self, owner, self._heir_data))
             return True
-        self._destroy(f"its owner {owner} exited with {owner.reason!r}", index=False)
+        self._destroy(f"its owner {owner} exited with {show(owner.reason)}", index=False)
         return False
 
     def _destroy(self, why: str, index: bool = True) -> None:
@@ -621,8 +622,8 @@ def _add_key(order: _KeyOrder, key: object, table: Table) -> None:
         order.add(key)
     except TypeError:
         raise TypeError(
-            f"{table!r} is an ordered_set: its keys must be comparable with `<`, and "
-            f"{key!r} ({type(key).__name__}) is not comparable with the keys it holds"
+            f"{show(table)} is an ordered_set: its keys must be comparable with `<`, and "
+            f"{show(key)} ({type(key).__name__}) is not comparable with the keys it holds"
         ) from None
 
 
@@ -632,19 +633,19 @@ def _objects(objects: object, what: str) -> list[Obj]:
     if not isinstance(objs, list):
         raise TypeError(
             f"{what}: expected a tuple object (key, ...) or a list of them; "
-            f"got {objects!r} ({type(objects).__name__})"
+            f"got {show(objects)} ({type(objects).__name__})"
         )
     for obj in objs:
         if not isinstance(obj, tuple) or not obj:
             raise TypeError(
                 f"{what}: table objects are non-empty tuples keyed by their first "
-                f"element, like ('key', value); got {obj!r}"
+                f"element, like ('key', value); got {show(obj)}"
             )
         try:
             hash(obj[0])
         except TypeError:
             raise TypeError(
-                f"{what}: the key {obj[0]!r} is not hashable; use a tuple instead of a "
+                f"{what}: the key {show(obj[0])} is not hashable; use a tuple instead of a "
                 f"list, or a frozenset instead of a set"
             ) from None
     return objs
@@ -652,7 +653,7 @@ def _objects(objects: object, what: str) -> list[Obj]:
 
 def _live_local(pid: object, what: str) -> Process:
     if not isinstance(pid, Process) or not pid.alive:
-        raise ValueError(f"{what}: {pid!r} is not a live process of this node")
+        raise ValueError(f"{what}: {show(pid)} is not a live process of this node")
     return pid
 
 

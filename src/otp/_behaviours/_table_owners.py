@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, final
 
 from .._errors import AlreadyRegistered
 from .._runtime._process import Process
+from .._runtime._repr import show
 
 if TYPE_CHECKING:
     from .._runtime._node import Node
@@ -52,8 +53,8 @@ class _Tables:
                 if holder is not None:
                     raise AlreadyRegistered(
                         holder._owner,
-                        f"a table named {name!r} already exists: {holder!r}. "
-                        f"Use otp.Table.named({name!r}), or pick another name",
+                        f"a table named {show(name)} already exists: {show(holder)}. "
+                        f"Use otp.Table.named({show(name)}), or pick another name",
                     )
                 self.named[name] = table
             self.owned.setdefault(table._owner, []).append(table)

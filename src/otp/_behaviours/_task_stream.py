@@ -15,6 +15,7 @@ from functools import partial
 from typing import Any, Generic, Literal, TypeVar, final
 
 from .._runtime._process import Process
+from .._runtime._repr import show
 from .._runtime._scheduler import current_process
 from ._task import Outcome, Task, _check_fn, _let_go, _wait_any
 
@@ -108,21 +109,24 @@ class TaskStream(Generic[T]):
         if not isinstance(items, Iterable | AsyncIterable):
             raise TypeError(
                 f"Task.async_stream needs an iterable or async iterable of items; got "
-                f"{items!r} ({type(items).__name__})"
+                f"{show(items)} ({type(items).__name__})"
             )
         if max_concurrency is None:
             max_concurrency = os.cpu_count() or 1
         if not isinstance(max_concurrency, int) or max_concurrency < 1:
             raise ValueError(
                 f"Task.async_stream: max_concurrency must be a positive int; "
-                f"got {max_concurrency!r}"
+                f"got {show(max_concurrency)}"
             )
         if on_timeout not in ("exit", "kill_task"):
             raise ValueError(
-                f"Task.async_stream: on_timeout must be 'exit' or 'kill_task'; got {on_timeout!r}"
+                f"Task.async_stream: on_timeout must be 'exit' or 'kill_task'; "
+                f"got {show(on_timeout)}"
             )
         if timeout is not None and timeout < 0:
-            raise ValueError(f"Task.async_stream: timeout must be >= 0 or None; got {timeout!r}")
+            raise ValueError(
+                f"Task.async_stream: timeout must be >= 0 or None; got {show(timeout)}"
+            )
         self._fn = fn
         self._items = items
         self._iter: Iterator[object] | AsyncIterator[object] | None = None

@@ -28,6 +28,7 @@ from typing import TYPE_CHECKING, Any
 
 from .._runtime._ids import Pid
 from .._runtime._process import Process
+from .._runtime._repr import show
 from .._runtime._scheduler import current_node, current_process
 from ._child import ChildSpec, Restart, Shutdown
 from ._dynamic_supervisor import DynamicSupervisor
@@ -120,7 +121,7 @@ async def _start_task(
     sup: Dest, fn: Callable[..., object], args: tuple[object, ...], linked: bool
 ) -> Task[Any]:
     if not callable(fn):
-        raise TypeError(f"a task needs a function to run; got {fn!r} ({type(fn).__name__})")
+        raise TypeError(f"a task needs a function to run; got {show(fn)} ({type(fn).__name__})")
     owner = current_process.get()
     task: Task[Any] = Task(owner, current_node().loop)
     spec = ChildSpec(

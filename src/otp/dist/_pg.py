@@ -73,6 +73,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Final
 
+from .._runtime._repr import show
 from .._behaviours._gen_server import start_server
 from .._errors import NoProc
 from .._runtime._ids import Pid, Ref
@@ -92,8 +93,8 @@ def _running(scope: str, what: str) -> _Scope:
     if found is None:
         raise NoProc(
             "noproc",
-            f"pg.{what}: no pg scope runs as {scope!r} on this node; start it first with "
-            f"await otp.pg.start_link({scope!r}) (or otp.pg.child_spec({scope!r}) in a "
+            f"pg.{what}: no pg scope runs as {show(scope)} on this node; start it first with "
+            f"await otp.pg.start_link({show(scope)}) (or otp.pg.child_spec({show(scope)}) in a "
             f"supervisor)",
         )
     return found
@@ -108,12 +109,12 @@ def _local_pids(pids: Pid | Iterable[Pid], what: str) -> tuple[list[Process], ob
     for pid in given:
         if not isinstance(pid, Pid):
             raise TypeError(
-                f"pg.{what} takes a pid or a list of pids; got {pid!r} ({type(pid).__name__})"
+                f"pg.{what} takes a pid or a list of pids; got {show(pid)} ({type(pid).__name__})"
             )
         if pid.node != node.name or (isinstance(pid, Process) and pid.rt is not node):
             raise ValueError(
-                f"pg.{what}: {pid!r} runs on node {pid.node!r}; only processes of this node "
-                f"({node.name!r}) can {what} a group here, as in OTP: call otp.pg.{what} "
+                f"pg.{what}: {show(pid)} runs on node {show(pid.node)}; only processes of this node "
+                f"({show(node.name)}) can {what} a group here, as in OTP: call otp.pg.{what} "
                 f"on its own node"
             )
         if isinstance(pid, Process) and pid.alive:
@@ -127,7 +128,7 @@ def _group_key(group: object) -> object:
         hash(key)
     except TypeError:
         raise TypeError(
-            f"a pg group must be hashable (lists and dicts are frozen for you); got {group!r} "
+            f"a pg group must be hashable (lists and dicts are frozen for you); got {show(group)} "
             f"({type(group).__name__})"
         ) from None
     return key
@@ -154,7 +155,7 @@ async def start_link(scope: str = DEFAULT_SCOPE) -> Pid:
         AlreadyStarted: the name is taken (`.pid` holds its owner).
     """
     if not isinstance(scope, str) or not scope:
-        raise TypeError(f"a pg scope is named by a non-empty str; got {scope!r}")
+        raise TypeError(f"a pg scope is named by a non-empty str; got {show(scope)}")
     pid = await start_server(_ScopeServer, scope, scope, None, link=True)
     assert pid is not None
     return pid
@@ -163,7 +164,7 @@ async def start_link(scope: str = DEFAULT_SCOPE) -> Pid:
 async def start(scope: str = DEFAULT_SCOPE) -> Pid:
     """Like `start_link`, without the link."""
     if not isinstance(scope, str) or not scope:
-        raise TypeError(f"a pg scope is named by a non-empty str; got {scope!r}")
+        raise TypeError(f"a pg scope is named by a non-empty str; got {show(scope)}")
     pid = await start_server(_ScopeServer, scope, scope, None, link=False)
     assert pid is not None
     return pid

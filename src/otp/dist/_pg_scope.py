@@ -11,6 +11,7 @@ import logging
 from collections.abc import Callable, Iterable, Sequence
 from typing import TYPE_CHECKING, Final, NamedTuple, TypeVar, final
 
+from .._runtime._repr import show, shown
 from .._behaviours._gen_server import GenServer, cast
 from .._behaviours._results import NoReply
 from .._runtime._ids import Pid, Ref
@@ -103,7 +104,7 @@ class _Scope:
         self.up_hook: Callable[[str], None] | None = None
 
     def __repr__(self) -> str:
-        return f"<pg scope {self.name!r} {len(self.groups)} groups, {len(self.peers)} peer nodes>"
+        return f"<pg scope {show(self.name)} {len(self.groups)} groups, {len(self.peers)} peer nodes>"
 
     # -- local members ----------------------------------------------------------------
 
@@ -231,7 +232,9 @@ class _Scope:
                 try:
                     send(peer, msg)
                 except (TypeError, ValueError) as exc:
-                    logger.error("pg scope %r cannot tell %r of %r: %s", self.name, peer, msg, exc)
+                    logger.error(
+                        "pg scope %r cannot tell %r of %r: %s", self.name, peer, shown(msg), exc
+                    )
 
     def notify(self, action: str, group: object, pids: Sequence[Pid]) -> None:
         for ref, proc in self.scope_monitors.items():
@@ -377,7 +380,7 @@ def _index_of(node: Node) -> _Index:
 
 def _find(scope: str) -> _Scope | None:
     if not isinstance(scope, str):
-        raise TypeError(f"a pg scope is named by a str (an atom on Erlang nodes); got {scope!r}")
+        raise TypeError(f"a pg scope is named by a str (an atom on Erlang nodes); got {show(scope)}")
     proc = current_node().names.get(scope)
     impl = getattr(proc, "impl", None)
     if type(impl) is _ScopeServer and impl.scope is not None and not impl.scope.closed:
