@@ -275,7 +275,12 @@ class ServerProcess(Process):
                     if not mb:
                         break
                     msg = mb.popleft()
-                    if (
+                    if type(msg) is From and handle_cast is not None:
+                        # `handle(msg)`, inlined for the calls of an undebugged server.
+                        self.last = msg
+                        self.handled += 1
+                        self.handle_call(msg)
+                    elif (
                         handle_cast is not None
                         and type(msg) is tuple
                         and len(msg) == 2
@@ -345,10 +350,13 @@ class ServerProcess(Process):
     def handle_call(self, from_: From) -> None:
         try:
             r = self.impl.handle_call(from_.request, from_, self.state)
-            if type(r) is CoroutineType:
+            if type(r) is Reply and r.timeout is None and r.continue_ is MISSING:
+                self.state = r.state  # the common case of after_call, inlined
+                from_.reply(r.reply)
+            elif type(r) is CoroutineType:
                 self.go_async(r, from_)
-                return
-            self.after_call(r, from_)
+            else:
+                self.after_call(r, from_)
         except Exception as exc:
             self.defer(from_)  # the caller gets Exit(exc) once terminate ran
             self.crash(exc)

@@ -68,10 +68,11 @@ MIN_COMPACT = 64
 class CallTimeouts:
     """The waiting calls of one node that share one timeout value."""
 
-    __slots__ = ("handle", "limit", "loop", "queue", "timeout")
+    __slots__ = ("handle", "limit", "loop", "queue", "time", "timeout")
 
     def __init__(self, loop: asyncio.AbstractEventLoop, timeout: float) -> None:
         self.loop = loop
+        self.time = loop.time  # the loop's clock (see _clock.py), without a call to now()
         self.timeout = timeout
         self.queue: deque[tuple[float, Waiting, object]] = deque()
         self.handle: asyncio.TimerHandle | None = None
@@ -82,7 +83,7 @@ class CallTimeouts:
         q = self.queue
         while q and q[0][1].done:
             q.popleft()
-        q.append((now(self.loop) + self.timeout, from_, server))
+        q.append((self.time() + self.timeout, from_, server))
         if len(q) > self.limit:
             q = self.queue = deque(entry for entry in q if not entry[1].done)
             self.limit = max(MIN_COMPACT, 2 * len(q))
