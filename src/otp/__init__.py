@@ -13,6 +13,7 @@
 1
 """
 
+from . import from_thread as from_thread
 from . import sys as sys
 from ._behaviours._agent import Agent as Agent
 from ._behaviours._child import Child as Child
@@ -140,6 +141,7 @@ __all__ = [
     "demonitor",
     "disconnect",
     "exit",
+    "from_thread",
     "is_alive",
     "link",
     "make_ref",
