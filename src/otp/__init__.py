@@ -91,7 +91,7 @@ from .dist._node import nodes as nodes
 
 def node() -> str:
     """The name of this node (`"nonode@nohost"` when not distributed)."""
-    return _current_node().name
+    return _current_node("otp.node").name
 
 
 __all__ = [

@@ -23,8 +23,8 @@ functions, which block the calling thread until it is done:
 
 `call`, `cast` and `send` work as `otp.call`, `otp.cast` and `otp.send`
 (same arguments, same errors); `run(afn, *args)` runs `afn(*args)` as a new
-process on the node and returns its result. No other `otp` function may
-be called off the node's loop: do such work in `run`.
+process on the node and returns its result. Every other `otp` function
+raises `otp.NotInProcess` off the node's loop: do such work in `run`.
 
 Which node: `node=None` is the one node running in this OS process (the
 node of `server` when it is a pid); with several running, pass `node=`, an

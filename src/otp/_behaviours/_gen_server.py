@@ -58,6 +58,7 @@ import contextvars
 import inspect
 import logging
 import time
+from threading import get_ident
 from typing import TYPE_CHECKING, ClassVar, TypeGuard
 
 from .._errors import AlreadyStarted, CallTimeout, Exit, NoProc, StartError
@@ -67,7 +68,7 @@ from .._runtime._messages import Global, Via
 from .._runtime._names import noproc, resolve, via_registry
 from .._runtime._node import Node
 from .._runtime._process import Process, is_normal_exit
-from .._runtime._scheduler import current_node, current_process
+from .._runtime._scheduler import current_node, current_process, off_loop
 from .._runtime._terms import Atom
 from ._results import MISSING, Ignore, NoReply, Ok, Reply, Stop
 from ._server_process import GEN_CAST, Failure, From, ServerProcess, System
@@ -397,12 +398,16 @@ async def call(server: Dest, request: object, timeout: float | None = 5.0) -> ob
         NoProc: no such process, or it is dead.
         CallTimeout: no reply in time.
         Exit: the server exited while handling the request (`.reason`).
+        NotInProcess: not on the node's event loop (another thread: use
+            `otp.from_thread.call`).
     """
     caller = current_process.get()
     if type(server) is ServerProcess:
         proc: Pid | None = server
+        if server.rt.loop_thread != get_ident():  # a thread: otp.from_thread.call
+            raise off_loop("otp.call", server.rt, caller)
     else:
-        node = caller.rt if caller is not None else current_node()
+        node = current_node("otp.call")
         proc = resolve(node, server, "call")
         if proc is None:
             if _is_remote_name(server):
@@ -568,6 +573,8 @@ def cast(server: Dest, request: object) -> None:
     Casts from one sender reach the server in the order sent.
     """
     if type(server) is ServerProcess:
+        if server.rt.loop_thread != get_ident():  # a thread: otp.from_thread.cast
+            raise off_loop("otp.cast", server.rt, current_process.get())
         mb = server.mailbox
         if mb and server.scheduled and server.timer is None:
             mb.append((GEN_CAST, request))  # enqueue's work, when run is already due
@@ -575,7 +582,7 @@ def cast(server: Dest, request: object) -> None:
             server.enqueue((GEN_CAST, request))
         return
     try:
-        node = current_node()
+        node = current_node("otp.cast")
         pid = resolve(node, server, "cast")
         if isinstance(pid, Process):
             pid.enqueue((GEN_CAST, request))
@@ -594,6 +601,9 @@ def reply(from_: From, value: object) -> None:
     """
     if not isinstance(from_, From):
         raise TypeError(f"reply needs the from_ argument that handle_call received; got {from_!r}")
+    server = from_.server
+    if server is not None and server.rt.loop_thread != get_ident():
+        raise off_loop("otp.reply", server.rt, current_process.get())
     from_.reply(value)
 
 
@@ -622,7 +632,7 @@ async def stop(server: Dest, reason: object = "normal", timeout: float | None = 
         Exit: it exited with another reason than `reason` (e.g. terminate raised).
     """
     caller = current_process.get()
-    node = caller.rt if caller is not None else current_node()
+    node = current_node("otp.stop")
     proc = resolve(node, server, "stop")
     if proc is None:
         if _is_remote_name(server):
