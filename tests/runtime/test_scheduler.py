@@ -57,6 +57,7 @@ async def hands_over(server: otp.Pid) -> None:
 #: (name in the error, what a thread tries). Async ones run on a loop of the thread's own.
 OPERATIONS: list[tuple[str, Callable[[Env], object]]] = [
     ("otp.cast", lambda e: otp.cast(e.pid, "x")),
+    ("otp.cast", lambda e: otp.cast("server", "x")),
     ("otp.send", lambda e: otp.send(e.proc, "x")),
     ("otp.send", lambda e: otp.send("server", "x")),
     ("otp.call", lambda e: asyncio.run(otp.call(e.pid, "x"))),
@@ -157,7 +158,7 @@ class TestOffTheNodesLoop:
         assert (state, alive, named) == ([], True, True)
 
     def test_cast_call_and_send_name_their_from_thread_counterparts(self) -> None:
-        for name, op in OPERATIONS[:5]:
+        for name, op in OPERATIONS[:6]:
             error, *_ = otp.run(try_off_the_loop, op, "plain thread")
             assert f"use otp.from_thread.{name.removeprefix('otp.')}(" in str(error)
 

@@ -571,6 +571,10 @@ def cast(server: Dest, request: object) -> None:
     """Send `request` to `server` without waiting; never raises for a missing server.
 
     Casts from one sender reach the server in the order sent.
+
+    Raises:
+        NotInProcess: no node runs here, or this is not the node's event
+            loop (another thread: use `otp.from_thread.cast`).
     """
     if type(server) is ServerProcess:
         if server.rt.loop_thread != get_ident():  # a thread: otp.from_thread.cast
@@ -581,8 +585,8 @@ def cast(server: Dest, request: object) -> None:
         else:
             server.enqueue((GEN_CAST, request))
         return
+    node = current_node("otp.cast")  # no node is an error: the cast would be lost
     try:
-        node = current_node("otp.cast")
         pid = resolve(node, server, "cast")
         if isinstance(pid, Process):
             pid.enqueue((GEN_CAST, request))
@@ -590,7 +594,7 @@ def cast(server: Dest, request: object) -> None:
             node.route_send(pid, (_WIRE_CAST, request))
         elif _is_remote_name(server):
             node.remote().send_name(server[0], server[1], (_WIRE_CAST, request))
-    except Exception:  # no node, a bad or unknown name, no connection: dropped
+    except Exception:  # a bad or unknown name, no connection: dropped
         return
 
 
