@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import importlib
 import os
 import re
 import subprocess
@@ -53,7 +54,7 @@ SIZES = {"call": (5_000, 15_000), "cast": (20_000, 60_000), "fanin": (5_000, 15_
 def child(name: str, n: int, use_uvloop: bool) -> None:
     """Run one workload once (under valgrind, started by `count`)."""
     sys.path.insert(0, str(BENCH))
-    import core  # bench/core.py: the workloads
+    core = importlib.import_module("core")  # bench/core.py: the workloads
 
     import otp
 

@@ -9,7 +9,7 @@ import pytest
 import otp
 
 #: The names of API.md's sections Runtime, Processes and GenServer.
-RUNTIME = ["run", "Node", "call", "cast", "send"]
+RUNTIME = ["run", "Node", "call", "cast", "send", "from_thread"]
 PROCESSES = [
     "Pid",
     "self",
@@ -98,6 +98,11 @@ def test_exported_classes_present_themselves_as_otp(name: str) -> None:
 )
 def test_exported_functions_present_themselves_as_otp(name: str) -> None:
     assert getattr(otp, name).__module__ == "otp"
+
+
+def test_from_thread_offers_call_cast_send_and_run() -> None:
+    assert otp.from_thread.__all__ == ["call", "cast", "run", "send"]
+    assert all(callable(getattr(otp.from_thread, name)) for name in otp.from_thread.__all__)
 
 
 def test_exceptions_print_as_otp_names() -> None:

@@ -13,6 +13,7 @@
 1
 """
 
+from . import from_thread as from_thread
 from . import sys as sys
 from ._behaviours._agent import Agent as Agent
 from ._behaviours._child import Child as Child
@@ -92,7 +93,7 @@ from .dist._node import nodes as nodes
 
 def node() -> str:
     """The name of this node (`"nonode@nohost"` when not distributed)."""
-    return _current_node().name
+    return _current_node("otp.node").name
 
 
 __all__ = [
@@ -143,6 +144,7 @@ __all__ = [
     "demonitor",
     "disconnect",
     "exit",
+    "from_thread",
     "is_alive",
     "link",
     "make_ref",

@@ -335,8 +335,9 @@ class TestCast:
 
         assert clock.run(main) == "ok"
 
-    def test_cast_outside_a_node_does_not_raise(self) -> None:
-        otp.cast("nobody", "no node at all")
+    def test_cast_without_a_node_raises_not_in_process_instead_of_dropping_it(self) -> None:
+        with pytest.raises(otp.NotInProcess, match=r"otp\.cast was called with no otp node"):
+            otp.cast("nobody", "no node at all")
 
     def test_an_unhandled_cast_crashes_the_server_with_a_clear_message(
         self, clock: VirtualClock, caplog: pytest.LogCaptureFixture

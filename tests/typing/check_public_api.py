@@ -116,3 +116,13 @@ async def names_and_tables() -> None:
     table.insert(("k", 1))
     assert_type(table.lookup("k"), list[tuple[object, ...]])
     assert_type(await otp.sys.get_state("counter"), object)
+
+
+def from_a_thread(node: otp.Node) -> None:
+    async def square(x: int) -> int:
+        return x * x
+
+    assert_type(otp.from_thread.call("counter", "increment", 1.0), object)
+    otp.from_thread.cast("counter", 1, node=node)
+    otp.from_thread.send("counter", "hello", node="nonode@nohost")
+    assert_type(otp.from_thread.run(square, 3), int)

@@ -57,6 +57,7 @@ import asyncio
 import inspect
 import logging
 import time
+from threading import get_ident
 from typing import TYPE_CHECKING, ClassVar, TypeGuard
 
 from .._errors import AlreadyStarted, CallTimeout, Exit, NoProc, StartError
@@ -67,7 +68,7 @@ from .._runtime._names import noproc, resolve, via_registry
 from .._runtime._node import Node
 from .._runtime._process import Process, is_normal_exit
 from .._runtime._repr import MESSAGE_LIMIT, show, shown
-from .._runtime._scheduler import current_node, current_process
+from .._runtime._scheduler import current_node, current_process, off_loop
 from .._runtime._steps import drive
 from .._runtime._terms import Atom
 from ._callback_names import check_callback_names
@@ -395,14 +396,18 @@ async def call(server: Dest, request: object, timeout: float | None = 5.0) -> ob
         NoProc: no such process, or it is dead.
         CallTimeout: no reply in time.
         Exit: the server exited while handling the request (`.reason`).
+        NotInProcess: not on the node's event loop (another thread: use
+            `otp.from_thread.call`).
     """
     if type(timeout) is not float or not timeout >= 0:  # the default 5.0 passes at once
         check_timeout(timeout, "otp.call")
     caller = current_process.get()
     if type(server) is ServerProcess:
         proc: Pid | None = server
+        if server.rt.loop_thread != get_ident():  # a thread: otp.from_thread.call
+            raise off_loop("otp.call", server.rt, caller)
     else:
-        node = caller.rt if caller is not None else current_node()
+        node = current_node("otp.call")
         proc = resolve(node, server, "call")
         if proc is None:
             if _is_remote_name(server):
@@ -575,16 +580,22 @@ def cast(server: Dest, request: object) -> None:
     """Send `request` to `server` without waiting; never raises for a missing server.
 
     Casts from one sender reach the server in the order sent.
+
+    Raises:
+        NotInProcess: no node runs here, or this is not the node's event
+            loop (another thread: use `otp.from_thread.cast`).
     """
     if type(server) is ServerProcess:
+        if server.rt.loop_thread != get_ident():  # a thread: otp.from_thread.cast
+            raise off_loop("otp.cast", server.rt, current_process.get())
         mb = server.mailbox
         if mb and server.scheduled and server.timer is None:
             mb.append((GEN_CAST, request))  # enqueue's work, when run is already due
         else:
             server.enqueue((GEN_CAST, request))
         return
+    node = current_node("otp.cast")  # no node is an error: the cast would be lost
     try:
-        node = current_node()
         pid = resolve(node, server, "cast")
         if isinstance(pid, Process):
             pid.enqueue((GEN_CAST, request))
@@ -592,7 +603,7 @@ def cast(server: Dest, request: object) -> None:
             node.route_send(pid, (_WIRE_CAST, request))
         elif _is_remote_name(server):
             node.remote().send_name(server[0], server[1], (_WIRE_CAST, request))
-    except Exception:  # no node, a bad or unknown name, no connection: dropped
+    except Exception:  # a bad or unknown name, no connection: dropped
         return
 
 
@@ -605,6 +616,9 @@ def reply(from_: From, value: object) -> None:
         raise TypeError(
             f"reply needs the from_ argument that handle_call received; got {show(from_)}"
         )
+    server = from_.server
+    if server is not None and server.rt.loop_thread != get_ident():
+        raise off_loop("otp.reply", server.rt, current_process.get())
     from_.reply(value)
 
 
@@ -634,7 +648,7 @@ async def stop(server: Dest, reason: object = "normal", timeout: float | None = 
     """
     check_timeout(timeout, "otp.stop")
     caller = current_process.get()
-    node = caller.rt if caller is not None else current_node()
+    node = current_node("otp.stop")
     proc = resolve(node, server, "stop")
     if proc is None:
         if _is_remote_name(server):

@@ -48,6 +48,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Iterator
+from threading import get_ident
 from typing import Literal, Protocol, final
 
 from sortedcontainers import SortedList  # type: ignore[import-untyped,unused-ignore]
@@ -56,7 +57,13 @@ from .._errors import NotInProcess, TableError
 from .._runtime._ids import Pid
 from .._runtime._process import Process
 from .._runtime._repr import show
-from .._runtime._scheduler import current_node, current_process
+from .._runtime._scheduler import (
+    current_node,
+    current_process,
+    node_of_loop,
+    off_loop,
+    running_nodes,
+)
 from ._table_owners import _tables_of
 
 #: A table object: a tuple whose first element is its key.
@@ -104,7 +111,7 @@ class Table:
         heir_data: the last element of the `"ETS-TRANSFER"` message the heir gets.
 
     Raises:
-        NotInProcess: created outside a process.
+        NotInProcess: created outside a process, or off its node's event loop.
         AlreadyRegistered: `name` is taken by a live table (`.pid` is its owner).
     """
 
@@ -142,6 +149,10 @@ class Table:
         if name is not None and (not isinstance(name, str) or not name):
             raise TypeError(f"otp.Table: a name must be a non-empty str or None; got {show(name)}")
         owner = current_process.get()
+        if owner is not None and owner.rt.loop_thread != get_ident():
+            raise off_loop("otp.Table", owner.rt, owner)  # e.g. in an asyncio.to_thread worker
+        if owner is None and node_of_loop() is None and running_nodes():
+            raise off_loop("otp.Table")  # a thread, while a node runs elsewhere
         if owner is None or not owner.alive:
             raise NotInProcess(
                 "not_in_process",
@@ -214,10 +225,15 @@ class Table:
     def named(cls, name: str) -> Table:
         """The live table created with `name` on this node.
 
+        A table found here may be used from any thread; the look-up itself
+        needs the node's event loop (from another thread, do it in
+        `otp.from_thread.run`).
+
         Raises:
             TableError: no live table has that name.
+            NotInProcess: called off the node's event loop.
         """
-        tables = _tables_of(current_node(), create=False)
+        tables = _tables_of(current_node("otp.Table.named"), create=False)
         table = tables.named.get(name) if tables is not None else None
         if table is None:
             raise TableError(

@@ -179,7 +179,7 @@ class Task(Generic[T]):
         """
         _check_fn(fn, "Task.async_")
         owner = current_process.get()
-        node = owner.rt if owner is not None else current_node()
+        node = current_node("otp.Task.async_")
         task: Task[Any] = Task(owner, node.loop)
         if owner is not None:
             pid = spawn_link(run_task, task, fn, args)

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from threading import get_ident
 
 from ._call_timeouts import check_timeout
 from ._names import noproc, resolve
 from ._process import Process
-from ._scheduler import current_node, self_process
+from ._scheduler import current_node, current_process, off_loop, self_process
 
 
 def send(dest: object, msg: object) -> None:
@@ -20,9 +21,11 @@ def send(dest: object, msg: object) -> None:
         NoProc: `dest` is a name that no process holds.
     """
     if isinstance(dest, Process):
+        if dest.rt.loop_thread != get_ident():  # a thread: otp.from_thread.send
+            raise off_loop("otp.send", dest.rt, current_process.get())
         dest.enqueue(msg)
         return
-    node = current_node()
+    node = current_node("otp.send")
     if type(dest) is tuple and len(dest) == 2 and dest[1] != node.name:
         name, node_name = dest
         node.remote().send_name(name, node_name, msg)
@@ -52,10 +55,10 @@ async def receive(
     `TimeoutError`. Cancelling the caller leaves every message queued.
 
     Raises:
-        NotInProcess: called outside an otp process.
+        NotInProcess: called outside an otp process, or from another thread.
         TimeoutError: no (matching) message arrived in time.
     """
-    proc = self_process()
+    proc = self_process("otp.receive")
     if timeout is not None:
         check_timeout(timeout, "otp.receive")
     mb = proc.mailbox

@@ -118,7 +118,7 @@ def register(name: str, pid: Pid) -> None:
             the process already has a name.
         NoProc: `pid` is not alive.
     """
-    node = current_node()
+    node = current_node("otp.register")
     if not isinstance(name, str) or not name:
         raise TypeError(f"register: a name must be a non-empty str; got {name!r}")
     if name in ("undefined",):
@@ -140,7 +140,7 @@ def unregister(name: str) -> None:
     Raises:
         ValueError: no process is registered under `name`.
     """
-    node = current_node()
+    node = current_node("otp.unregister")
     proc = node.names.pop(name, None)
     if proc is None:
         raise ValueError(f"unregister: no process is registered as {name!r}")
@@ -149,7 +149,7 @@ def unregister(name: str) -> None:
 
 def whereis(name: object) -> Pid | None:
     """The pid registered as `name` (a `str` or `otp.Via`), or None."""
-    node = current_node()
+    node = current_node("otp.whereis")
     pid = resolve(node, name, "whereis")
     if isinstance(pid, Process) and not pid.alive:
         return None
@@ -158,4 +158,4 @@ def whereis(name: object) -> Pid | None:
 
 def registered() -> list[str]:
     """Every name registered on this node."""
-    return list(current_node().names)
+    return list(current_node("otp.registered").names)

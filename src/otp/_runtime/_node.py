@@ -208,6 +208,9 @@ class Node:
         self._pid_ids = itertools.count(1)
         self._ref_ids = itertools.count(1)
         self._loop: asyncio.AbstractEventLoop | None = None
+        #: The thread running the node's loop while the node runs (else None):
+        #: only that thread may touch the node's tables.
+        self.loop_thread: int | None = None
         self.call_soon: Callable[..., asyncio.Handle] = _not_running
         self.create_future: Callable[[], asyncio.Future[Any]] = _not_running
         self.exit_hooks: list[Callable[[Process], None]] = []

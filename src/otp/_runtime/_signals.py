@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from threading import get_ident
+
 from .._errors import Exit, NoProc
 from ._ids import Pid, Ref
 from ._messages import Exited
 from ._names import noproc, resolve
 from ._process import Process, is_reason
-from ._scheduler import current_process, self_process
+from ._scheduler import current_process, off_loop, self_process
 
 
 def link(pid: Pid) -> None:
@@ -17,7 +19,7 @@ def link(pid: Pid) -> None:
         NoProc: `pid` is dead and the caller does not trap exits (a trapping
             caller receives `Exited(pid, "noproc")` instead).
     """
-    proc = self_process()
+    proc = self_process("otp.link")
     if not isinstance(pid, Pid):
         raise TypeError(f"link needs a Pid; got {pid!r} ({type(pid).__name__})")
     if pid is proc:
@@ -31,7 +33,7 @@ def link(pid: Pid) -> None:
 
 def unlink(pid: Pid) -> None:
     """Remove the link between the calling process and `pid`, if any."""
-    proc = self_process()
+    proc = self_process("otp.unlink")
     proc.rt.route_unlink(proc, pid)
 
 
@@ -43,7 +45,7 @@ def monitor(target: object) -> Ref:
     (local `"name"` or remote `("name", node)`), the process appears in the
     `Down` as `(name, node)`, as in Erlang.
     """
-    proc = self_process()
+    proc = self_process("otp.monitor")
     node = proc.rt
     ref = node.make_ref()
     if type(target) is tuple and len(target) == 2 and target[1] != node.name:
@@ -73,7 +75,7 @@ def demonitor(ref: Ref, flush: bool = False) -> bool:
 
     Returns False when the monitor was not active (already fired or removed).
     """
-    proc = self_process()
+    proc = self_process("otp.demonitor")
     target = proc.monitors.pop(ref, None) if proc.monitors else None
     if target is not None:
         proc.rt.route_demonitor(target, ref)
@@ -93,7 +95,7 @@ def trap_exit(flag: bool) -> bool:
     A trapping process receives exit signals as `Exited(pid, reason)`
     messages instead of dying (except `kill` sent with `otp.exit`).
     """
-    proc = self_process()
+    proc = self_process("otp.trap_exit")
     old = proc.trap
     proc.trap = bool(flag)
     return old
@@ -110,6 +112,8 @@ def exit(pid: Pid, reason: object) -> None:  # OTP's name
     caller = current_process.get()
     if not isinstance(pid, Pid):
         raise TypeError(f"exit needs a Pid; got {pid!r} ({type(pid).__name__})")
+    if caller is not None and caller.rt.loop_thread != get_ident():
+        raise off_loop("otp.exit", caller.rt, caller)
     if caller is not None and pid is caller and not caller.trap:
         if is_reason(reason, "kill"):
             raise Exit("killed")
@@ -117,6 +121,8 @@ def exit(pid: Pid, reason: object) -> None:  # OTP's name
     if caller is None:
         if not isinstance(pid, Process):
             raise noproc(pid, "exit to")
+        if pid.rt.loop_thread != get_ident():
+            raise off_loop("otp.exit", pid.rt)
         if is_reason(reason, "normal") and not pid.trap:
             return  # from outside any process: ignored, as from another process
         pid.exit_signal(pid, reason, False)

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Coroutine
+from threading import get_ident
 from typing import Any
 
 from .._errors import NotInProcess
 from ._ids import Pid, Ref
 from ._process import Process
-from ._scheduler import current_node, current_process, self_process
+from ._scheduler import current_node, current_process, node_of_loop, off_loop, self_process
 
 ProcessFn = Callable[..., Coroutine[Any, Any, object]]
 
@@ -18,9 +19,9 @@ def self() -> Pid:
 
     Raises:
         NotInProcess: called from code that is not an otp process (a plain
-            asyncio task, or no event loop at all).
+            asyncio task, another thread, or no event loop at all).
     """
-    return self_process()
+    return self_process("otp.self")
 
 
 def spawn(fn: ProcessFn, *args: object) -> Pid:
@@ -43,13 +44,17 @@ def spawn(fn: ProcessFn, *args: object) -> Pid:
     Raises:
         TypeError: `fn` is not one of those (the message says what to pass).
     """
-    return current_node().spawn(fn, args)
+    return current_node("otp.spawn").spawn(fn, args)
 
 
 def spawn_link(fn: ProcessFn, *args: object) -> Pid:
     """Like `spawn`, atomically linked to the calling process."""
     parent = current_process.get()
+    if parent is not None and parent.rt.loop_thread != get_ident():
+        raise off_loop("otp.spawn_link", parent.rt, parent)
     if parent is None:
+        if node_of_loop() is None:  # a thread, or no node at all
+            raise off_loop("otp.spawn_link")
         raise NotInProcess(
             "not_in_process",
             "spawn_link must be called from an otp process (there is nothing to link "
@@ -60,7 +65,7 @@ def spawn_link(fn: ProcessFn, *args: object) -> Pid:
 
 def spawn_monitor(fn: ProcessFn, *args: object) -> tuple[Pid, Ref]:
     """Like `spawn`, atomically monitored by the calling process: `(pid, ref)`."""
-    watcher = self_process()
+    watcher = self_process("otp.spawn_monitor")
     node = watcher.rt
     proc = node.spawn(fn, args)
     ref = node.make_ref()
@@ -70,12 +75,12 @@ def spawn_monitor(fn: ProcessFn, *args: object) -> tuple[Pid, Ref]:
 
 def make_ref() -> Ref:
     """A new unique reference."""
-    return current_node().make_ref()
+    return current_node("otp.make_ref").make_ref()
 
 
 def processes() -> list[Pid]:
     """The pids of every live process on this node, oldest first."""
-    return list(current_node().procs.values())
+    return list(current_node("otp.processes").procs.values())
 
 
 def is_alive(pid: Pid) -> bool:
@@ -96,4 +101,6 @@ def process_info(pid: Pid) -> dict[str, object] | None:
     """
     if not isinstance(pid, Process) or not pid.alive:
         return None
+    if pid.rt.loop_thread != get_ident():
+        raise off_loop("otp.process_info", pid.rt, current_process.get())
     return pid.info()

@@ -8,13 +8,14 @@ process; the name is resolved when it fires.
 
 from __future__ import annotations
 
+from threading import get_ident
 from typing import TYPE_CHECKING, final
 
 from ._clock import now
 from ._ids import TimerRef, _new_timer_ref
 from ._names import resolve
 from ._process import Process
-from ._scheduler import current_node
+from ._scheduler import current_node, current_process, off_loop
 
 if TYPE_CHECKING:
     from ._node import Node
@@ -36,7 +37,7 @@ def send_after(dest: object, msg: object, seconds: float) -> TimerRef:
     """
     if seconds < 0:
         raise ValueError(f"send_after: seconds must be >= 0; got {seconds!r}")
-    node = current_node()
+    node = current_node("otp.send_after")
     loop = node.loop
     resolve(node, dest, "send_after")  # validate the destination's type now
     deadline = now(loop) + seconds
@@ -122,6 +123,8 @@ def cancel_timer(ref: TimerRef) -> float | None:
     batch = ref._handle
     if not isinstance(batch, TimerBatch):
         return None
+    if batch.node.loop_thread != get_ident():
+        raise off_loop("otp.cancel_timer", batch.node, current_process.get())
     batch.cancel(ref)
     return max(0.0, ref._deadline - now(ref._loop))
 
