@@ -275,12 +275,7 @@ class ServerProcess(Process):
                     if not mb:
                         break
                     msg = mb.popleft()
-                    if type(msg) is From and handle_cast is not None:
-                        # `handle(msg)`, inlined for the calls of an undebugged server.
-                        self.last = msg
-                        self.handled += 1
-                        self.handle_call(msg)
-                    elif (
+                    if (
                         handle_cast is not None
                         and type(msg) is tuple
                         and len(msg) == 2
@@ -297,6 +292,11 @@ class ServerProcess(Process):
                                 self.settle(r, handle_cast)
                         except Exception as exc:
                             self.crash(exc)
+                    elif type(msg) is From and handle_cast is not None:
+                        # `handle(msg)`, inlined for the calls of an undebugged server.
+                        self.last = msg
+                        self.handled += 1
+                        self.handle_call(msg)
                     else:
                         self.handle(msg)
                 if slow is not None:
