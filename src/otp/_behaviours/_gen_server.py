@@ -450,7 +450,11 @@ async def call(server: Dest, request: object, timeout: float | None = 5.0) -> ob
     node.inline_left = node.inline_budget
     from_ = From(caller, request, proc)
     fut = from_.fut = node.create_future()
-    proc.enqueue(from_)
+    mb = proc.mailbox
+    if mb and proc.scheduled and proc.timer is None:
+        mb.append(from_)  # enqueue's work, when run is already due (as in cast)
+    else:
+        proc.enqueue(from_)
     if timeout is None:
         return await fut
     # _wait_reply and _start_clock, inlined: two calls less on every queued call

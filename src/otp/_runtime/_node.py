@@ -100,6 +100,17 @@ def _positive(value: object) -> bool:
     return type(value) in (int, float) and value > 0  # type: ignore[operator]
 
 
+def _future_factory(loop: asyncio.AbstractEventLoop) -> Callable[[], asyncio.Future[Any]]:
+    """`loop.create_future`, without its Python frame when the loop does not override it.
+
+    A call or a receive that waits makes a future; asyncio's own
+    `create_future` is a Python method that only calls `Future(loop=self)`.
+    """
+    if type(loop).create_future is asyncio.BaseEventLoop.create_future:
+        return functools.partial(asyncio.Future, loop=loop)
+    return loop.create_future
+
+
 async def _placeholder(never: asyncio.Future[None]) -> None:
     await never
 
@@ -240,7 +251,7 @@ class Node:
         bind(loop, self)
         self._loop = loop
         self.call_soon = loop.call_soon
-        self.create_future = loop.create_future
+        self.create_future = _future_factory(loop)
         self.callback_task = loop.create_task(
             _placeholder(loop.create_future()), name=f"otp callbacks of {self.name}"
         )
