@@ -189,21 +189,28 @@ class TestTrace:
         assert clock.run(main) == (0, False)
 
 
+class WaitsWithTimeout(otp.GenServer):
+    """Arms a 10 s `timeout=` on each call; tells its owner of each info message."""
+
+    def handle_call(self, request: object, from_: otp.From, state: object) -> object:
+        return otp.Reply("ok", state, timeout=10.0)
+
+    def handle_cast(self, request: object, state: object) -> object:
+        return otp.NoReply(state)
+
+    def handle_info(self, msg: object, state: object) -> object:
+        assert isinstance(state, tuple)
+        owner, clock = state
+        otp.send(owner, (msg, clock.time()))
+        return otp.NoReply(state)
+
+
 class TestTimeoutAcrossSystemRequests:
     """A `timeout=` wait starts over after a system message, as in gen_server."""
 
     def test_a_reply_timeout_is_rearmed_after_a_sys_request(self, clock: VirtualClock) -> None:
-        class Waits(otp.GenServer):
-            def handle_call(self, request: object, from_: otp.From, state: object) -> object:
-                return otp.Reply("ok", state, timeout=10.0)
-
-            def handle_info(self, msg: object, state: object) -> object:
-                assert isinstance(state, otp.Pid)
-                otp.send(state, (msg, clock.time()))
-                return otp.NoReply(state)
-
         async def main() -> object:
-            pid = await Waits.start_link(otp.self())
+            pid = await WaitsWithTimeout.start_link((otp.self(), clock))
             await otp.call(pid, "arm")
             otp.send_after(otp.self(), "poke", 4.0)
             assert await otp.receive() == "poke"
@@ -213,20 +220,8 @@ class TestTimeoutAcrossSystemRequests:
         assert clock.run(main) == ("timeout", 14.0)
 
     def test_a_message_after_the_sys_request_still_ends_the_wait(self, clock: VirtualClock) -> None:
-        class Waits(otp.GenServer):
-            def handle_call(self, request: object, from_: otp.From, state: object) -> object:
-                return otp.Reply("ok", state, timeout=10.0)
-
-            def handle_cast(self, request: object, state: object) -> object:
-                return otp.NoReply(state)
-
-            def handle_info(self, msg: object, state: object) -> object:
-                assert isinstance(state, otp.Pid)
-                otp.send(state, (msg, clock.time()))
-                return otp.NoReply(state)
-
         async def main() -> object:
-            pid = await Waits.start_link(otp.self())
+            pid = await WaitsWithTimeout.start_link((otp.self(), clock))
             await otp.call(pid, "arm")
             await otp.sys.get_state(pid)
             otp.cast(pid, "ends the wait")
