@@ -3,7 +3,7 @@
 Timings on a shared machine move by tens of percent from run to run;
 instruction counts do not. This runs the core benchmark's workloads
 (`bench/core.py`: a single caller's call round trip, casts, 100 concurrent
-callers, and the bare-asyncio floor of each) under
+callers, starting idle servers, and the bare-asyncio floor of each) under
 `valgrind --tool=callgrind`, each at two sizes, and reports the
 difference divided by the difference in operations: start-up and imports
 cancel out, and what remains is the cost of one operation.
@@ -47,8 +47,15 @@ WORKLOADS: dict[str, tuple[str, Callable[[int], tuple[int, ...]], bool]] = {
     "cast floor": ("floor_casts", lambda n: (n,), False),
     "fanin": ("otp_concurrent", lambda n: (100, n // 100), True),
     "fanin floor": ("floor_concurrent", lambda n: (100, n // 100), False),
+    "start": ("otp_idle", lambda n: (n, 0), True),
+    "start floor": ("floor_idle", lambda n: (n, 0), False),
 }
-SIZES = {"call": (5_000, 15_000), "cast": (20_000, 60_000), "fanin": (5_000, 15_000)}
+SIZES = {
+    "call": (5_000, 15_000),
+    "cast": (20_000, 60_000),
+    "fanin": (5_000, 15_000),
+    "start": (5_000, 15_000),
+}
 
 
 def child(name: str, n: int, use_uvloop: bool) -> None:
@@ -103,7 +110,9 @@ def per_op(src: Path, name: str, use_uvloop: bool) -> float:
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--base", default="HEAD~1", help="the revision to compare with")
-    parser.add_argument("--only", default="call,cast,fanin", help="workloads: call,cast,fanin")
+    parser.add_argument(
+        "--only", default="call,cast,fanin,start", help="workloads: call,cast,fanin,start"
+    )
     parser.add_argument("--uvloop", action="store_true", help="run on uvloop")
     parser.add_argument("--child", nargs=2, metavar=("NAME", "N"), help=argparse.SUPPRESS)
     args = parser.parse_args(argv)

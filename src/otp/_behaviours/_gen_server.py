@@ -217,8 +217,11 @@ async def start_server(
 ) -> Pid | None:
     if not (isinstance(cls, type) and issubclass(cls, GenServer)):
         raise TypeError(f"start_link needs a GenServer subclass; got {show(cls)}")
-    node = current_node()
     parent = current_process.get()
+    if parent is not None and parent.rt.loop_thread == get_ident():
+        node = parent.rt
+    else:  # a plain asyncio task (or a thread, which current_node refuses)
+        node = current_node("start_link")
     proc = ServerProcess(node, cls())
     _claim_name(node, proc, name)
     if link and parent is not None:
@@ -266,6 +269,7 @@ async def _await_init(
 
 
 async def _async_init(proc: ServerProcess, arg: object) -> object:
+    current_process.set(proc)  # the first code in the server's context (see as_current)
     try:
         return await proc.impl.init(arg)  # type: ignore[misc]
     except Exception as exc:
@@ -273,6 +277,7 @@ async def _async_init(proc: ServerProcess, arg: object) -> object:
 
 
 def _run_init(proc: ServerProcess, arg: object) -> object:
+    current_process.set(proc)  # the first code in the server's context (see as_current)
     try:
         return proc.impl.init(arg)
     except Exception as exc:
@@ -351,7 +356,7 @@ def _claim_name(node: Node, proc: ServerProcess, name: object) -> None:
         proc.name = name
     elif isinstance(name, Via):
         registry = via_registry(node, name.registry)
-        ok = proc.ctx.run(registry.register_name, name.key, proc)
+        ok = proc.ctx.run(proc.as_current, registry.register_name, name.key, proc)
         if not ok:
             holder_pid = registry.whereis_name(name.key)
             proc.die("normal")

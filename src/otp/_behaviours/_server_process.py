@@ -197,9 +197,9 @@ class ServerProcess(Process):
         # Every callback runs in it (the loop enters it for `run`; the
         # inline call path and async callbacks enter it explicitly), so
         # what one callback sets the next one sees, and no one else does.
-        ctx = contextvars.copy_context()
-        ctx.run(current_process.set, self)
-        self.ctx = ctx
+        # `init` runs first, always, and makes the server the current
+        # process in it (`as_current`): nothing enters it before.
+        self.ctx = contextvars.copy_context()
 
     @property
     def behaviour(self) -> str:  # type: ignore[override]
@@ -211,6 +211,15 @@ class ServerProcess(Process):
         if self.alive and not self.busy and not self.scheduled and not self.mailbox:
             return "waiting"
         return super().status()
+
+    def as_current(self, fn: Callable[..., object], *args: object) -> object:
+        """`fn(*args)` in the server's context, with the server as the current process.
+
+        Run with `self.ctx.run(self.as_current, ...)` by what enters the
+        context first (`init`, a `Via` name's registration).
+        """
+        current_process.set(self)
+        return fn(*args)
 
     # -- scheduling -----------------------------------------------------------
 
