@@ -118,7 +118,8 @@ class TestSlowCallbacks:
             return str(pid)
 
         pid = run_on_node(clock, main, slow_callback=0.001)
-        reports = _slow_reports(caplog)
+        # Only the server's: a step of main may pass 1 ms on a busy machine.
+        reports = [r for r in _slow_reports(caplog) if "Spins" in r.message]
         assert len(reports) == 2
         assert all(f"Spins {pid} ('spinner')" in r.message for r in reports)
         assert "cast 'spin'" in reports[0].message
@@ -133,8 +134,8 @@ class TestSlowCallbacks:
             await otp.call(pid, "inline")
 
         run_on_node(clock, main, slow_callback=0.001)
-        [report] = _slow_reports(caplog)
-        assert "call 'inline'" in report.message
+        [report] = [r for r in _slow_reports(caplog) if "call 'inline'" in r.message]
+        assert "Spins" in report.message
 
     def test_none_disables_the_report(
         self, clock: VirtualClock, caplog: pytest.LogCaptureFixture
@@ -308,8 +309,8 @@ class TestInlineCalls:
 
 
 #: Long enough above the threshold that no ordinary step comes near it.
-THRESHOLD = 0.02
-BLOCK = 0.06
+THRESHOLD = 0.05
+BLOCK = 0.15
 
 
 def _reports_of(caplog: pytest.LogCaptureFixture, *words: str) -> list[str]:
@@ -353,7 +354,24 @@ class TestBlockedLoopEverywhere:
 
         clock.run(main, slow_callback=THRESHOLD)
         assert len(_reports_of(caplog, "BlocksInInit", "init('arg')")) == 1
-        assert _reports_of(caplog, "in one step of") == []
+        assert _reports_of(caplog, "in one step of", "main") == []
+
+    def test_an_inline_call_is_reported_by_the_server_not_also_by_its_caller(
+        self, clock: VirtualClock, caplog: pytest.LogCaptureFixture
+    ) -> None:
+        class BlocksInCall(otp.GenServer):
+            def handle_call(self, request: Any, from_: otp.From, state: Any) -> Any:
+                _spin(BLOCK)
+                return otp.Reply("done", state)
+
+        async def main() -> None:
+            pid = await BlocksInCall.start_link(None)
+            await wait_idle()
+            await otp.call(pid, "inline")  # served in main's own step
+
+        clock.run(main, slow_callback=THRESHOLD)
+        assert len(_reports_of(caplog, "BlocksInCall", "call 'inline'")) == 1
+        assert _reports_of(caplog, "in one step of", "main") == []
 
     def test_an_async_init_is_reported(
         self, clock: VirtualClock, caplog: pytest.LogCaptureFixture
@@ -399,8 +417,8 @@ class TestBlockedLoopEverywhere:
             return str(pid)
 
         pid = clock.run(main, slow_callback=THRESHOLD)
-        [report] = _reports_of(caplog, "in one step of")
-        assert f"Process {pid}" in report and "blocker" in report
+        [report] = _reports_of(caplog, "in one step of", "blocker")
+        assert f"Process {pid}" in report
 
     def test_a_task_is_reported_with_the_function_it_runs(
         self, clock: VirtualClock, caplog: pytest.LogCaptureFixture
@@ -413,13 +431,13 @@ class TestBlockedLoopEverywhere:
             return await otp.Task.await_(otp.Task.async_(crunch))
 
         assert clock.run(main, slow_callback=THRESHOLD) == 42
-        [report] = _reports_of(caplog, "in one step of")
-        assert "crunch" in report
+        assert len(_reports_of(caplog, "in one step of", "crunch")) == 1
 
     def test_main_is_reported(self, clock: VirtualClock, caplog: pytest.LogCaptureFixture) -> None:
         async def main() -> None:
             _spin(BLOCK)
 
         clock.run(main, slow_callback=THRESHOLD)
-        [report] = _reports_of(caplog, "in one step of")
-        assert "test_main_is_reported.<locals>.main" in report
+        assert (
+            len(_reports_of(caplog, "in one step of", "test_main_is_reported.<locals>.main")) == 1
+        )
