@@ -1036,3 +1036,14 @@ class TestReports:
 
         run(main)
         assert any("failed to start child 'f'" in r.getMessage() for r in caplog.records)
+
+
+class TestHowItIsNamed:
+    def test_process_info_and_reports_call_it_a_supervisor(self, clock: VirtualClock) -> None:
+        async def main() -> object:
+            sup = await otp.Supervisor.start_link([])
+            dyn = await otp.DynamicSupervisor.start_link()
+            reg = await otp.Registry.start_link(keys="unique", name="names")
+            return [otp.process_info(p)["behaviour"] for p in (sup, dyn, reg)]  # type: ignore[index]
+
+        assert clock.run(main) == ["Supervisor", "DynamicSupervisor", "Registry"]

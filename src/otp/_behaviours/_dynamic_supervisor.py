@@ -298,6 +298,7 @@ def _state_from_init(cls: type[DynamicSupervisor], options: object) -> _State:
 
 
 class _DynamicServer(GenServer):
+    _otp_label = "DynamicSupervisor"
     _otp_shutdown = None  # at node shutdown, wait for the children's own shutdowns
 
     async def init(self, arg: object) -> object:

@@ -89,6 +89,10 @@ class GenServer:
     Every callback may be a plain function or `async def`.
     """
 
+    #: What reports and `process_info` call a server of this class (default:
+    #: the class name); set by the library's own servers, e.g. "Supervisor".
+    _otp_label: ClassVar[str | None] = None
+
     #: Set per subclass: True when `handle_call` is `async def`.
     _otp_async_call: ClassVar[bool] = False
     _otp_async_init: ClassVar[bool] = False
@@ -292,7 +296,7 @@ def _init_failure(exc: Exception) -> Failure:
 
 
 def _finish_start(proc: ServerProcess, parent: Process | None, result: object) -> Pid | None:
-    cls_name = type(proc.impl).__name__
+    cls_name = proc.behaviour
     if type(result) is Failure:
         reason = result.exc.reason
         exc = result.exc.__cause__

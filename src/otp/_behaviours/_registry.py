@@ -591,6 +591,8 @@ class _RegistryServer(GenServer):
     resolves `otp.Via(name, key)` through the process registered as `name`.
     """
 
+    _otp_label = "Registry"
+
     def __init__(self) -> None:
         self.registry: _State | None = None
 

@@ -203,7 +203,8 @@ class ServerProcess(Process):
 
     @property
     def behaviour(self) -> str:  # type: ignore[override]
-        return type(self.impl).__name__
+        cls = type(self.impl)
+        return cls._otp_label or cls.__name__
 
     def status(self) -> str:
         if self.alive and self.suspended:
@@ -614,7 +615,7 @@ class ServerProcess(Process):
 
     def describe(self) -> str:
         name = f" ({safe_repr(self.name, MESSAGE_LIMIT)})" if self.name is not None else ""
-        return f"{type(self.impl).__name__} {self._label()}{name}"
+        return f"{self.behaviour} {self._label()}{name}"
 
     def format_status(self, reason: object) -> dict[str, object]:
         """The status a report shows, shaped by the callback `format_status`."""

@@ -358,6 +358,8 @@ async def _reply_or_raise(result: object) -> Pid | None:
 class _SupervisorServer(GenServer):
     """The GenServer that runs a supervisor (as in OTP, a supervisor is a gen_server)."""
 
+    _otp_label = "Supervisor"
+
     _otp_shutdown = None  # at node shutdown, wait for the children's own shutdowns
 
     async def init(self, arg: object) -> object:

@@ -262,6 +262,7 @@ class _Scope:
 
 class _ScopeServer(GenServer):
     """The process registered as the scope's name: it speaks `pg`'s protocol with its peers."""
+    _otp_label = "pg scope"
 
     def __init__(self) -> None:
         self.scope: _Scope | None = None
