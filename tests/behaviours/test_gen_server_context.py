@@ -90,6 +90,24 @@ class TestStart:
         assert clock.run(main) == "inherited"
 
 
+class TestServersStartedTogether:
+    def test_servers_started_from_one_context_never_see_each_others_values(
+        self, clock: VirtualClock
+    ) -> None:
+        class Plain(Remembers):
+            def init(self, arg: object) -> object:
+                return None  # sets nothing: the servers share a snapshot until they run
+
+        async def main() -> list[object]:
+            request_id.set("starter")
+            first, second = await Plain.start_link(None), await Plain.start_link(None)
+            request_id.set("changed after the start")
+            await otp.call(first, ("set", "first's"))
+            return [await otp.call(first, "get"), await otp.call(second, "get")]
+
+        assert clock.run(main) == ["first's", "starter"]
+
+
 class TestCall:
     def test_a_call_served_in_the_callers_step_leaves_the_callers_context(
         self, clock: VirtualClock

@@ -237,7 +237,7 @@ async def start_server(
     else:
         slow = node.slow_callback
         t0 = perf() if slow is not None else 0.0
-        result = proc.ctx.run(_run_init, proc, arg)
+        result = _sync_init(proc, arg)
         if slow is not None:
             t1 = perf()
             if t1 - t0 > slow:
@@ -250,7 +250,7 @@ async def _await_init(
 ) -> object:
     """Run an `async def init` as the server's task; wait for it at most `timeout` s."""
     coro = _async_init(proc, arg)
-    task = proc.rt.loop.create_task(drive(coro, proc, ("$init", arg)), context=proc.ctx)
+    task = proc.rt.loop.create_task(drive(coro, proc, ("$init", arg)), context=proc.own_ctx())
     proc.task = task
     try:
         # `asyncio.wait` neither raises when the init task is cancelled (the
@@ -273,15 +273,46 @@ async def _await_init(
 
 
 async def _async_init(proc: ServerProcess, arg: object) -> object:
-    current_process.set(proc)  # the first code in the server's context (see as_current)
     try:
         return await proc.impl.init(arg)  # type: ignore[misc]
     except Exception as exc:
         return _init_failure(exc)
 
 
+def _sync_init(proc: ServerProcess, arg: object) -> object:
+    """Run a plain `init` in the server's context; keep that context only if init set any.
+
+    Most servers' `init` sets no context variable: it then runs in a
+    throw-away copy of the starter's context, which is dropped when it
+    compares equal to that context again, so that an idle server owns no
+    context of its own (it is made when the server first runs).
+    """
+    ctx = proc.ctx
+    if ctx is not None:  # made already (a Via name's registration)
+        return ctx.run(_run_init, proc, arg)
+    base = proc.base
+    assert base is not None
+    scratch = base.copy()
+    result = scratch.run(_run_init_as, proc, arg)
+    if scratch != base:  # init set a context variable: the server keeps it
+        scratch.run(current_process.set, proc)
+        proc.ctx = scratch
+        proc.base = None
+    return result
+
+
+def _run_init_as(proc: ServerProcess, arg: object) -> object:
+    """`_run_init` with `proc` as the current process only for its duration."""
+    token = current_process.set(proc)
+    try:
+        return proc.impl.init(arg)
+    except Exception as exc:
+        return _init_failure(exc)
+    finally:
+        current_process.reset(token)
+
+
 def _run_init(proc: ServerProcess, arg: object) -> object:
-    current_process.set(proc)  # the first code in the server's context (see as_current)
     try:
         return proc.impl.init(arg)
     except Exception as exc:
@@ -360,7 +391,7 @@ def _claim_name(node: Node, proc: ServerProcess, name: object) -> None:
         proc.name = name
     elif isinstance(name, Via):
         registry = via_registry(node, name.registry)
-        ok = proc.ctx.run(proc.as_current, registry.register_name, name.key, proc)
+        ok = proc.own_ctx().run(registry.register_name, name.key, proc)
         if not ok:
             holder_pid = registry.whereis_name(name.key)
             proc.die("normal")
@@ -515,7 +546,9 @@ def _call_inline(proc: ServerProcess, request: object, caller: Process | None) -
     slow = proc.rt.slow_callback
     t0 = perf() if slow is not None else 0.0
     try:
-        proc.ctx.run(proc.handle_call, from_)  # in the server's context, as itself
+        ctx = proc.ctx
+        # In the server's context, as itself.
+        (ctx if ctx is not None else proc.own_ctx()).run(proc.handle_call, from_)
     finally:
         if proc.task is None:
             proc.busy = False

@@ -153,6 +153,7 @@ class ServerProcess(Process):
     """A process whose behaviour is a `GenServer` implementation."""
 
     __slots__ = (
+        "base",
         "busy",
         "cont",
         "ctx",
@@ -169,7 +170,8 @@ class ServerProcess(Process):
 
     impl: GenServer
     state: object
-    ctx: contextvars.Context
+    ctx: contextvars.Context | None  # its own context, made on first use (see own_ctx)
+    base: contextvars.Context | None  # the starter's context, copied at start
     scheduled: bool
     busy: bool
     cont: object
@@ -197,9 +199,12 @@ class ServerProcess(Process):
         # Every callback runs in it (the loop enters it for `run`; the
         # inline call path and async callbacks enter it explicitly), so
         # what one callback sets the next one sees, and no one else does.
-        # `init` runs first, always, and makes the server the current
-        # process in it (`as_current`): nothing enters it before.
-        self.ctx = contextvars.copy_context()
+        # It is made when first needed (`own_ctx`) from `base`, the
+        # starter's context as it was at the start, which servers started
+        # from an unchanged context share (`Node.context_snapshot`): a
+        # million idle servers hold no context of their own.
+        self.ctx = None
+        self.base = node.context_snapshot()
 
     @property
     def behaviour(self) -> str:  # type: ignore[override]
@@ -213,14 +218,15 @@ class ServerProcess(Process):
             return "waiting"
         return super().status()
 
-    def as_current(self, fn: Callable[..., object], *args: object) -> object:
-        """`fn(*args)` in the server's context, with the server as the current process.
-
-        Run with `self.ctx.run(self.as_current, ...)` by what enters the
-        context first (`init`, a `Via` name's registration).
-        """
-        current_process.set(self)
-        return fn(*args)
+    def own_ctx(self) -> contextvars.Context:
+        """The server's own context, made on first use: the starter's, with the server current."""
+        ctx = self.ctx
+        if ctx is None:
+            assert self.base is not None
+            ctx = self.ctx = self.base.copy()
+            self.base = None
+            ctx.run(current_process.set, self)
+        return ctx
 
     # -- scheduling -----------------------------------------------------------
 
@@ -238,14 +244,15 @@ class ServerProcess(Process):
                 self.idle = None  # a message came: the timeout is over
         if not self.scheduled and not self.busy:
             self.scheduled = True
-            self.rt.call_soon(self.run, context=self.ctx)
+            ctx = self.ctx
+            self.rt.call_soon(self.run, context=ctx if ctx is not None else self.own_ctx())
 
     def wake(self) -> None:
         """After a busy spell: schedule `run` if anything is waiting."""
         if self.alive and not self.busy and not self.scheduled:
             if self.mailbox or self.cont is not MISSING:
                 self.scheduled = True
-                self.rt.call_soon(self.run, context=self.ctx)
+                self.rt.call_soon(self.run, context=self.own_ctx())
 
     def run(self) -> None:
         """Handle a batch of messages (scheduled with `loop.call_soon`)."""
@@ -465,7 +472,7 @@ class ServerProcess(Process):
         if from_ is not None:
             self.defer(from_)  # fails with the server's reason if it dies meanwhile
         self.task = self.rt.loop.create_task(
-            drive(self.finish_async(coro, from_), self, pending=coro), context=self.ctx
+            drive(self.finish_async(coro, from_), self, pending=coro), context=self.own_ctx()
         )
 
     async def finish_async(self, coro: Any, from_: From | None) -> None:
@@ -528,7 +535,7 @@ class ServerProcess(Process):
                         ("$terminate", reason),
                         pending=r,
                     ),
-                    context=self.ctx,
+                    context=self.own_ctx(),
                 )
                 return
         except Exception as error:

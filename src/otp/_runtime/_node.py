@@ -10,6 +10,7 @@ layer (`self.dist`), which is the only thing a distributed node adds.
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import functools
 import inspect
 import itertools
@@ -229,6 +230,7 @@ class Node:
         # Slow callbacks already reported that ran inside another process's
         # step (an inline call, a sync init): `(end, seconds)`, recent first.
         self.reported_slow: deque[tuple[float, float]] = deque(maxlen=16)
+        self._last_snapshot: contextvars.Context | None = None
         self.timers: dict[float, TimerBatch] = {}  # send_after timers by deadline
 
     #: The task that sync GenServer callbacks run "inside" (see `enter_task`):
@@ -329,6 +331,20 @@ class Node:
                 limit,
             )
             proc.kill("killed")
+
+    def context_snapshot(self) -> contextvars.Context:
+        """A copy of the current context, shared with the last one if equal.
+
+        Servers started one after the other from an unchanged context (a
+        supervisor starting its children, a loop of `start`) share one
+        snapshot of it instead of holding a copy each: see `ServerProcess`.
+        """
+        snapshot = contextvars.copy_context()
+        last = self._last_snapshot
+        if last is not None and last == snapshot:
+            return last
+        self._last_snapshot = snapshot
+        return snapshot
 
     def reported_within(self, start: float, end: float) -> float:
         """Seconds of slow callbacks reported between `start` and `end` (clock: perf).
