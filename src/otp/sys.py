@@ -34,7 +34,9 @@ import asyncio
 import logging
 from typing import Any
 
-from ._behaviours._server_process import SYSTEM_HANDLERS, From, ServerProcess, System
+from ._behaviours._server_messages import From, System
+from ._behaviours._server_process import ServerProcess
+from ._behaviours._system import SYSTEM_HANDLERS
 from ._errors import CallTimeout, NoProc
 from ._runtime._call_timeouts import check_timeout
 from ._runtime._names import noproc, resolve

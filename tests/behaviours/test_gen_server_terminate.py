@@ -9,7 +9,8 @@ from typing import Any
 import pytest
 
 import otp
-from otp._behaviours._server_process import ServerProcess, System
+from otp._behaviours._server_messages import System
+from otp._behaviours._server_process import ServerProcess
 from otp.testing import VirtualClock, wait_idle
 
 

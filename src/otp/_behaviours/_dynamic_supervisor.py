@@ -68,7 +68,7 @@ from ._results import Ignore, NoReply, Ok, Reply, Stop
 
 if TYPE_CHECKING:
     from .._runtime._names import Dest
-    from ._server_process import From
+    from ._server_messages import From
 
 logger = logging.getLogger("otp")
 

@@ -73,7 +73,8 @@ from .._runtime._steps import drive
 from .._runtime._terms import Atom
 from ._callback_names import check_callback_names
 from ._results import MISSING, Ignore, NoReply, Ok, Reply, Stop
-from ._server_process import GEN_CAST, Failure, From, ServerProcess, System
+from ._server_messages import GEN_CAST, Failure, From, System, server_exit
+from ._server_process import ServerProcess
 
 if TYPE_CHECKING:
     from .._runtime._names import Dest
@@ -573,8 +574,6 @@ async def _wait_inline(proc: ServerProcess, from_: From, timeout: float | None) 
 
 
 def _exit_during_call(proc: Process, request: object) -> Exit:
-    from ._server_process import server_exit
-
     return server_exit(proc, proc.reason, request)
 
 

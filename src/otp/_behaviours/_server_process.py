@@ -28,19 +28,19 @@ from typing import TYPE_CHECKING, Any
 
 from .._errors import Exit
 from .._runtime._call_timeouts import check_timeout
-from .._runtime._ids import Pid
 from .._runtime._messages import Exited
 from .._runtime._process import (
-    PendingCall,
     Process,
     fail_pending_calls,
     is_normal_exit,
-    is_reason,
 )
-from .._runtime._repr import MESSAGE_LIMIT, describe_exception, safe_repr, show
+from .._runtime._repr import MESSAGE_LIMIT, safe_repr, show
 from .._runtime._scheduler import current_process, enter_task, leave_task
 from .._runtime._steps import drive
 from ._results import MISSING, NoReply, Reply, Stop
+from ._server_messages import GEN_CAST, From, System
+from ._server_reports import exception_of, format_message, format_reason, message_view
+from ._system import SYSTEM_HANDLERS
 
 if TYPE_CHECKING:
     from .._runtime._node import Node
@@ -49,104 +49,6 @@ if TYPE_CHECKING:
 logger = logging.getLogger("otp")
 perf = time.perf_counter
 CoroutineType = types.CoroutineType
-
-#: The tag of a cast in a mailbox: `(GEN_CAST, request)`, as OTP's `{'$gen_cast', Req}`.
-GEN_CAST: str = "$gen_cast"
-
-
-class From(PendingCall):
-    """Who is waiting for a reply: pass it to `otp.reply(from_, value)`.
-
-    Replying twice, or after the caller gave up, does nothing.
-    """
-
-    __slots__ = ("caller", "done", "fut", "remote", "request", "server", "value")
-
-    caller: Pid | None
-    request: object
-    server: ServerProcess | None
-    fut: asyncio.Future[object] | None
-    done: bool
-    value: object
-    remote: Callable[[object], None] | None  # sends the reply to a caller on another node
-
-    def __init__(self, caller: Pid | None, request: object, server: ServerProcess | None) -> None:
-        self.caller = caller
-        self.request = request
-        self.server = server
-        self.fut = None
-        self.done = False
-        self.value = MISSING
-        self.remote = None
-
-    def __repr__(self) -> str:
-        state = "answered" if self.done else "waiting"
-        return f"<From {self.caller} {state}>"
-
-    def reply(self, value: object) -> None:
-        server = self.server
-        if server is not None and server.deferred:
-            # Even when the caller gave up (timed out): the server is done with it.
-            server.deferred.discard(self)
-        if self.done:
-            return
-        self.done = True
-        fut = self.fut
-        if fut is None:
-            if self.remote is not None:
-                self.remote(value)
-            else:
-                self.value = value  # answered inside the caller's own step
-        elif not fut.done():
-            fut.set_result(value)
-
-    def fail(self, reason: object) -> None:
-        if self.done:
-            return
-        self.done = True
-        if self.remote is not None:
-            return  # the remote caller's monitor tells it the reason
-        exc = server_exit(self.server, reason, self.request)
-        fut = self.fut
-        if fut is None:
-            self.value = Failure(exc)
-        elif not fut.done():
-            fut.set_exception(exc)
-
-
-class Failure:
-    """A call that failed inside the caller's own step: the exception to raise."""
-
-    __slots__ = ("exc",)
-
-    def __init__(self, exc: Exit) -> None:
-        self.exc = exc
-
-
-def server_exit(server: Pid | None, reason: object, request: object) -> Exit:
-    from .._errors import NoProc
-
-    if isinstance(reason, str) and reason == "noproc":
-        return NoProc("noproc", f"call to {server} failed: the process is not alive")
-    return Exit(
-        reason,
-        f"the server {server} exited with {safe_repr(reason, MESSAGE_LIMIT)} while handling "
-        f"{safe_repr(request, MESSAGE_LIMIT)}",
-    )
-
-
-class System:
-    """A system message (OTP's `{system, From, Msg}`), handled in mailbox order."""
-
-    __slots__ = ("fut", "kind", "payload")
-
-    def __init__(self, kind: str, payload: object, fut: asyncio.Future[object] | None) -> None:
-        self.kind = kind
-        self.payload = payload
-        self.fut = fut
-
-    def __repr__(self) -> str:
-        return f"<system {self.kind} {safe_repr(self.payload, MESSAGE_LIMIT)}>"
 
 
 class ServerProcess(Process):
@@ -568,7 +470,7 @@ class ServerProcess(Process):
     ) -> None:
         try:
             if report and not is_normal_exit(reason):
-                self.report_crash(reason, exc if exc is not None else _exception(reason))
+                self.report_crash(reason, exc if exc is not None else exception_of(reason))
         finally:
             # Whatever happened while reporting, the server dies and its
             # links, monitors and supervisor learn of it.
@@ -628,7 +530,7 @@ class ServerProcess(Process):
         """The status a report shows, shaped by the callback `format_status`."""
         status: dict[str, object] = {
             "state": self.state,
-            "message": _message_view(self.last),
+            "message": message_view(self.last),
             "reason": reason,
         }
         try:
@@ -656,7 +558,7 @@ class ServerProcess(Process):
             self.describe(),
             what,
             format_reason(reason, limit),
-            _format_message(status.get("message"), limit),
+            format_message(status.get("message"), limit),
             safe_repr(status.get("state"), limit),
             exc_info=exc,
         )
@@ -680,53 +582,9 @@ class ServerProcess(Process):
             "(threshold %.0f ms): move blocking work to a thread or a Task",
             self.describe(),
             elapsed * 1000,
-            _format_message(_message_view(msg), self.rt.report_limit),
+            format_message(message_view(msg), self.rt.report_limit),
             (self.rt.slow_callback or 0) * 1000,
         )
-
-
-def _get_state(server: ServerProcess, _: object) -> object:
-    return server.state
-
-
-def _replace_state(server: ServerProcess, fn: object) -> object:
-    assert callable(fn)
-    server.state = fn(server.state)
-    return server.state
-
-
-def _get_status(server: ServerProcess, _: object) -> object:
-    return server.format_status(None)
-
-
-def _suspend(server: ServerProcess, _: object) -> object:
-    server.suspended = True
-    return None
-
-
-def _resume(server: ServerProcess, _: object) -> object:
-    server.suspended = False
-    return None
-
-
-def _change_code(server: ServerProcess, payload: object) -> object:
-    if not (type(payload) is tuple and len(payload) == 2):
-        raise TypeError(f"change_code needs (old_vsn, extra); got {payload!r}")
-    old_vsn, extra = payload
-    server.state = server.impl.code_change(old_vsn, server.state, extra)
-    return None
-
-
-#: System requests a server answers between two messages (the `:sys` module's).
-#: While suspended, a server answers only these.
-SYSTEM_HANDLERS: dict[str, Callable[[ServerProcess, object], object]] = {
-    "get_state": _get_state,
-    "replace_state": _replace_state,
-    "get_status": _get_status,
-    "suspend": _suspend,
-    "resume": _resume,
-    "change_code": _change_code,
-}
 
 
 def coro_callback(coro: Any) -> Callable[..., object]:
@@ -738,37 +596,3 @@ def coro_callback(coro: Any) -> Callable[..., object]:
 
     named.__name__ = name
     return named
-
-
-def format_reason(reason: object, limit: int | None = MESSAGE_LIMIT) -> str:
-    """A crash reason for people: `"TypeName: message"` for an exception."""
-    if isinstance(reason, BaseException):
-        return describe_exception(reason, limit)
-    return safe_repr(reason, limit)
-
-
-def _exception(reason: object) -> BaseException | None:
-    return reason if isinstance(reason, BaseException) else None
-
-
-def _message_view(msg: object) -> object:
-    """A message as OTP shows it: `("$gen_call", from_, request)` for a call."""
-    if type(msg) is From:
-        return ("$gen_call", msg, msg.request)
-    return msg
-
-
-def _format_message(msg: object, limit: int | None) -> str:
-    if type(msg) is tuple and len(msg) == 3 and is_reason(msg[0], "$gen_call"):
-        if type(msg[1]) is From:
-            caller = msg[1].caller or "a task outside any process"
-            return f"call {safe_repr(msg[2], limit)} from {caller}"
-    if type(msg) is tuple and len(msg) == 2 and is_reason(msg[0], GEN_CAST):
-        return f"cast {safe_repr(msg[1], limit)}"
-    if type(msg) is tuple and len(msg) == 2 and is_reason(msg[0], "$continue"):
-        return f"continue {safe_repr(msg[1], limit)}"
-    if type(msg) is tuple and len(msg) == 2 and is_reason(msg[0], "$init"):
-        return f"init({safe_repr(msg[1], limit)})"
-    if type(msg) is tuple and len(msg) == 2 and is_reason(msg[0], "$terminate"):
-        return f"terminate({safe_repr(msg[1], limit)})"
-    return safe_repr(msg, limit)

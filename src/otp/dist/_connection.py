@@ -29,7 +29,8 @@ import struct
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Final
 
-from .._behaviours._server_process import GEN_CAST, From, ServerProcess, System
+from .._behaviours._server_messages import GEN_CAST, From, System
+from .._behaviours._server_process import ServerProcess
 from .._errors import Exit, NoConnection, NoProc
 from .._runtime._ids import Pid, Ref
 from .._runtime._process import Process
