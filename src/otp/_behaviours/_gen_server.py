@@ -68,7 +68,7 @@ from .._runtime._names import noproc, resolve, via_registry
 from .._runtime._node import Node
 from .._runtime._process import Process, is_normal_exit
 from .._runtime._repr import MESSAGE_LIMIT, show, shown
-from .._runtime._scheduler import current_node, current_process, off_loop
+from .._runtime._scheduler import current_node, current_process, node_of, off_loop
 from .._runtime._steps import drive
 from .._runtime._terms import Atom
 from ._callback_names import check_callback_names
@@ -223,10 +223,7 @@ async def start_server(
     if not (isinstance(cls, type) and issubclass(cls, GenServer)):
         raise TypeError(f"start_link needs a GenServer subclass; got {show(cls)}")
     parent = current_process.get()
-    if parent is not None and parent.rt.loop_thread == get_ident():
-        node = parent.rt
-    else:  # a plain asyncio task (or a thread, which current_node refuses)
-        node = current_node("start_link")
+    node = node_of(parent, "start_link")
     proc = ServerProcess(node, cls())
     _claim_name(node, proc, name)
     if link and parent is not None:
@@ -448,7 +445,7 @@ async def call(server: Dest, request: object, timeout: float | None = 5.0) -> ob
         if server.rt.loop_thread != get_ident():  # a thread: otp.from_thread.call
             raise off_loop("otp.call", server.rt, caller)
     else:
-        node = current_node("otp.call")
+        node = node_of(caller, "otp.call")
         proc = resolve(node, server, "call")
         if proc is None:
             if _is_remote_name(server):
@@ -693,7 +690,7 @@ async def stop(server: Dest, reason: object = "normal", timeout: float | None = 
     """
     check_timeout(timeout, "otp.stop")
     caller = current_process.get()
-    node = current_node("otp.stop")
+    node = node_of(caller, "otp.stop")
     proc = resolve(node, server, "stop")
     if proc is None:
         if _is_remote_name(server):

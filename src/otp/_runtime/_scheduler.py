@@ -123,6 +123,17 @@ def current_node(what: str = "this otp function") -> Node:
     return node_here
 
 
+def node_of(caller: Process | None, what: str) -> Node:
+    """`current_node(what)` for a caller that already read `current_process`.
+
+    Saves reading the context variable a second time on the common path: a
+    process on its node's loop.
+    """
+    if caller is not None and caller.rt.loop_thread == get_ident():
+        return caller.rt
+    return current_node(what)
+
+
 def self_process(what: str | None = None) -> Process:
     """The calling process; NotInProcess outside one, or off its node's loop."""
     proc = current_process.get()
