@@ -58,6 +58,7 @@ from ._errors import CallTimeout, Exit, NotInProcess
 from ._runtime._mailbox import send as _send
 from ._runtime._node import Node
 from ._runtime._process import Process
+from ._runtime._repr import show
 from ._runtime._scheduler import current_process, running_nodes, track
 from ._runtime._signals import exit as _exit
 from ._runtime._spawning import spawn as _spawn
@@ -110,7 +111,8 @@ def call(
         raise
     if not done and fut.cancel():
         raise CallTimeout(
-            "timeout", f"call to {server!r} with {request!r} got no reply within {timeout} s"
+            "timeout",
+            f"call to {show(server)} with {show(request)} got no reply within {timeout} s",
         )
     return _outcome(fut, target, "call")
 
@@ -188,7 +190,7 @@ def run(afn: Callable[..., Awaitable[T]], *args: object, node: Node | str | None
     if not callable(afn):
         raise TypeError(
             f"otp.from_thread.run needs an async function to run as a process; "
-            f"got {afn!r} ({type(afn).__name__})"
+            f"got {show(afn)} ({type(afn).__name__})"
         )
     target = _node_for("run", node)
     return _wait(target, "run", _run_process(afn, args))
@@ -216,18 +218,18 @@ def _node_for(what: str, node: Node | str | None, dest: object = None) -> Node:
     else:
         raise TypeError(
             f"otp.from_thread.{what}: node= must be an otp.Node, the name of one, or None "
-            f"(the node running in this process); got {node!r} ({type(node).__name__})"
+            f"(the node running in this process); got {show(node)} ({type(node).__name__})"
         )
     if isinstance(dest, Process) and dest.rt is not target:
         raise ValueError(
-            f"otp.from_thread.{what}: {dest!r} is a process of node {dest.rt.name!r}, "
-            f"not of node {target.name!r}: pass node= its node, or leave node= out"
+            f"otp.from_thread.{what}: {show(dest)} is a process of node {show(dest.rt.name)}, "
+            f"not of node {show(target.name)}: pass node= its node, or leave node= out"
         )
     if target.loop_thread is None:
         raise _stopped(target, what)
     if target.loop_thread == get_ident():
         raise RuntimeError(
-            f"otp.from_thread.{what} was called on the event loop of node {target.name!r} "
+            f"otp.from_thread.{what} was called on the event loop of node {show(target.name)} "
             f"itself, where waiting for the node would deadlock it: use {_ON_LOOP[what]} "
             f"instead"
         )
@@ -258,12 +260,12 @@ def _named_node(what: str, name: str) -> Node:
         return named[0]
     if named:
         raise ValueError(
-            f"otp.from_thread.{what}: {len(named)} otp nodes named {name!r} run in this "
+            f"otp.from_thread.{what}: {len(named)} otp nodes named {show(name)} run in this "
             f"process: pass node= the otp.Node object itself"
         )
     raise NotInProcess(
         "no_node",
-        f"otp.from_thread.{what}: no otp node named {name!r} runs in this process "
+        f"otp.from_thread.{what}: no otp node named {show(name)} runs in this process "
         f"(running: {_names(running) or 'none'})",
     )
 
@@ -275,7 +277,7 @@ def _names(nodes: list[Node]) -> str:
 def _stopped(node: Node, what: str) -> NotInProcess:
     return NotInProcess(
         "no_node",
-        f"otp.from_thread.{what}: node {node.name!r} is not running (it stopped, or "
+        f"otp.from_thread.{what}: node {show(node.name)} is not running (it stopped, or "
         f"has not started): nothing there can handle the request",
     )
 
@@ -332,8 +334,8 @@ async def _run_process(afn: Callable[..., Awaitable[T]], args: tuple[object, ...
             awaitable = afn(*args)
             if not inspect.isawaitable(awaitable):
                 raise TypeError(
-                    f"otp.from_thread.run needs an async function (async def); {afn!r} "
-                    f"returned {awaitable!r}"
+                    f"otp.from_thread.run needs an async function (async def); {show(afn)} "
+                    f"returned {show(awaitable)}"
                 )
             results.append(await awaitable)
         except Exception as exc:
@@ -354,5 +356,7 @@ async def _run_process(afn: Callable[..., Awaitable[T]], args: tuple[object, ...
     if errors:
         raise errors[0]
     if not results:
-        raise Exit(reason, f"otp.from_thread.run: {pid} exited with {reason!r} before returning")
+        raise Exit(
+            reason, f"otp.from_thread.run: {pid} exited with {show(reason)} before returning"
+        )
     return results[0]

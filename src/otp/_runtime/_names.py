@@ -12,6 +12,7 @@ from .._errors import AlreadyRegistered, NoProc
 from ._ids import Pid
 from ._messages import Global, Via
 from ._process import Process
+from ._repr import show
 from ._scheduler import current_node
 
 if TYPE_CHECKING:
@@ -51,8 +52,8 @@ def via_registry(node: Node, registry: object) -> ViaRegistry:
         return target
     raise NoProc(
         "noproc",
-        f"otp.Via: {registry!r} is not a running registry; start one with "
-        f"await otp.Registry.start_link(keys='unique', name={registry!r})",
+        f"otp.Via: {show(registry)} is not a running registry; start one with "
+        f"await otp.Registry.start_link(keys='unique', name={show(registry)})",
     )
 
 
@@ -89,7 +90,7 @@ def resolve(node: Node, dest: object, what: str = "send") -> Pid | None:
         return None
     raise TypeError(
         f"{what}: a destination must be a Pid, a registered name (str), "
-        f"otp.Via(registry, key) or (name, node); got {dest!r} ({type(dest).__name__})"
+        f"otp.Via(registry, key) or (name, node); got {show(dest)} ({type(dest).__name__})"
     )
 
 
@@ -97,9 +98,9 @@ def noproc(dest: object, what: str) -> NoProc:
     node = current_node()
     return NoProc(
         "noproc",
-        f"{what} {dest!r} failed: no process is registered as {dest!r} on node "
-        f"{node.name!r}. Start it first (e.g. under a supervisor) or check "
-        f"otp.whereis({dest!r}).",
+        f"{what} {show(dest)} failed: no process is registered as {show(dest)} on node "
+        f"{show(node.name)}. Start it first (e.g. under a supervisor) or check "
+        f"otp.whereis({show(dest)}).",
     )
 
 
@@ -120,16 +121,18 @@ def register(name: str, pid: Pid) -> None:
     """
     node = current_node("otp.register")
     if not isinstance(name, str) or not name:
-        raise TypeError(f"register: a name must be a non-empty str; got {name!r}")
+        raise TypeError(f"register: a name must be a non-empty str; got {show(name)}")
     if name in ("undefined",):
         raise ValueError("register: 'undefined' is reserved and cannot be a name")
     holder = node.names.get(name)
     if holder is not None:
-        raise AlreadyRegistered(holder, f"the name {name!r} is already registered to {holder!r}")
+        raise AlreadyRegistered(
+            holder, f"the name {show(name)} is already registered to {show(holder)}"
+        )
     if not isinstance(pid, Process) or not pid.alive:
-        raise NoProc("noproc", f"register: {pid!r} is not a live process of this node")
+        raise NoProc("noproc", f"register: {show(pid)} is not a live process of this node")
     if pid.name is not None:
-        raise AlreadyRegistered(pid, f"{pid!r} is already registered as {pid.name!r}")
+        raise AlreadyRegistered(pid, f"{show(pid)} is already registered as {show(pid.name)}")
     node.names[name] = pid
     pid.name = name
 
@@ -143,7 +146,7 @@ def unregister(name: str) -> None:
     node = current_node("otp.unregister")
     proc = node.names.pop(name, None)
     if proc is None:
-        raise ValueError(f"unregister: no process is registered as {name!r}")
+        raise ValueError(f"unregister: no process is registered as {show(name)}")
     proc.name = None
 
 

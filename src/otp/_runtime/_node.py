@@ -24,7 +24,7 @@ from .._errors import NoConnection
 from ._ids import Pid, Ref, _new_ref
 from ._messages import Down
 from ._process import Process, start_task
-from ._repr import DEFAULT_LIMIT
+from ._repr import DEFAULT_LIMIT, show
 from ._scheduler import bind, current_process, unbind
 
 if TYPE_CHECKING:
@@ -85,16 +85,18 @@ def _check_options(
     if slow_callback is not None and not _positive(slow_callback):
         raise ValueError(
             f"slow_callback must be seconds > 0 (or None to turn the report off); "
-            f"got {slow_callback!r}"
+            f"got {show(slow_callback)}"
         )
     if type(batch) is not int or batch < 1:
-        raise ValueError(f"batch must be a positive number of messages; got {batch!r}")
+        raise ValueError(f"batch must be a positive number of messages; got {show(batch)}")
     if not _positive(shutdown_timeout):
-        raise ValueError(f"shutdown_timeout must be seconds > 0; got {shutdown_timeout!r}")
+        raise ValueError(f"shutdown_timeout must be seconds > 0; got {show(shutdown_timeout)}")
     if not _positive(net_ticktime):
-        raise ValueError(f"net_ticktime must be seconds > 0; got {net_ticktime!r}")
+        raise ValueError(f"net_ticktime must be seconds > 0; got {show(net_ticktime)}")
     if type(report_limit) is not int or report_limit < 80:
-        raise ValueError(f"report_limit must be a number of characters >= 80; got {report_limit!r}")
+        raise ValueError(
+            f"report_limit must be a number of characters >= 80; got {show(report_limit)}"
+        )
 
 
 def _positive(value: object) -> bool:
@@ -151,7 +153,7 @@ def _bad_process_fn(fn: object, target: object, what: str) -> str:
         )
     head = f"{what} needs an async def function to run as the process"
     if not callable(fn):
-        return f"{head}; got {fn!r} ({type(fn).__name__})"
+        return f"{head}; got {show(fn)} ({type(fn).__name__})"
     if inspect.isfunction(target) or inspect.ismethod(target):
         shown = f"<function {target.__qualname__}>"
         if target.__name__ == "<lambda>":
@@ -165,7 +167,7 @@ def _bad_process_fn(fn: object, target: object, what: str) -> str:
             why = "a plain def: make it `async def`"
         return f"{head}; got {shown} ({why})"
     return (
-        f"{head}; got {fn!r} (calling it does not make a coroutine: pass an async def "
+        f"{head}; got {show(fn)} (calling it does not make a coroutine: pass an async def "
         f"function, a functools.partial of one, or an object with an async def __call__)"
     )
 
@@ -238,7 +240,7 @@ class Node:
     callback_task: asyncio.Task[None]
 
     def __repr__(self) -> str:
-        return f"<Node {self.name!r} {len(self.procs)} processes>"
+        return f"<Node {show(self.name)} {len(self.procs)} processes>"
 
     @property
     def loop(self) -> asyncio.AbstractEventLoop:

@@ -9,6 +9,7 @@ from ._ids import Pid, Ref
 from ._messages import Exited
 from ._names import noproc, resolve
 from ._process import Process, is_reason
+from ._repr import show
 from ._scheduler import current_process, off_loop, self_process
 
 
@@ -21,14 +22,14 @@ def link(pid: Pid) -> None:
     """
     proc = self_process("otp.link")
     if not isinstance(pid, Pid):
-        raise TypeError(f"link needs a Pid; got {pid!r} ({type(pid).__name__})")
+        raise TypeError(f"link needs a Pid; got {show(pid)} ({type(pid).__name__})")
     if pid is proc:
         return
     if not proc.rt.route_link(proc, pid):
         if proc.trap:
             proc.enqueue(Exited(pid, "noproc"))
         else:
-            raise NoProc("noproc", f"link: {pid!r} is not alive")
+            raise NoProc("noproc", f"link: {show(pid)} is not alive")
 
 
 def unlink(pid: Pid) -> None:
@@ -111,7 +112,7 @@ def exit(pid: Pid, reason: object) -> None:  # OTP's name
     """
     caller = current_process.get()
     if not isinstance(pid, Pid):
-        raise TypeError(f"exit needs a Pid; got {pid!r} ({type(pid).__name__})")
+        raise TypeError(f"exit needs a Pid; got {show(pid)} ({type(pid).__name__})")
     if caller is not None and caller.rt.loop_thread != get_ident():
         raise off_loop("otp.exit", caller.rt, caller)
     if caller is not None and pid is caller and not caller.trap:

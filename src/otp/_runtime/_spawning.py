@@ -9,6 +9,7 @@ from typing import Any
 from .._errors import NotInProcess
 from ._ids import Pid, Ref
 from ._process import Process
+from ._repr import show
 from ._scheduler import current_node, current_process, node_of_loop, off_loop, self_process
 
 ProcessFn = Callable[..., Coroutine[Any, Any, object]]
@@ -87,8 +88,8 @@ def is_alive(pid: Pid) -> bool:
     """Whether the local process `pid` is alive."""
     if not isinstance(pid, Process):
         if isinstance(pid, Pid):
-            raise ValueError(f"is_alive: {pid!r} is a pid of another node; monitor it instead")
-        raise TypeError(f"is_alive needs a Pid; got {pid!r} ({type(pid).__name__})")
+            raise ValueError(f"is_alive: {show(pid)} is a pid of another node; monitor it instead")
+        raise TypeError(f"is_alive needs a Pid; got {show(pid)} ({type(pid).__name__})")
     return pid.alive
 
 

@@ -15,6 +15,7 @@ from ._clock import now
 from ._ids import TimerRef, _new_timer_ref
 from ._names import resolve
 from ._process import Process
+from ._repr import show
 from ._scheduler import current_node, current_process, off_loop
 
 if TYPE_CHECKING:
@@ -36,7 +37,7 @@ def send_after(dest: object, msg: object, seconds: float) -> TimerRef:
     fires; if nobody holds it then, the message is dropped.
     """
     if seconds < 0:
-        raise ValueError(f"send_after: seconds must be >= 0; got {seconds!r}")
+        raise ValueError(f"send_after: seconds must be >= 0; got {show(seconds)}")
     node = current_node("otp.send_after")
     loop = node.loop
     resolve(node, dest, "send_after")  # validate the destination's type now
@@ -119,7 +120,7 @@ def cancel_timer(ref: TimerRef) -> float | None:
     that exited (which cancels it), as Erlang's `false`.
     """
     if not isinstance(ref, TimerRef):
-        raise TypeError(f"cancel_timer needs the TimerRef returned by send_after; got {ref!r}")
+        raise TypeError(f"cancel_timer needs the TimerRef returned by send_after; got {show(ref)}")
     batch = ref._handle
     if not isinstance(batch, TimerBatch):
         return None
@@ -145,7 +146,7 @@ def read_timer(ref: TimerRef) -> float | None:
     was cancelled, or was to a pid that exited.
     """
     if not isinstance(ref, TimerRef):
-        raise TypeError(f"read_timer needs the TimerRef returned by send_after; got {ref!r}")
+        raise TypeError(f"read_timer needs the TimerRef returned by send_after; got {show(ref)}")
     if ref._handle is None:
         return None
     return max(0.0, ref._deadline - now(ref._loop))
