@@ -78,11 +78,17 @@ def _new_remote_pid(node_name: str, id_: int, serial: int, creation: int) -> Pid
 
 @final
 class Ref:
-    """A unique reference (monitor references, call tags), compared by value."""
+    """A unique reference (monitor references, call tags), compared by value.
 
-    __slots__ = ("_creation", "_ids", "_node_name")
+    Refs are dictionary keys on every call and monitor (a decoded ref is a
+    new object each time), so the hash is computed once, when the ref is
+    made, and equality tests the cheapest fields first.
+    """
+
+    __slots__ = ("_creation", "_hash", "_ids", "_node_name")
 
     _creation: int
+    _hash: int
     _ids: tuple[int, ...]
     _node_name: str
 
@@ -92,23 +98,26 @@ class Ref:
     def __eq__(self, other: object) -> bool:
         return (
             type(other) is Ref
+            and self._hash == other._hash
             and self._ids == other._ids
             and self._node_name == other._node_name
             and self._creation == other._creation
         )
 
     def __hash__(self) -> int:
-        return hash(self._ids)
+        return self._hash
 
     def __repr__(self) -> str:
         return "#Ref<0." + ".".join(str(i) for i in reversed(self._ids)) + ">"
 
 
 def _new_ref(node_name: str, creation: int, ids: tuple[int, ...]) -> Ref:
+    """Build a ref (of this node or another); `ids` are its id words, lowest first."""
     ref = object.__new__(Ref)
     ref._node_name = node_name
     ref._creation = creation
     ref._ids = ids
+    ref._hash = hash(ids)
     return ref
 
 
