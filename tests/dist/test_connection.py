@@ -5,55 +5,22 @@ from __future__ import annotations
 import asyncio
 import logging
 import struct
-from collections.abc import Callable
 from typing import cast
 
 import pytest
+from fake_transport import Wire
 
 import otp
 from otp import Atom
 from otp._runtime._ids import _new_ref, _new_remote_pid
 from otp._runtime._scheduler import current_node
-from otp.dist import ImproperList, decode_from, encode
+from otp.dist import ImproperList, encode
 from otp.dist._connection import Connection
 from otp.dist._handshake import OUR_FLAGS, HandshakeError, initiate
 from otp.dist._node import Distribution
 from otp.testing import VirtualClock, wait_idle
 
 PEER = "erl@host"
-
-
-class Wire:
-    """The transport's writer: keeps every packet the connection wrote."""
-
-    def __init__(self) -> None:
-        self.data = bytearray()
-        self.closed = False
-        self.on_write: Callable[[], None] | None = None  # the peer, answering
-
-    def write(self, data: bytes) -> None:
-        self.data += data
-        if self.on_write is not None:
-            self.on_write()
-
-    def close(self) -> None:
-        self.closed = True
-
-    def packets(self) -> list[tuple[object, ...]]:
-        """Every packet written so far as (control, payload...) tuples; ticks are ()."""
-        out: list[tuple[object, ...]] = []
-        pos = 0
-        while pos < len(self.data):
-            (n,) = struct.unpack_from(">I", self.data, pos)
-            packet = bytes(self.data[pos + 4 : pos + 4 + n])
-            pos += 4 + n
-            terms: list[object] = []
-            at = 1
-            while packet and at < len(packet):
-                term, at = decode_from(packet, at)
-                terms.append(term)
-            out.append(tuple(terms))
-        return out
 
 
 def frame(*terms: object) -> bytes:
@@ -72,14 +39,15 @@ def _dist() -> Distribution:
     return _current[-1]
 
 
-def open_connection(ticktime: float = 60.0) -> tuple[Connection, asyncio.StreamReader, Wire]:
+def open_connection(ticktime: float = 60.0) -> tuple[Connection, Wire, Wire]:
+    """A connection that is up, its transport as the peer feeds it, and as it was written."""
     node = current_node()
     dist = node.dist = Distribution(node, b"cookie", net_ticktime=ticktime)
     _current.append(dist)
     conn = dist.conns[PEER] = Connection(dist, PEER)
-    reader, wire = asyncio.StreamReader(), Wire()
-    conn.attach(reader, cast(asyncio.StreamWriter, wire), OUR_FLAGS)
-    return conn, reader, wire
+    wire = Wire()
+    conn.attach(asyncio.StreamReader(), wire.writer(), OUR_FLAGS)
+    return conn, wire, wire
 
 
 class Echo(otp.GenServer):
@@ -458,6 +426,7 @@ class Pipe:
 
     def __init__(self, mine: asyncio.StreamReader, theirs: asyncio.StreamReader) -> None:
         self.mine, self.theirs = mine, theirs
+        self.transport = PipeTransport(self)
 
     def write(self, data: bytes) -> None:
         self.theirs.feed_data(data)
@@ -469,6 +438,21 @@ class Pipe:
         for reader in (self.mine, self.theirs):
             if not reader.at_eof():
                 reader.feed_eof()
+
+
+class PipeTransport(Wire):
+    """The transport of a `Pipe`, which a connection takes over after the handshake."""
+
+    def __init__(self, pipe: Pipe) -> None:
+        super().__init__()
+        self.pipe = pipe
+
+    def write(self, data: bytes | bytearray | memoryview) -> None:
+        self.pipe.write(bytes(data))
+
+    def close(self) -> None:
+        super().close()
+        self.pipe.close()
 
 
 async def newcomer(cookie: bytes) -> object:

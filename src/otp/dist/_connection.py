@@ -1,9 +1,10 @@
 """One connection to another node: framing, control messages, ticks, clean-up.
 
 After the handshake every packet is `Len:32 | Data`; a zero length is a
-tick. This node sends *pass-through* packets, `112 | Control | [Payload]`,
-each term with its own 131 version byte, and it never negotiates the atom
-cache or fragments, so that is all the peer sends too.
+tick (`_framing.py` reads and writes them). This node sends *pass-through*
+packets, `112 | Control | [Payload]`, each term with its own 131 version
+byte, and it never negotiates the atom cache or fragments, so that is all
+the peer sends too.
 
 A `Connection` exists before its transport does: a `send` to a node that is
 not connected yet creates one in state "connecting" and queues the packets,
@@ -23,10 +24,10 @@ the connection and every process carry on.
 from __future__ import annotations
 
 import asyncio
-import contextvars
 import logging
 import struct
 from collections.abc import Callable
+from functools import partial
 from typing import TYPE_CHECKING, Final
 
 from .._behaviours._server_messages import GEN_CAST, From, System
@@ -36,6 +37,7 @@ from .._runtime._ids import Pid, Ref
 from .._runtime._process import Process
 from .._runtime._repr import safe_repr
 from .._runtime._terms import Atom, ImproperList
+from ._framing import Framing, take_over
 from ._handshake import ALIAS, EXIT_PAYLOAD
 from ._term import DecodeError, Decoder, encode
 
@@ -44,8 +46,6 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger("otp")
 
-#: Bytes asked of the socket at once (frames that arrive together are read together).
-_READ_SIZE: Final = 1 << 16
 _U32 = struct.Struct(">I")
 _TICK: Final = b"\0\0\0\0"
 _EMPTY: Final = Atom("")
@@ -139,26 +139,24 @@ def call_failure(reason: object, target: object, node: str) -> Exit:
     )
 
 
-class Connection:
+class Connection(Framing):
     """The link to one peer node (see the module docstring)."""
 
     def __init__(self, dist: Distribution, peer: str) -> None:
+        super().__init__(dist.loop)
         self.dist = dist
         self.peer = peer
         self.state = "connecting"  # then "up", then "closed"
         self.flags = 0
-        self.writer: asyncio.StreamWriter | None = None
         self.queued: list[bytes] | None = []  # until the handshake is done
-        self.pending: list[bytes] = []  # frames of this loop step, written together
+        self.writer: asyncio.StreamWriter | None = None
         self.decoder = Decoder(pids=dist.pid_hook)
         self.ready: asyncio.Future[bool] = dist.loop.create_future()
-        self.task: asyncio.Task[None] | None = None
         self.links: set[tuple[Process, Pid]] = set()
         self.unlinking: dict[tuple[Process, Pid], int] = {}
         self.monitors: dict[Ref, tuple[Process, object, object]] = {}  # ours: watcher, as, target
         self.watchers: dict[Ref, tuple[Process, Pid, object]] = {}  # theirs: target, watcher, as
         self.calls: dict[Ref, tuple[asyncio.Future[object], object]] = {}
-        self.reads = self.writes = 0
         self._seen_reads = self._seen_writes = 0
         self._silent = 0
         self._unlink_ids = 0
@@ -172,18 +170,20 @@ class Connection:
     def attach(
         self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, flags: int
     ) -> None:
-        """The handshake succeeded: flush what was queued and start reading."""
+        """The handshake succeeded: flush what was queued and take the transport over."""
+        transport, buffered, ended = take_over(reader, writer)
+        self.writer = writer  # kept: a StreamWriter that is collected closes its transport
         self.state = "up"
         self.flags = flags
-        self.writer = writer
         queued, self.queued = self.queued, None
         if queued:
-            writer.write(b"".join(queued))
-        loop = self.dist.loop
-        self.task = loop.create_task(self._read_loop(reader), context=contextvars.Context())
+            transport.write(b"".join(queued))
         self._schedule_tick()
         if not self.ready.done():
             self.ready.set_result(True)
+        self.start(transport, buffered)
+        if ended:
+            self.close("the peer closed it")
 
     def close(self, reason: str = "connection closed") -> None:
         """Drop the connection: every link, monitor and call across it fires."""
@@ -194,14 +194,12 @@ class Connection:
         self.queued = None
         if self._tick is not None:
             self._tick.cancel()
-        if self.writer is not None:
-            if self.pending and was_up:
-                self.writer.write(b"".join(self.pending))  # e.g. exit signals just sent
+        if self.transport is not None:
+            if was_up:
+                self.drain_pending()  # e.g. exit signals just sent
             self.pending = []
-            self.writer.close()
-        task = self.task
-        if task is not None and task is not asyncio.current_task():
-            task.cancel()
+            self.up = False
+            self.transport.close()
         if not self.ready.done():
             self.ready.set_result(False)
         if was_up:
@@ -225,32 +223,7 @@ class Connection:
             if not fut.done():
                 fut.set_exception(call_failure("noconnection", called, self.peer))
 
-    async def _read_loop(self, reader: asyncio.StreamReader) -> None:
-        # Read what has arrived, then act on every whole frame in it: one
-        # await per burst of frames rather than two per frame.
-        reason = "the peer closed it"
-        buffer = bytearray()
-        try:
-            while True:
-                chunk = await reader.read(_READ_SIZE)
-                if not chunk:
-                    break
-                self.reads += 1
-                buffer += chunk
-                end = len(buffer)
-                pos = 0
-                while end - pos >= 4:
-                    (n,) = _U32.unpack_from(buffer, pos)
-                    if end - pos - 4 < n:
-                        break
-                    if n:  # a frame of length 0 is a tick
-                        self.on_packet(bytes(buffer[pos + 4 : pos + 4 + n]))
-                        if self.state == "closed":
-                            return
-                    pos += 4 + n
-                del buffer[:pos]
-        except OSError as exc:
-            reason = f"{type(exc).__name__}: {exc}"
+    def lost(self, reason: str) -> None:
         self.close(reason)
 
     # -- ticks ----------------------------------------------------------------
@@ -261,7 +234,7 @@ class Connection:
 
     def _schedule_tick(self) -> None:
         period = self.dist.net_ticktime / 4
-        self._tick = self.dist.loop.call_later(period, self._on_tick, context=contextvars.Context())
+        self._tick = self.loop.call_later(period, self._on_tick, context=self.ctx)
 
     def _on_tick(self) -> None:
         if self.state != "up":
@@ -274,8 +247,8 @@ class Connection:
         else:
             self._silent = 0
             self._seen_reads = self.reads
-        if self.writes == self._seen_writes and self.writer is not None:
-            self.writer.write(_TICK)
+        if self.writes == self._seen_writes:
+            self.write_now(_TICK)
         self._seen_writes = self.writes
         self._schedule_tick()
 
@@ -291,21 +264,12 @@ class Connection:
         if payload is not _NO_PAYLOAD:
             data += encode(payload)
         frame = _U32.pack(len(data)) + data
-        if self.state == "up":
-            # Frames sent in one step of the loop go out in one write: a call
-            # is three (monitor, send, demonitor), and each write is a syscall.
-            self.writes += 1
-            pending = self.pending
-            pending.append(frame)
-            if len(pending) == 1:
-                self.dist.loop.call_soon(self._flush, context=contextvars.Context())
+        if self.up:
+            # Frames sent in one burst or loop step go out in one write: a
+            # call is three (monitor, send, demonitor), and a write a syscall.
+            self.write_frame(frame)
         elif self.queued is not None:
             self.queued.append(frame)
-
-    def _flush(self) -> None:
-        pending, self.pending = self.pending, []
-        if pending and self.writer is not None and self.state == "up":
-            self.writer.write(b"".join(pending))
 
     def send_exit(self, sender: Pid, target: Pid, reason: object, linked: bool) -> None:
         reason = wire_reason(reason)
@@ -366,19 +330,26 @@ class Connection:
 
     # -- receiving ---------------------------------------------------------------
 
-    def on_packet(self, data: bytes) -> None:
-        """Decode one packet and act on it; a bad packet is logged and dropped."""
-        if data[:1] != b"p":
+    def on_packet(self, data: bytes, start: int, end: int) -> None:
+        """Decode the packet `data[start:end]` and act on it; a bad packet is logged and dropped."""
+        if data[start] != 112:
             logger.error(
                 "Dropped a packet from node %r: it starts with byte %d, not a pass-through "
                 "packet (112); distribution headers were not negotiated",
                 self.peer,
-                data[0],
+                data[start],
             )
             return
         try:
-            control, end = self.decoder.decode_from(data, 1)
-            payload = self.decoder.decode_from(data, end)[0] if end < len(data) else None
+            # Decoded in place, from the chunk the packet arrived in: a term
+            # that runs past the packet's end is a bad packet.
+            decoder = self.decoder
+            control, at = decoder.decode_from(data, start + 1)
+            payload = None
+            if at < end:
+                payload, at = decoder.decode_from(data, at)
+            if at > end:
+                raise DecodeError(f"the terms run {at - end} bytes past the packet's end", end)
         except DecodeError as exc:
             logger.error(
                 "Dropped a message from node %r that cannot be decoded: %s", self.peer, exc
@@ -461,10 +432,8 @@ class Connection:
         return msg
 
     def _replier(self, tag: object, caller: Pid, server: Pid) -> Callable[[object], None]:
-        def reply(value: object) -> None:
-            self.reply(tag, caller, server, value)
-
-        return reply
+        # A partial, not a closure: built in C, without a frame or cells.
+        return partial(self.reply, tag, caller, server)
 
     def _answer(self, msg: tuple[object, ...]) -> bool:
         """True if `msg` is the reply to a call of ours (sent to the pid, not the alias)."""

@@ -149,7 +149,12 @@ class Distribution:
     async def start(self) -> None:
         """Listen, register with epmd (starting one if none runs), set the creation."""
         # IPv4 on every interface, as erl listens (epmd announces TCP over IPv4).
-        self._server = await asyncio.start_server(self._accepted, host="0.0.0.0", port=0)
+        # Started in a context of its own, which its connections' callbacks
+        # then run in: none of them belongs to the process that started the node.
+        self._server = await self.loop.create_task(
+            asyncio.start_server(self._accepted, host="0.0.0.0", port=0),
+            context=contextvars.Context(),
+        )
         self.port = self._server.sockets[0].getsockname()[1]
         try:
             self._epmd = await _epmd.ensure_epmd()
