@@ -40,7 +40,8 @@ from collections.abc import Callable, Coroutine
 from pathlib import Path
 from typing import TYPE_CHECKING, Final, NamedTuple, final
 
-from .._errors import CallTimeout, NoConnection, NoProc
+from .._errors import NoConnection, NoProc
+from .._runtime._call_timeouts import CallTimeouts
 from .._runtime._ids import Pid, Ref, _new_remote_pid
 from .._runtime._process import Process
 from .._runtime._repr import safe_repr
@@ -50,6 +51,7 @@ from . import _epmd
 from ._connection import (
     _EMPTY,
     _GEN_CALL,
+    DEMONITOR_P,
     MONITOR_P,
     REG_SEND,
     SEND,
@@ -431,26 +433,30 @@ class Distribution:
         except BaseException:
             conn.calls.pop(ref, None)
             raise
-        handle = None
-        if timeout is not None:
-            # Only the future goes to the timer: asyncio prints a callback's
-            # arguments when it fails, and printing a user's value may raise.
-            handle = self.loop.call_later(timeout, _time_out, fut)
+        if timeout is None:
+            try:
+                return await fut
+            finally:
+                self._end_call(conn, ref, caller, wire)
+        # The deadline is kept with the node's other calls of the same
+        # timeout (one loop timer for all), which fails `fut` with CallTimeout.
+        waiting = _Waiting(fut, request)
+        timeouts = self.node.call_timeouts.get(timeout)
+        if timeouts is None:
+            timeouts = self.node.call_timeouts[timeout] = CallTimeouts(self.loop, timeout)
+        timeouts.add(waiting, target)
         try:
-            reply = await fut
+            return await fut
         finally:
-            if handle is not None:
-                handle.cancel()
-            # Still monitoring: end the monitor, which also drops the alias.
-            if conn.calls.pop(ref, None) is not None:
-                conn.send((20, caller, wire, ref))
-        if reply is _TIMED_OUT:
-            raise CallTimeout(
-                "timeout",
-                f"call to {safe_repr(target)} with {safe_repr(request)} got no reply "
-                f"within {timeout} s",
-            )
-        return reply
+            waiting.done = True
+            timeouts.settle()
+            self._end_call(conn, ref, caller, wire)
+
+    def _end_call(self, conn: Connection, ref: Ref, caller: Pid, wire: object) -> None:
+        # Still monitoring: end the monitor, which also drops the alias, so
+        # that a late reply is dropped.
+        if conn.calls.pop(ref, None) is not None:
+            conn.send((DEMONITOR_P, caller, wire, ref))
 
     # -- public operations -------------------------------------------------------------
 
@@ -489,13 +495,15 @@ def _noproc_exit(proc: Process, target: Pid) -> None:
         proc.exit_signal(target, "noproc", True)
 
 
-#: What a remote call's future gets when its time is up.
-_TIMED_OUT: Final = object()
+class _Waiting:
+    """A remote call waiting for its reply, as the node's call timeouts see it."""
 
+    __slots__ = ("done", "fut", "request")
 
-def _time_out(fut: asyncio.Future[object]) -> None:
-    if not fut.done():
-        fut.set_result(_TIMED_OUT)
+    def __init__(self, fut: asyncio.Future[object], request: object) -> None:
+        self.fut: asyncio.Future[object] | None = fut
+        self.request = request
+        self.done = False
 
 
 # -- the public functions ----------------------------------------------------------------
