@@ -46,7 +46,8 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger("otp")
 
-_U32 = struct.Struct(">I")
+#: A packet's length and its pass-through tag, 112 (`p`).
+_HEAD = struct.Struct(">IB")
 _TICK: Final = b"\0\0\0\0"
 _EMPTY: Final = Atom("")
 _ALIAS: Final = Atom("alias")
@@ -260,16 +261,20 @@ class Connection(Framing):
         Raises TypeError or ValueError (from `encode`) for a term that cannot
         be sent; nothing is sent then.
         """
-        data = b"p" + encode(control)
-        if payload is not _NO_PAYLOAD:
-            data += encode(payload)
-        frame = _U32.pack(len(data)) + data
+        # The frame's parts, joined only with the other frames of its write.
+        head = encode(control)
+        parts: tuple[bytes, ...]
+        if payload is _NO_PAYLOAD:
+            parts = (_HEAD.pack(len(head) + 1, 112), head)
+        else:
+            body = encode(payload)
+            parts = (_HEAD.pack(len(head) + len(body) + 1, 112), head, body)
         if self.up:
             # Frames sent in one burst or loop step go out in one write: a
             # call is three (monitor, send, demonitor), and a write a syscall.
-            self.write_frame(frame)
+            self.write_frame(*parts)
         elif self.queued is not None:
-            self.queued.append(frame)
+            self.queued.append(b"".join(parts))
 
     def send_exit(self, sender: Pid, target: Pid, reason: object, linked: bool) -> None:
         reason = wire_reason(reason)

@@ -78,7 +78,7 @@ class Framing(asyncio.Protocol):
     def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
         self.loop = loop
         self.transport: asyncio.WriteTransport | None = None
-        self.pending: list[bytes] = []  # frames not written yet, in order
+        self.pending: list[bytes] = []  # the parts of frames not written yet, in order
         self.reads = self.writes = 0  # data received, frames sent (for the ticks)
         self.up = False
         # The context that flushes (and ticks) run in: one per connection,
@@ -191,10 +191,10 @@ class Framing(asyncio.Protocol):
 
     # -- writing ---------------------------------------------------------------------
 
-    def write_frame(self, frame: bytes) -> None:
-        """Write `frame` with the other frames of this burst or loop step."""
+    def write_frame(self, *parts: bytes) -> None:
+        """Write the frame made of `parts` with the other frames of this burst or loop step."""
         self.writes += 1
-        self.pending.append(frame)
+        self.pending.extend(parts)
         if not self._armed and not self._in_burst:
             self._armed = True
             self.loop.call_soon(self._flush, context=self.ctx)
