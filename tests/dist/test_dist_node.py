@@ -103,6 +103,19 @@ class TestCookie:
 
 
 class TestTwoPythonNodes:
+    def test_a_node_on_uvloop_calls_another_node(self) -> None:
+        # uvloop's transports are not asyncio's classes, but a connection takes them over too.
+        pytest.importorskip("uvloop")
+        a, b = unique("uv"), unique("b")
+
+        async def main() -> list[object]:
+            async with other_node(b):
+                seen = [await otp.call(("echo", b), i) for i in range(3)]
+                return seen + [otp.nodes()]
+
+        got = otp.run(main, node=a, cookie=COOKIE, use_uvloop=True)
+        assert got == [("echo", 0), ("echo", 1), ("echo", 2), [b]]
+
     def test_call_cast_send_and_exceptions_travel_intact(self) -> None:
         a, b = unique("a"), unique("b")
 

@@ -45,22 +45,23 @@ from __future__ import annotations
 import asyncio
 import contextvars
 import struct
-from typing import Final
+from typing import Final, cast
 
 _U32: Final = struct.Struct(">I")
 
 
 def take_over(
     reader: asyncio.StreamReader, writer: asyncio.StreamWriter
-) -> tuple[asyncio.WriteTransport, bytes, bool]:
+) -> tuple[asyncio.Transport, bytes, bool]:
     """The streams' transport, the bytes `reader` holds, and whether the peer closed it already.
 
     The handshake reads through a `StreamReader`, which may have read the
     first frames after it too: the caller hands them to its protocol
     before anything else arrives.
     """
-    transport = writer.transport
-    assert isinstance(transport, asyncio.WriteTransport)
+    # A socket's transport, plain or TLS, of asyncio or uvloop (which does not
+    # subclass asyncio's classes): it reads and writes.
+    transport = cast(asyncio.Transport, writer.transport)
     buffer: bytearray = reader._buffer  # type: ignore[attr-defined]  # no public way to take it
     buffered = bytes(buffer)
     buffer.clear()
@@ -77,7 +78,7 @@ class Framing(asyncio.Protocol):
 
     def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
         self.loop = loop
-        self.transport: asyncio.WriteTransport | None = None
+        self.transport: asyncio.Transport | None = None
         self.pending: list[bytes] = []  # the parts of frames not written yet, in order
         self.reads = self.writes = 0  # data received, frames sent (for the ticks)
         self.up = False
@@ -91,14 +92,14 @@ class Framing(asyncio.Protocol):
         self._armed = False  # a flush is scheduled
         self._paused = False
 
-    def start(self, transport: asyncio.WriteTransport, buffered: bytes) -> None:
+    def start(self, transport: asyncio.Transport, buffered: bytes) -> None:
         """Become `transport`'s protocol; `buffered` is what arrived before."""
         self.transport = transport
         self.up = True
         transport.set_protocol(self)
         if buffered:
             self.data_received(buffered)
-        if self.up and isinstance(transport, asyncio.ReadTransport) and not transport.is_reading():
+        if self.up and not transport.is_reading():
             transport.resume_reading()  # the stream paused it, its buffer being full
 
     # -- asyncio.Protocol ---------------------------------------------------------------
