@@ -31,6 +31,7 @@ import platform
 import sys
 import time
 from collections.abc import Callable
+from functools import partial
 
 from otp import Atom
 from otp._runtime._ids import _new_ref, _new_remote_pid
@@ -42,7 +43,7 @@ REQUEST = (Atom("echo"), 12345, "hello")
 TAG = ImproperList([Atom("alias")], _new_ref(NODE, 3, (1, 2, 3)))
 CALL = (Atom("$gen_call"), (_new_remote_pid(NODE, 42, 0, 3), TAG), REQUEST)
 TERMS: list[tuple[str, object]] = [
-    ("request {echo, 12345, <<\"hello\">>}", REQUEST),
+    ('request {echo, 12345, <<"hello">>}', REQUEST),
     ("$gen_call message {'$gen_call', {Pid, [alias | Ref]}, Request}", CALL),
     ("reply {[alias | Ref], Reply}", (TAG, REQUEST)),
     ("map of 100 entries", {Atom(f"key{i}"): i for i in range(100)}),
@@ -51,7 +52,9 @@ TERMS: list[tuple[str, object]] = [
 ]
 
 
-def best_pair(n: int, pure: Callable[[], object], fast: Callable[[], object]) -> tuple[float, float]:
+def best_pair(
+    n: int, pure: Callable[[], object], fast: Callable[[], object]
+) -> tuple[float, float]:
     """Best microseconds per call of each, over interleaved rounds of `n` calls."""
     best = [float("inf"), float("inf")]
     for _ in range(5):
@@ -71,11 +74,13 @@ def measure(n: int) -> list[tuple[str, int, float, float, float, float]]:
     for label, term in TERMS:
         data = _term_encode.encode(term)
         assert _term_compiled.encode(term) == data, label
-        rounds = max(1, n * 40 // len(data)) if len(data) > 400 else n
-        enc = best_pair(rounds, lambda t=term: _term_encode.encode(t),
-                        lambda t=term: _term_compiled.encode(t))  # fmt: skip
-        dec = best_pair(rounds, lambda d=data: pure_decoder.decode_from(d, 0),
-                        lambda d=data: fast_decoder.decode_from(d, 0))  # fmt: skip
+        rounds = max(50, n * 40 // len(data)) if len(data) > 400 else n  # big terms: fewer
+        enc = best_pair(
+            rounds, partial(_term_encode.encode, term), partial(_term_compiled.encode, term)
+        )
+        dec = best_pair(
+            rounds, partial(pure_decoder.decode_from, data), partial(fast_decoder.decode_from, data)
+        )
         rows.append((label, len(data), *enc, *dec))
     return rows
 
@@ -85,7 +90,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--quick", action="store_true", help="fewer rounds")
     args = parser.parse_args(argv)
     if not _term_compiled.AVAILABLE:
-        sys.exit("bench/codec.py: the compiled codec is not built (pip install -e . with a C compiler)")
+        sys.exit(
+            "bench/codec.py: the compiled codec is not built (pip install -e . with a C compiler)"
+        )
     rows = measure(2_000 if args.quick else 20_000)
     print(
         f"Python {platform.python_version()} on {platform.machine()}, {os.cpu_count()} CPUs; "
