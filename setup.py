@@ -6,11 +6,14 @@ and `otp.dist` uses its pure-Python codec (`otp.dist.codec == "python"`).
 
 from setuptools import Extension, setup
 
+PARTS = ["_term_c", "_term_c_decode", "_term_c_ids", "_term_c_encode"]
+
 setup(
     ext_modules=[
         Extension(
             "otp.dist._term_c",
-            sources=["src/otp/dist/_term_c.c"],
+            sources=[f"src/otp/dist/{part}.c" for part in PARTS],
+            depends=["src/otp/dist/_term_c.h"],
             optional=True,
         )
     ]
