@@ -8,7 +8,7 @@ def _setup(
     FrozenList: type,
     Pid: type,
     Ref: type,
-    atoms: dict[bytes, object],
+    atoms: dict[bytes | tuple[bytes], object],
     atoms_limit: int,
     freeze: Callable[[object], object],
     new_ref: Callable[..., object],

@@ -1,13 +1,11 @@
 /* Atoms, pids and references for the compiled decoder (see _term_c.c).
  *
  * Atoms go through the pure decoder's memo (_ATOMS, keyed by their bytes,
- * Latin-1 ones behind a 0xff byte), so both decoders give the same objects;
+ * Latin-1 ones by a 1-tuple of them), so both decoders give the same objects;
  * pids go through the Decoder's pids hook, with Decoder._intern_pid done
  * inline when it is the hook; references are built by _new_ref.
  */
 #include "_term_c.h"
-
-#include <string.h>
 
 /* An atom's value from its bytes, through the shared memo (as _atom does). */
 static PyObject *
@@ -16,15 +14,11 @@ d_atom(Dec *s, Py_ssize_t start, Py_ssize_t len, int utf8)
     if (start + len > s->n)
         return NULL;
     const char *raw = (const char *)s->p + start;
-    PyObject *key;
-    if (utf8) {
-        key = PyBytes_FromStringAndSize(raw, len);
-    } else {
-        key = PyBytes_FromStringAndSize(NULL, len + 1);
-        if (key != NULL) {
-            PyBytes_AS_STRING(key)[0] = (char)0xff;
-            memcpy(PyBytes_AS_STRING(key) + 1, raw, len);
-        }
+    PyObject *key = PyBytes_FromStringAndSize(raw, len);
+    if (key != NULL && !utf8) { /* a Latin-1 atom: the 1-tuple of its bytes */
+        PyObject *bytes = key;
+        key = PyTuple_Pack(1, bytes);
+        Py_DECREF(bytes);
     }
     if (key == NULL)
         return NULL;
