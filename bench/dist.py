@@ -20,7 +20,8 @@ The Erlang side prints its measures as JSON; it needs `escript` and `epmd`
 interleaved (the order rotates each time) and the table reports medians;
 the ratios are the medians of the per-repetition ratios to Erlang -> Erlang.
 The target: within 1.5x of Erlang -> Erlang for small messages. The codec's
-cost per encode and decode of the same messages is printed too.
+cost per encode and decode of the same messages is printed too (with the
+codec `otp.dist.codec` names; `bench/codec.py` compares both codecs).
 
 Usage::
 
@@ -43,6 +44,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
 import otp
+import otp.dist
 from otp import Atom
 from otp.dist import ImproperList, decode, encode
 
@@ -336,7 +338,7 @@ def main(argv: list[str] | None = None) -> None:
         f"per measure, medians of {sizes.reps} repetitions, {perf() - t0:.0f} s in all.\n"
     )
     print(markdown(rows))
-    print("\nThe term codec (otp.dist.encode / decode), best of 3:\n")
+    print(f"\nThe term codec (otp.dist.encode / decode, {otp.dist.codec}), best of 3:\n")
     print("| term | encode (us) | decode (us) |\n|---|---|---|")
     for label, enc, dec in codec:
         print(f"| {label} | {enc:.2f} | {dec:.2f} |")

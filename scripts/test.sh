@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Set up and run every check: ruff, mypy --strict, and the test suite
-# (doctests included) on Python 3.11 and 3.13.
+# (doctests included) on Python 3.11 and 3.13, and on 3.11 once more with
+# the pure-Python term codec instead of the compiled one.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 # The interoperability tests need a real Erlang and Elixir: install them
@@ -19,5 +20,10 @@ for ver in ${OTP_PYTHONS:-3.11 3.13}; do
         "$venv/bin/mypy"
     fi
     "$venv/bin/python" -m pytest -q "$@" || status=$?
+    if [ "$ver" = "3.11" ]; then
+        # Both codecs pass the whole suite: again with the pure-Python one.
+        echo "=== Python $ver, pure-Python codec (OTP_PURE_PYTHON=1) ==="
+        OTP_PURE_PYTHON=1 "$venv/bin/python" -m pytest -q "$@" || status=$?
+    fi
 done
 exit $status

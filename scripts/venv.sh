@@ -24,11 +24,19 @@ if [ ! -x "$venv/bin/python" ]; then
     "$py" -m venv "$venv"
 fi
 stamp="$venv/.installed"
-if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
+# What the install depends on: the project's metadata and the compiled codec's
+# build, so that a changed C source is compiled again.
+changed=""
+for input in pyproject.toml setup.py src/otp/dist/_term_c*.[ch]; do
+    if [ -f "$stamp" ] && [ "$input" -nt "$stamp" ]; then
+        changed="${changed:+$changed, }$input"
+    fi
+done
+if [ ! -f "$stamp" ] || [ -n "$changed" ]; then
     say "upgrading pip in $venv"
     "$venv/bin/python" -m pip install -q --upgrade pip >&2
     if [ -f "$stamp" ]; then
-        say "pyproject.toml changed: installing otp and its development tools into $venv again"
+        say "$changed changed: installing otp and its development tools into $venv again"
     else
         say "installing otp and its development tools into $venv"
     fi

@@ -79,6 +79,13 @@ class TestDecode:
         assert decode(encode([Atom("true"), Atom("false"), Atom("nil")])) == [True, False, None]
         assert type(decode(encode(Atom("undefined")))) is Atom
 
+    def test_an_invalid_utf8_atom_fails_even_after_a_latin1_atom_of_the_same_bytes(
+        self,
+    ) -> None:
+        assert decode(b"\x83s\x01\xfe") == "\xfe"  # the Latin-1 atom <<254>>
+        with pytest.raises(DecodeError, match="not valid UTF-8"):
+            decode(b"\x83w\x02\xff\xfe")
+
     def test_a_binary_is_str_when_valid_utf8_and_bytes_otherwise(self) -> None:
         assert decode(encode(b"caf\xc3\xa9")) == "café"
         assert decode(encode(b"caf\xe9")) == b"caf\xe9"

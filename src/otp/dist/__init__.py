@@ -1,6 +1,7 @@
 """Erlang distribution: talk to Erlang and Elixir nodes (opt-in: `import otp.dist`).
 
-The external term format codec: `encode`, `decode` and `decode_from`, and the
+The external term format codec: `encode`, `decode` and `decode_from` (`codec`
+says whether the compiled or the pure-Python implementation runs them), and the
 term values without an exact Python counterpart (see `otp.dist._term` for the
 full mapping between Erlang terms and Python values).
 """
@@ -16,6 +17,7 @@ from .._runtime._terms import Port as Port
 from ._term import DecodeError as DecodeError
 from ._term import Decoder as Decoder
 from ._term import PidHook as PidHook
+from ._term import codec as codec
 from ._term import decode as decode
 from ._term import decode_from as decode_from
 from ._term import encode as encode
@@ -32,6 +34,7 @@ __all__ = [
     "ImproperList",
     "PidHook",
     "Port",
+    "codec",
     "decode",
     "decode_from",
     "encode",

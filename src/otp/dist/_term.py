@@ -78,6 +78,17 @@ the local process for a pid of this node; by default each decoding session
 them, so within a session equal pids are the same object. Pids inside a
 pickled object travel in their Erlang form and go through the same hook.
 
+Two implementations, one behaviour: `otp.dist.codec` says which is in use.
+`"compiled"` is a C extension built by `pip install` on a machine with a C
+compiler; it decodes and encodes the common terms itself and hands the
+rest to the pure-Python codec, so its results and errors are the same.
+`"python"` is the pure-Python codec: used when the extension was not built,
+or when the environment variable `OTP_PURE_PYTHON=1` is set at import.
+
+>>> import otp.dist
+>>> otp.dist.codec in ("compiled", "python")
+True
+
 Not supported: the atom cache (`ATOM_CACHE_REF`), `LOCAL_EXT` (its contents
 are only meaningful to the node that made it) and the pre-OTP-23 `FUN_EXT`.
 Terms nested deeper than Python's recursion limit allows (about 990 levels)
@@ -86,11 +97,27 @@ raise `DecodeError` (or `ValueError` when encoding).
 
 from __future__ import annotations
 
-from ._term_decode import Decoder as Decoder
-from ._term_decode import decode as decode
-from ._term_decode import decode_from as decode_from
-from ._term_encode import encode as encode
+import os
+from typing import TYPE_CHECKING, Final, Literal
+
+from . import _term_compiled
 from ._term_format import DecodeError as DecodeError
 from ._term_format import PidHook as PidHook
 
-__all__ = ["DecodeError", "Decoder", "PidHook", "decode", "decode_from", "encode"]
+_COMPILED = _term_compiled.AVAILABLE and os.environ.get("OTP_PURE_PYTHON") != "1"
+
+codec: Final[Literal["compiled", "python"]] = "compiled" if _COMPILED else "python"
+"""Which codec `encode`, `decode`, `decode_from` and `Decoder` use (see above)."""
+
+if TYPE_CHECKING or not _COMPILED:
+    from ._term_decode import Decoder as Decoder
+    from ._term_decode import decode as decode
+    from ._term_decode import decode_from as decode_from
+    from ._term_encode import encode as encode
+else:
+    from ._term_compiled import Decoder as Decoder
+    from ._term_compiled import decode as decode
+    from ._term_compiled import decode_from as decode_from
+    from ._term_compiled import encode as encode
+
+__all__ = ["DecodeError", "Decoder", "PidHook", "codec", "decode", "decode_from", "encode"]

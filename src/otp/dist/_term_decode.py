@@ -96,10 +96,12 @@ _DecodeFn = Callable[["Decoder", int], tuple[object, int]]
 #: How much of a bad value an error message shows (printing a value may raise).
 _SHOWN = 200
 
-# Decoded atoms by their bytes (Latin-1 ones behind a 0xff byte, which never
-# starts valid UTF-8). Atoms are immutable values, so every decoder shares
-# this memo; it is emptied when it reaches its size limit.
-_ATOMS: dict[bytes, object] = {}
+# Decoded atoms by their bytes (Latin-1 ones by a 1-tuple of their bytes, so
+# that no UTF-8 atom, valid or not, finds them: the Latin-1 atom <<254>> must
+# not answer for the invalid UTF-8 atom <<255, 254>>). Atoms are immutable
+# values, so every decoder shares this memo; it is emptied when it reaches
+# its size limit.
+_ATOMS: dict[bytes | tuple[bytes], object] = {}
 _ATOMS_LIMIT = 4096
 _SPECIAL_ATOMS: dict[str, object] = {"true": True, "false": False, "nil": None}
 _MISSING = object()
@@ -325,7 +327,7 @@ def _atom(data: bytes, pos: int, start: int, end: int, utf8: bool) -> object:
     raw = data[start:end]
     if end > len(data):
         _truncated(pos, f"an atom of {end - start} bytes")
-    key = raw if utf8 else b"\xff" + raw
+    key: bytes | tuple[bytes] = raw if utf8 else (raw,)
     value = _ATOMS.get(key, _MISSING)
     if value is _MISSING:
         try:
