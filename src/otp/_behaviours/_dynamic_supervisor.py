@@ -64,6 +64,7 @@ from .._runtime._timers import send_after
 from ._callback_names import check_callback_names
 from ._child import Child, ChildSpec, expected_shutdown, shutdown_child, start_child, to_spec
 from ._gen_server import GenServer, call
+from ._intensity import RestartIntensity
 from ._results import Ignore, NoReply, Ok, Reply, Stop
 
 if TYPE_CHECKING:
@@ -91,7 +92,10 @@ class _State:
     children: dict[Pid, _Entry] = field(default_factory=dict)
     #: Children waiting out their `restart_delay`, by the token of their timer.
     pending: dict[object, _Entry] = field(default_factory=dict)
-    restarts: list[float] = field(default_factory=list)
+    intensity: RestartIntensity = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.intensity = RestartIntensity(self.max_restarts, self.max_seconds)
 
     def size(self) -> int:
         return len(self.children) + len(self.pending)
@@ -439,9 +443,7 @@ async def _after_crash(state: _State, entry: _Entry) -> object:
 async def _restart(state: _State, entry: _Entry) -> object:
     """Start a child again, counting toward the intensity; give up past it."""
     now = current_node().loop.time()
-    state.restarts = [t for t in state.restarts if now - t < state.max_seconds]
-    state.restarts.append(now)
-    if len(state.restarts) > state.max_restarts:
+    if state.intensity.exceeded(now):
         logger.error(
             "DynamicSupervisor %s reached its maximum restart intensity "
             "(%d restarts in %g s) and shuts down",

@@ -12,6 +12,7 @@ from .._runtime._repr import show, shown
 from .._runtime._scheduler import current_node, self_process
 from .._runtime._timers import send_after
 from ._child import Child, ChildSpec, expected_shutdown, shutdown_child, start_child
+from ._intensity import RestartIntensity
 from ._results import NoReply, Stop
 from ._supervisor_spec import SupervisorSpec
 
@@ -31,7 +32,10 @@ class Entry:
 class SupervisorState:
     spec: SupervisorSpec
     children: list[Entry] = field(default_factory=list)
-    restarts: list[float] = field(default_factory=list)
+    intensity: RestartIntensity = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.intensity = RestartIntensity(self.spec.max_restarts, self.spec.max_seconds)
 
     def find(self, id_: object) -> Entry | None:
         for child in self.children:
@@ -138,14 +142,6 @@ def _auto_shutdown(state: SupervisorState, child: Entry) -> bool:
     return False
 
 
-def _intensity_reached(state: SupervisorState) -> bool:
-    now = current_node().loop.time()
-    spec = state.spec
-    state.restarts = [t for t in state.restarts if now - t < spec.max_seconds]
-    state.restarts.append(now)
-    return len(state.restarts) > spec.max_restarts
-
-
 async def restart(state: SupervisorState, child: Entry, crashed: bool = False) -> object:
     """Restart `child` (and its siblings, by strategy), or give up on intensity."""
     node = current_node()
@@ -170,7 +166,7 @@ async def restart(state: SupervisorState, child: Entry, crashed: bool = False) -
                 child.attempts,
             )
             return NoReply(state)
-    if _intensity_reached(state):
+    if state.intensity.exceeded(now):
         logger.error(
             "Supervisor %s reached its maximum restart intensity (%d restarts in %g s) "
             "and shuts down",
