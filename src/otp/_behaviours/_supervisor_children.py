@@ -64,7 +64,7 @@ async def start_entry(child: Entry, state: SupervisorState, verb: str = "started
     child.started_at = current_node().loop.time()
     pid = await start_child(child.spec)
     child.pid = pid
-    if pid is not None:
+    if pid is not None and logger.isEnabledFor(logging.INFO):
         logger.info("Supervisor %s %s child %r as %s", _sup_label(), verb, _id_label(child), pid)
 
 
@@ -74,7 +74,7 @@ async def stop_entry(child: Entry) -> None:
         return
     pid, child.pid = child.pid, None
     reason = await shutdown_child(pid, child.spec.shutdown)
-    if not expected_shutdown(reason, child.spec.shutdown):
+    if not expected_shutdown(reason, child.spec.shutdown) and logger.isEnabledFor(logging.WARNING):
         logger.warning(
             "Supervisor %s: child %r (%s) stopped with %r instead of shutting down cleanly",
             _sup_label(),
@@ -90,6 +90,8 @@ def _id_label(child: Entry) -> object:
 
 
 def report_start_failure(child: Entry, reason: object) -> None:
+    if not logger.isEnabledFor(logging.ERROR):
+        return
     logger.error(
         "Supervisor %s failed to start child %r: %r", _sup_label(), _id_label(child), shown(reason)
     )
@@ -107,13 +109,14 @@ def _should_restart(child: Entry, reason: object) -> bool:
 async def child_exited(state: SupervisorState, child: Entry, reason: object) -> object:
     child.pid = None
     level = logging.INFO if is_normal_exit(reason) else logging.WARNING
-    logger.log(
-        level,
-        "Supervisor %s: child %r terminated with %r",
-        _sup_label(),
-        _id_label(child),
-        shown(reason),
-    )
+    if logger.isEnabledFor(level):
+        logger.log(
+            level,
+            "Supervisor %s: child %r terminated with %r",
+            _sup_label(),
+            _id_label(child),
+            shown(reason),
+        )
     if not _should_restart(child, reason):
         if child.spec.restart == "temporary":
             state.children.remove(child)
