@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 
 import pytest
@@ -178,7 +179,9 @@ class TestTerminateChild:
                 await otp.receive()
 
         async def start() -> otp.Pid:
-            return otp.spawn_link(deaf)
+            pid = otp.spawn_link(deaf)
+            await asyncio.sleep(0)  # one loop turn: the child traps exits before it is stopped
+            return pid
 
         async def main() -> tuple[object, float]:
             sup = await otp.DynamicSupervisor.start_link()

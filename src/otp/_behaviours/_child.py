@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import inspect
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from typing import Literal, NamedTuple, final
 
 from .._errors import StartError
@@ -168,29 +168,58 @@ async def shutdown_child(pid: Pid, shutdown: Shutdown) -> object:
     """Stop a child as OTP does: unlink, exit signal, wait, kill after the timeout.
 
     Must run in the supervisor process. Returns the child's exit reason.
+    Does not suspend when the child dies inside its exit signal (a child
+    that does not trap exits, or `brutal_kill`): see `signal_shutdown`.
+    """
+    waiting = signal_shutdown(pid, shutdown)
+    if waiting is None:
+        return exit_reason(pid)
+    return await waiting
+
+
+def signal_shutdown(pid: Pid, shutdown: Shutdown) -> asyncio.Future[object] | None:
+    """Unlink a child and send it its shutdown exit signal; the future of its exit.
+
+    Returns None when the child died inside the signal (read its reason
+    with `exit_reason`): nothing to wait for, and no timer. Otherwise
+    (it traps exits) a future of its exit reason; with a timeout, a timer
+    kills the child if it is still alive `shutdown` seconds later.
+    Must run in the supervisor process.
     """
     sup = self_process()
     if not isinstance(pid, Process):
         raise NotImplementedError("supervising remote children needs distribution")
-    done: Awaitable[object] = pid.wait_exit()
     sup.rt.route_unlink(sup, pid)
     _drop_exit_message(sup, pid)
     if shutdown == "brutal_kill":
         pid.exit_signal(sup, "kill", False)
-        return await done
-    pid.exit_signal(sup, "shutdown", False)
-    if shutdown is None:
-        return await done
-    try:
-        return await asyncio.wait_for(asyncio.shield(done), shutdown)
-    except TimeoutError:
-        logger.warning(
-            "Child %s did not stop within %s s of exit signal 'shutdown'; killing it",
-            pid,
-            shutdown,
-        )
-        pid.exit_signal(sup, "kill", False)
-        return await done
+    else:
+        pid.exit_signal(sup, "shutdown", False)
+    if not pid.alive:
+        return None
+    done = pid.wait_exit()
+    if shutdown is not None and shutdown != "brutal_kill":
+        timer = sup.rt.loop.call_later(shutdown, _kill_late, sup, pid, shutdown)
+        done.add_done_callback(lambda _: timer.cancel())
+    return done
+
+
+def exit_reason(pid: Pid) -> object:
+    """The exit reason of a dead local process."""
+    assert isinstance(pid, Process) and not pid.alive
+    return pid.reason
+
+
+def _kill_late(sup: Process, pid: Process, shutdown: float) -> None:
+    """The shutdown timeout of a child that traps exits: kill it, as OTP does."""
+    if not pid.alive:
+        return  # it died in this loop turn, before its future's callback ran
+    logger.warning(
+        "Child %s did not stop within %s s of exit signal 'shutdown'; killing it",
+        pid,
+        shutdown,
+    )
+    pid.exit_signal(sup, "kill", False)
 
 
 def _drop_exit_message(sup: Process, pid: Pid) -> None:

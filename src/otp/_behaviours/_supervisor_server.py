@@ -9,6 +9,7 @@ from .._errors import StartError
 from .._runtime._messages import Exited
 from .._runtime._repr import show
 from .._runtime._scheduler import self_process
+from ._eager import eager
 from ._gen_server import GenServer
 from ._results import Ignore, NoReply, Ok, Reply, Stop
 from ._supervisor_admin import answer
@@ -63,7 +64,11 @@ class _SupervisorServer(GenServer):
         state.children = [c for c in children if c.pid is not None or c.spec.restart != "temporary"]
         return Ok(state)
 
-    async def handle_call(self, request: object, from_: From, state: object) -> object:
+    # The callbacks below are plain functions that run the supervisor's
+    # work eagerly (see `_eager`): a restart or a stop that never suspends
+    # costs no Task and no loop turn.
+
+    def handle_call(self, request: object, from_: From, state: object) -> object:
         assert isinstance(state, SupervisorState)
         if not (type(request) is tuple and request[:1] == ("$sup",)):
             # As in OTP, a stray call crashes the supervisor (and its children go too).
@@ -71,30 +76,40 @@ class _SupervisorServer(GenServer):
                 f"a supervisor only answers the otp.Supervisor functions "
                 f"(which_children, start_child, ...); got call {show(request)}"
             )
-        return Reply(await answer(state, request[1:]), state)
+        return eager(_reply(state, request[1:]))
 
-    async def handle_info(self, msg: object, state: object) -> object:
+    def handle_info(self, msg: object, state: object) -> object:
         assert isinstance(state, SupervisorState)
         if type(msg) is Exited:
             child = state.by_pid(msg.pid)
             if child is None:
                 return NoReply(state)  # not a child: a stale or foreign exit
-            return await child_exited(state, child, msg.reason)
+            return eager(child_exited(state, child, msg.reason))
         if type(msg) is tuple and len(msg) == 3 and msg[0] == "$restart":
             child = state.find(msg[1])
             if child is not None and child.waiting is msg[2]:  # not cancelled meanwhile
                 child.waiting = None
-                return await restart(state, child)
+                return eager(restart(state, child))
             return NoReply(state)
         return NoReply(state)
 
-    async def terminate(self, reason: object, state: object) -> None:
-        if isinstance(state, SupervisorState):
-            for child in reversed(state.children):
-                await stop_entry(child)
+    def terminate(self, reason: object, state: object) -> object:
+        if isinstance(state, SupervisorState) and state.children:
+            return eager(_stop_all(state))
+        return None
 
     def format_status(self, status: dict[str, object]) -> dict[str, object]:
         state = status.get("state")
         if isinstance(state, SupervisorState):
             status = {**status, "state": [row(c) for c in state.children]}
         return status
+
+
+async def _reply(state: SupervisorState, request: tuple[object, ...]) -> Reply:
+    return Reply(await answer(state, request), state)
+
+
+async def _stop_all(state: SupervisorState) -> None:
+    """Stop every child, in reverse start order, each once the previous one is gone."""
+    for child in reversed(state.children):
+        await stop_entry(child)
