@@ -178,9 +178,10 @@ async def restart(state: SupervisorState, child: Entry, crashed: bool = False) -
             state.spec.max_seconds,
         )
         return Stop("shutdown", state)
-    if crashed or delay_spec is None:
-        await _stop_siblings(state, child)
-    for target in _restart_set(state, child):
+    if (crashed or delay_spec is None) and state.spec.strategy != "one_for_one":
+        await _stop_siblings(state, child)  # one_for_one restarts the child alone
+    targets = (child,) if state.spec.strategy == "one_for_one" else _restart_set(state, child)
+    for target in targets:
         if target.pid is not None:
             continue
         try:

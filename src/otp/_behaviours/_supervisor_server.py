@@ -76,6 +76,8 @@ class _SupervisorServer(GenServer):
                 f"a supervisor only answers the otp.Supervisor functions "
                 f"(which_children, start_child, ...); got call {show(request)}"
             )
+        if request[1] == "which_children":  # the frequent request, answered without a coroutine
+            return Reply([row(c) for c in state.children], state)
         return eager(_reply(state, request[1:]))
 
     def handle_info(self, msg: object, state: object) -> object:
