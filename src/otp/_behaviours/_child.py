@@ -40,6 +40,14 @@ class ChildSpec:
     for supervisors). `restart_delay` (beyond OTP, opt-in) waits before
     each restart: seconds, or a function of the consecutive restart count
     such as `otp.Supervisor.backoff(0.1, 5.0)`.
+
+    `start` runs in the supervisor, as in OTP, and a start that does not
+    suspend (a GenServer whose `init` is a plain function) completes
+    inside the supervisor's handling of the request or exit, with no Task
+    of its own; one that suspends (an `async def init`) is finished in a
+    Task while the supervisor waits. Until its first suspension it runs
+    in no Task of its own, so it must not enter `asyncio.timeout()` or a
+    TaskGroup before its first `await` (pass `timeout=` to `start_link`).
     """
 
     __slots__ = (
