@@ -6,6 +6,7 @@ import asyncio
 import inspect
 import logging
 from collections.abc import Callable
+from types import CoroutineType
 from typing import Literal, NamedTuple, final
 
 from .._errors import StartError
@@ -157,7 +158,7 @@ async def start_child(spec: ChildSpec, *args: object) -> Pid | None:
     """Run a spec's start function; return the pid (or None for Ignore)."""
     try:
         result = spec.start(*args)
-        if inspect.isawaitable(result):
+        if type(result) is CoroutineType or inspect.isawaitable(result):
             result = await result
     except StartError:
         raise

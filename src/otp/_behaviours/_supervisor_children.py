@@ -59,9 +59,11 @@ def _sup_label() -> str:
     return str(proc) + (f" ({show(proc.name)})" if proc.name else "")
 
 
-async def start_entry(child: Entry, state: SupervisorState, verb: str = "started") -> None:
+async def start_entry(
+    child: Entry, state: SupervisorState, verb: str = "started", now: float | None = None
+) -> None:
     # A failed start counts as a start that crashed at once (for the backoff).
-    child.started_at = current_node().loop.time()
+    child.started_at = current_node().loop.time() if now is None else now
     pid = await start_child(child.spec)
     child.pid = pid
     if pid is not None and logger.isEnabledFor(logging.INFO):
@@ -178,14 +180,16 @@ async def restart(state: SupervisorState, child: Entry, crashed: bool = False) -
             state.spec.max_seconds,
         )
         return Stop("shutdown", state)
-    if (crashed or delay_spec is None) and state.spec.strategy != "one_for_one":
-        await _stop_siblings(state, child)  # one_for_one restarts the child alone
-    targets = (child,) if state.spec.strategy == "one_for_one" else _restart_set(state, child)
-    for target in targets:
+    # one_for_one restarts the child alone: no sibling to stop, nothing
+    # awaited between `now` and its start.
+    alone = state.spec.strategy == "one_for_one"
+    if (crashed or delay_spec is None) and not alone:
+        await _stop_siblings(state, child)
+    for target in (child,) if alone else _restart_set(state, child):
         if target.pid is not None:
             continue
         try:
-            await start_entry(target, state, "restarted")
+            await start_entry(target, state, "restarted", now if alone else None)
         except StartError as exc:
             report_start_failure(target, exc.reason)
             # OTP tries again (each try counts toward the intensity), after
