@@ -21,6 +21,8 @@ logger = logging.getLogger("otp")
 
 @dataclass(eq=False)
 class Entry:
+    """One child of a supervisor: its spec, its pid (None when not running), its restarts."""
+
     spec: ChildSpec
     pid: Pid | None = None
     attempts: int = 0  # consecutive restarts, for backoff
@@ -30,6 +32,8 @@ class Entry:
 
 @dataclass(eq=False)
 class SupervisorState:
+    """A supervisor's state: its flags, its children in start order, its restart intensity."""
+
     spec: SupervisorSpec
     children: list[Entry] = field(default_factory=list)
     intensity: RestartIntensity = field(init=False)
