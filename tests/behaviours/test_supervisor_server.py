@@ -98,3 +98,34 @@ class TestCalls:
             return waiting and await request is pid
 
         assert run(main) is True
+
+
+class TestStartFunctionsOfYourOwn:
+    def test_a_timeout_in_a_start_function_of_your_own_fires_on_a_restart(self) -> None:
+        # The restart runs inside the supervisor's handling of the exit; a
+        # start function of the user's must still get a Task of its own, or
+        # `asyncio.timeout` binds to the wrong task and never fires.
+        async def main() -> list[object]:
+            me = otp.self()
+            loop = asyncio.get_running_loop()
+            starts = 0
+
+            async def start() -> otp.Pid | None:
+                nonlocal starts
+                starts += 1
+                if starts > 1:
+                    try:
+                        async with asyncio.timeout(0):
+                            await loop.create_future()  # never set
+                    except TimeoutError:
+                        otp.send(me, ("timed out", asyncio.current_task() is not None))
+                return await Worker.start_link("w")
+
+            sup = await otp.Supervisor.start_link([otp.ChildSpec(id="w", start=start)])
+            await stop_with(await _child(sup), "boom")
+            got = await otp.receive(PATIENCE, lambda m: type(m) is tuple and m[0] == "timed out")
+            await wait_idle()
+            new = await _child(sup)
+            return [got, new is not None and otp.is_alive(new)]
+
+        assert run(main) == [("timed out", True), True]

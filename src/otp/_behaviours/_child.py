@@ -5,9 +5,10 @@ from __future__ import annotations
 import asyncio
 import inspect
 import logging
+import sys
 from collections.abc import Callable
-from types import CoroutineType
-from typing import Literal, NamedTuple, final
+from types import CodeType, CoroutineType
+from typing import Any, Literal, NamedTuple, final
 
 from .._errors import StartError
 from .._runtime._ids import Pid
@@ -46,9 +47,9 @@ class ChildSpec:
     suspend (a GenServer whose `init` is a plain function) completes
     inside the supervisor's handling of the request or exit, with no Task
     of its own; one that suspends (an `async def init`) is finished in a
-    Task while the supervisor waits. Until its first suspension it runs
-    in no Task of its own, so it must not enter `asyncio.timeout()` or a
-    TaskGroup before its first `await` (pass `timeout=` to `start_link`).
+    Task while the supervisor waits. A start function of your own (not
+    the library's `start_link`) always runs in a Task, so `asyncio.timeout()`
+    and TaskGroups work in it as anywhere else.
     """
 
     __slots__ = (
@@ -154,11 +155,24 @@ def to_spec(child: object) -> ChildSpec:
     return spec
 
 
+#: The code of the library's own start functions (`GenServer.start_link` and
+#: the like), which may run in a supervisor's step without a Task: they bind
+#: nothing to the current task before they first suspend.
+EAGER_STARTS: set[CodeType] = set()
+
+
+def start_eagerly(*functions: Any) -> None:
+    """Mark the library's own start functions (methods or plain) as safe to step."""
+    EAGER_STARTS.update(getattr(f, "__func__", f).__code__ for f in functions)
+
+
 async def start_child(spec: ChildSpec, *args: object) -> Pid | None:
     """Run a spec's start function; return the pid (or None for Ignore)."""
     try:
         result = spec.start(*args)
-        if type(result) is CoroutineType or inspect.isawaitable(result):
+        if type(result) is CoroutineType:
+            result = await _run_start(result)
+        elif inspect.isawaitable(result):
             result = await result
     except StartError:
         raise
@@ -171,6 +185,27 @@ async def start_child(spec: ChildSpec, *args: object) -> Pid | None:
         f"the start function of child {show(spec.id)} must return (an awaitable of) a pid or "
         f"None; got {show(result)}",
     )
+
+
+def _run_start(coro: CoroutineType[Any, Any, object]) -> Any:
+    """What to await for a start coroutine: itself, or a Task running it.
+
+    A supervisor steps its own work without a Task (see `_eager.py`), so a
+    start coroutine awaited there runs with the node's placeholder task as
+    `asyncio.current_task()`. The library's start functions do not mind;
+    a user's might (`async with asyncio.timeout(5): await connect()` binds
+    the timeout to the current task), so it gets a Task of its own, started
+    eagerly where asyncio can (3.12+): no loop turn unless it suspends.
+    """
+    if coro.cr_code in EAGER_STARTS:
+        return coro
+    proc = self_process()
+    node = proc.rt
+    if asyncio.current_task() is not node.callback_task:
+        return coro  # already in a Task of the supervisor's: nothing to fix
+    if sys.version_info >= (3, 12):
+        return asyncio.Task(coro, loop=node.loop, eager_start=True)
+    return asyncio.ensure_future(coro)
 
 
 async def shutdown_child(pid: Pid, shutdown: Shutdown) -> object:

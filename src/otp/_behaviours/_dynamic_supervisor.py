@@ -70,6 +70,7 @@ from ._child import (
     shutdown_child,
     signal_shutdown,
     start_child,
+    start_eagerly,
     to_spec,
 )
 from ._eager import eager
@@ -495,3 +496,6 @@ async def _restart(state: _State, entry: _Entry) -> object:
         state.children[pid] = entry
         logger.info("DynamicSupervisor %s restarted a child as %s", self_process(), pid)
     return NoReply(state)
+
+
+start_eagerly(DynamicSupervisor.start_link)

@@ -66,8 +66,8 @@ from typing import TYPE_CHECKING, overload
 from .._runtime._ids import Pid
 from .._runtime._repr import show
 from ._callback_names import check_callback_names
-from ._child import Child, ChildSpec, RestartDelay, to_spec
-from ._gen_server import call
+from ._child import Child, ChildSpec, RestartDelay, start_eagerly, to_spec
+from ._gen_server import GenServer, call
 from ._results import Ignore
 from ._supervisor_server import _SupervisorServer
 from ._supervisor_spec import AutoShutdown, Strategy, SupervisorSpec, child_specs
@@ -279,3 +279,7 @@ async def _reply_or_raise(result: object) -> Pid | None:
         raise result
     assert result is None or isinstance(result, Pid)
     return result
+
+
+# The library's own start functions run in a supervisor's step without a Task.
+start_eagerly(GenServer.start_link, GenServer.start, Supervisor.start_link)
