@@ -237,3 +237,120 @@ class TestShutdown:
 
         after = clock.run(main)
         assert list(after) == [SlowTerminate]
+
+
+class Crashing(otp.GenServer):
+    """Traps exits; its terminate raises, so it stops with another reason than asked."""
+
+    def init(self, arg: object) -> object:
+        otp.trap_exit(True)
+        return arg
+
+    def terminate(self, reason: object, state: object) -> None:
+        raise RuntimeError("cleanup failed")
+
+
+def _record_timers(loop: asyncio.AbstractEventLoop) -> list[float]:
+    """Record the delay of every `loop.call_later` from now on."""
+    delays: list[float] = []
+    call_later = loop.call_later
+
+    def recording(delay: float, *args: object, **kwargs: object) -> asyncio.TimerHandle:
+        delays.append(delay)
+        return call_later(delay, *args, **kwargs)  # type: ignore[arg-type]
+
+    loop.call_later = recording  # type: ignore[method-assign]
+    return delays
+
+
+class TestStoppingATree:
+    def test_children_that_die_inside_their_signal_are_not_waited_for(
+        self, clock: VirtualClock, caplog: pytest.LogCaptureFixture
+    ) -> None:
+        async def main() -> tuple[list[tuple[object, object]], list[float]]:
+            specs = [
+                Counter.child_spec(0, id="a"),
+                SlowTerminate.child_spec(10.0, id="b", shutdown="brutal_kill"),
+                Counter.child_spec(0, id="c", shutdown=5.0),
+            ]
+            sup = await otp.Supervisor.start_link(specs)
+            pids = _running(await otp.Supervisor.which_children(sup))
+            refs = {otp.monitor(pid): id_ for id_, pid in pids.items() if pid is not None}
+            timers = _record_timers(asyncio.get_running_loop())
+            await otp.stop(sup)
+            downs = []
+            for _ in refs:
+                down = await otp.receive(match=lambda m: isinstance(m, otp.Down))
+                assert isinstance(down, otp.Down)
+                downs.append((refs[down.ref], down.reason))
+            return downs, timers
+
+        downs, timers = clock.run(main)
+        # In reverse start order, each as its spec asked; no shutdown timer armed.
+        assert downs == [("c", "shutdown"), ("b", "killed"), ("a", "shutdown")]
+        assert timers == []
+        assert clock.time() == 0.0
+        assert "instead of shutting down cleanly" not in caplog.text
+
+    def test_a_child_that_traps_exits_and_takes_its_time_gets_its_shutdown_timeout(
+        self, clock: VirtualClock, caplog: pytest.LogCaptureFixture
+    ) -> None:
+        async def main() -> list[tuple[object, object]]:
+            specs = [otp.ChildSpec("deaf", _start_deaf, shutdown=2.0), Counter.child_spec(0)]
+            sup = await otp.Supervisor.start_link(specs)
+            pids = _running(await otp.Supervisor.which_children(sup))
+            refs = {otp.monitor(pid): id_ for id_, pid in pids.items() if pid is not None}
+            await otp.stop(sup)
+            downs = []
+            for _ in refs:
+                down = await otp.receive(match=lambda m: isinstance(m, otp.Down))
+                assert isinstance(down, otp.Down)
+                downs.append((refs[down.ref], down.reason))
+            return downs
+
+        # Counter (started last) goes first; deaf is killed 2 s after its signal.
+        assert clock.run(main) == [(Counter, "shutdown"), ("deaf", "killed")]
+        assert clock.time() == 2.0
+        assert "did not stop within 2.0 s of exit signal 'shutdown'" in caplog.text
+
+    def test_a_child_that_stops_with_another_reason_is_reported(
+        self, clock: VirtualClock, caplog: pytest.LogCaptureFixture
+    ) -> None:
+        async def main() -> None:
+            sup = await otp.Supervisor.start_link([Crashing.child_spec(None, id="c")])
+            await otp.stop(sup)
+
+        with caplog.at_level("WARNING", logger="otp"):
+            clock.run(main)
+        assert "child 'c'" in caplog.text
+        assert "instead of shutting down cleanly" in caplog.text
+
+    def test_a_dynamic_supervisor_waits_for_its_slow_children_together(
+        self, clock: VirtualClock
+    ) -> None:
+        async def main() -> list[str]:
+            sup = await otp.DynamicSupervisor.start_link()
+            slow = await otp.DynamicSupervisor.start_child(sup, SlowTerminate.child_spec(1.0))
+            deaf = await otp.DynamicSupervisor.start_child(
+                sup, otp.ChildSpec("deaf", _start_deaf_and_trap, shutdown=2.0)
+            )
+            quick = await otp.DynamicSupervisor.start_child(sup, Counter.child_spec(0))
+            names = {slow: "slow", deaf: "deaf", quick: "quick"}
+            refs = {otp.monitor(pid): name for pid, name in names.items() if pid is not None}
+            await otp.stop(sup)
+            downs = []
+            for _ in refs:
+                down = await otp.receive(match=lambda m: isinstance(m, otp.Down))
+                assert isinstance(down, otp.Down)
+                downs.append(refs[down.ref])
+            return downs
+
+        # All signalled at once: the wait is the longest shutdown, not their sum.
+        assert clock.run(main) == ["quick", "slow", "deaf"]
+        assert clock.time() == 2.0
+
+
+async def _start_deaf_and_trap() -> otp.Pid:
+    pid = otp.spawn_link(_deaf)
+    await asyncio.sleep(0)  # one loop turn: the child traps exits before it can be stopped
+    return pid

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 
 import pytest
@@ -178,7 +179,9 @@ class TestTerminateChild:
                 await otp.receive()
 
         async def start() -> otp.Pid:
-            return otp.spawn_link(deaf)
+            pid = otp.spawn_link(deaf)
+            await asyncio.sleep(0)  # one loop turn: the child traps exits before it is stopped
+            return pid
 
         async def main() -> tuple[object, float]:
             sup = await otp.DynamicSupervisor.start_link()
@@ -272,6 +275,41 @@ class TestRestarts:
                 [pid] = await pids(sup)
                 await stop_with(pid, "boom")
                 await advance(6)
+            return otp.is_alive(sup) and len(await pids(sup)) == 1
+
+        assert clock.run(main) is True
+
+    def test_a_restart_exactly_max_seconds_after_another_forgets_it(
+        self, clock: VirtualClock
+    ) -> None:
+        async def main() -> list[bool]:
+            otp.trap_exit(True)
+            sup = await otp.DynamicSupervisor.start_link(max_restarts=1, max_seconds=5)
+            await otp.DynamicSupervisor.start_child(sup, Worker)
+            alive = []
+            for wait in (0.0, 5.0, 4.75):  # restarts at 0, 5 (0 forgotten), 9.75 (two in 5 s)
+                await advance(wait)
+                [pid] = await pids(sup)
+                await stop_with(pid, "boom")
+                try:
+                    await pids(sup)  # handled after the exit: it gave up or restarted
+                    alive.append(True)
+                except otp.Exit as exc:
+                    assert exc.reason == "shutdown"
+                    alive.append(False)
+            return alive
+
+        assert clock.run(main) == [True, True, False]
+        assert clock.time() == 9.75
+
+    def test_a_thousand_restarts_spread_over_time_never_trip_it(self, clock: VirtualClock) -> None:
+        async def main() -> bool:
+            sup = await otp.DynamicSupervisor.start_link(max_restarts=3, max_seconds=5)
+            await otp.DynamicSupervisor.start_child(sup, Worker)
+            for _ in range(1000):
+                [pid] = await pids(sup)
+                await stop_with(pid, "boom")
+                await advance(2.0)
             return otp.is_alive(sup) and len(await pids(sup)) == 1
 
         assert clock.run(main) is True

@@ -406,6 +406,46 @@ class TestRestartIntensity:
 
         assert clock.run(main) == [True, True, False]
 
+    def test_a_restart_exactly_max_seconds_after_another_forgets_it(
+        self, clock: VirtualClock
+    ) -> None:
+        async def main() -> bool:
+            sup = await otp.Supervisor.start_link([worker("a")], max_restarts=1, max_seconds=5)
+            await stop_with((await children(sup))["a"], "boom")  # a restart at 0
+            await advance(5.0)
+            await stop_with((await children(sup))["a"], "boom")  # at 5: the one at 0 is gone
+            await children(sup)  # handled after the exit
+            return otp.is_alive(sup)
+
+        assert clock.run(main) is True
+        assert clock.time() == 5.0
+
+    def test_a_restart_just_under_max_seconds_after_another_trips_it(
+        self, clock: VirtualClock
+    ) -> None:
+        async def main() -> object:
+            otp.trap_exit(True)
+            sup = await otp.Supervisor.start_link([worker("a")], max_restarts=1, max_seconds=5)
+            ref = otp.monitor(sup)
+            await stop_with((await children(sup))["a"], "boom")
+            await advance(4.75)
+            await stop_with((await children(sup))["a"], "boom")
+            return await wait_down(ref)
+
+        assert clock.run(main) == "shutdown"
+        assert clock.time() == 4.75
+
+    def test_a_thousand_restarts_spread_over_time_never_trip_it(self, clock: VirtualClock) -> None:
+        async def main() -> bool:
+            sup = await otp.Supervisor.start_link([worker("a")], max_restarts=3, max_seconds=5)
+            for _ in range(1000):
+                await stop_with((await children(sup))["a"], "boom")
+                await advance(2.0)
+            return otp.is_alive(sup)
+
+        assert clock.run(main) is True
+        assert clock.time() == 2000.0
+
     def test_a_child_that_fails_to_restart_is_retried_until_the_intensity_is_reached(
         self,
     ) -> None:

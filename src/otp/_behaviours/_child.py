@@ -5,8 +5,10 @@ from __future__ import annotations
 import asyncio
 import inspect
 import logging
-from collections.abc import Awaitable, Callable
-from typing import Literal, NamedTuple, final
+import sys
+from collections.abc import Callable
+from types import CodeType, CoroutineType
+from typing import Any, Literal, NamedTuple, final
 
 from .._errors import StartError
 from .._runtime._ids import Pid
@@ -40,6 +42,14 @@ class ChildSpec:
     for supervisors). `restart_delay` (beyond OTP, opt-in) waits before
     each restart: seconds, or a function of the consecutive restart count
     such as `otp.Supervisor.backoff(0.1, 5.0)`.
+
+    `start` runs in the supervisor, as in OTP, and a start that does not
+    suspend (a GenServer whose `init` is a plain function) completes
+    inside the supervisor's handling of the request or exit, with no Task
+    of its own; one that suspends (an `async def init`) is finished in a
+    Task while the supervisor waits. A start function of your own (not
+    the library's `start_link`) always runs in a Task, so `asyncio.timeout()`
+    and TaskGroups work in it as anywhere else.
     """
 
     __slots__ = (
@@ -145,11 +155,24 @@ def to_spec(child: object) -> ChildSpec:
     return spec
 
 
+#: The code of the library's own start functions (`GenServer.start_link` and
+#: the like), which may run in a supervisor's step without a Task: they bind
+#: nothing to the current task before they first suspend.
+EAGER_STARTS: set[CodeType] = set()
+
+
+def start_eagerly(*functions: Any) -> None:
+    """Mark the library's own start functions (methods or plain) as safe to step."""
+    EAGER_STARTS.update(getattr(f, "__func__", f).__code__ for f in functions)
+
+
 async def start_child(spec: ChildSpec, *args: object) -> Pid | None:
     """Run a spec's start function; return the pid (or None for Ignore)."""
     try:
         result = spec.start(*args)
-        if inspect.isawaitable(result):
+        if type(result) is CoroutineType:
+            result = await _run_start(result)
+        elif inspect.isawaitable(result):
             result = await result
     except StartError:
         raise
@@ -164,33 +187,83 @@ async def start_child(spec: ChildSpec, *args: object) -> Pid | None:
     )
 
 
+def _run_start(coro: CoroutineType[Any, Any, object]) -> Any:
+    """What to await for a start coroutine: itself, or a Task running it.
+
+    A supervisor steps its own work without a Task (see `_eager.py`), so a
+    start coroutine awaited there runs with the node's placeholder task as
+    `asyncio.current_task()`. The library's start functions do not mind;
+    a user's might (`async with asyncio.timeout(5): await connect()` binds
+    the timeout to the current task), so it gets a Task of its own, started
+    eagerly where asyncio can (3.12+): no loop turn unless it suspends.
+    """
+    if coro.cr_code in EAGER_STARTS:
+        return coro
+    proc = self_process()
+    node = proc.rt
+    if asyncio.current_task() is not node.callback_task:
+        return coro  # already in a Task of the supervisor's: nothing to fix
+    if sys.version_info >= (3, 12):
+        return asyncio.Task(coro, loop=node.loop, eager_start=True)
+    return asyncio.ensure_future(coro)
+
+
 async def shutdown_child(pid: Pid, shutdown: Shutdown) -> object:
     """Stop a child as OTP does: unlink, exit signal, wait, kill after the timeout.
 
     Must run in the supervisor process. Returns the child's exit reason.
+    Does not suspend when the child dies inside its exit signal (a child
+    that does not trap exits, or `brutal_kill`): see `signal_shutdown`.
+    """
+    waiting = signal_shutdown(pid, shutdown)
+    if waiting is None:
+        return exit_reason(pid)
+    return await waiting
+
+
+def signal_shutdown(pid: Pid, shutdown: Shutdown) -> asyncio.Future[object] | None:
+    """Unlink a child and send it its shutdown exit signal; the future of its exit.
+
+    Returns None when the child died inside the signal (read its reason
+    with `exit_reason`): nothing to wait for, and no timer. Otherwise
+    (it traps exits) a future of its exit reason; with a timeout, a timer
+    kills the child if it is still alive `shutdown` seconds later.
+    Must run in the supervisor process.
     """
     sup = self_process()
     if not isinstance(pid, Process):
         raise NotImplementedError("supervising remote children needs distribution")
-    done: Awaitable[object] = pid.wait_exit()
     sup.rt.route_unlink(sup, pid)
     _drop_exit_message(sup, pid)
     if shutdown == "brutal_kill":
         pid.exit_signal(sup, "kill", False)
-        return await done
-    pid.exit_signal(sup, "shutdown", False)
-    if shutdown is None:
-        return await done
-    try:
-        return await asyncio.wait_for(asyncio.shield(done), shutdown)
-    except TimeoutError:
-        logger.warning(
-            "Child %s did not stop within %s s of exit signal 'shutdown'; killing it",
-            pid,
-            shutdown,
-        )
-        pid.exit_signal(sup, "kill", False)
-        return await done
+    else:
+        pid.exit_signal(sup, "shutdown", False)
+    if not pid.alive:
+        return None
+    done = pid.wait_exit()
+    if shutdown is not None and shutdown != "brutal_kill":
+        timer = sup.rt.loop.call_later(shutdown, _kill_late, sup, pid, shutdown)
+        done.add_done_callback(lambda _: timer.cancel())
+    return done
+
+
+def exit_reason(pid: Pid) -> object:
+    """The exit reason of a dead local process."""
+    assert isinstance(pid, Process) and not pid.alive
+    return pid.reason
+
+
+def _kill_late(sup: Process, pid: Process, shutdown: float) -> None:
+    """The shutdown timeout of a child that traps exits: kill it, as OTP does."""
+    if not pid.alive:
+        return  # it died in this loop turn, before its future's callback ran
+    logger.warning(
+        "Child %s did not stop within %s s of exit signal 'shutdown'; killing it",
+        pid,
+        shutdown,
+    )
+    pid.exit_signal(sup, "kill", False)
 
 
 def _drop_exit_message(sup: Process, pid: Pid) -> None:

@@ -62,9 +62,21 @@ from .._runtime._repr import show, shown
 from .._runtime._scheduler import current_node, self_process
 from .._runtime._timers import send_after
 from ._callback_names import check_callback_names
-from ._child import Child, ChildSpec, expected_shutdown, shutdown_child, start_child, to_spec
+from ._child import (
+    Child,
+    ChildSpec,
+    exit_reason,
+    expected_shutdown,
+    shutdown_child,
+    signal_shutdown,
+    start_child,
+    start_eagerly,
+    to_spec,
+)
+from ._eager import eager
 from ._gen_server import GenServer, call
-from ._results import Ignore, NoReply, Ok, Reply, Stop
+from ._intensity import RestartIntensity
+from ._results import MISSING, Ignore, NoReply, Ok, Reply, Stop
 
 if TYPE_CHECKING:
     from .._runtime._names import Dest
@@ -91,7 +103,10 @@ class _State:
     children: dict[Pid, _Entry] = field(default_factory=dict)
     #: Children waiting out their `restart_delay`, by the token of their timer.
     pending: dict[object, _Entry] = field(default_factory=dict)
-    restarts: list[float] = field(default_factory=list)
+    intensity: RestartIntensity = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.intensity = RestartIntensity(self.max_restarts, self.max_seconds)
 
     def size(self) -> int:
         return len(self.children) + len(self.pending)
@@ -314,7 +329,10 @@ class _DynamicServer(GenServer):
             return options  # start_link returns None, as for Elixir's `:ignore`
         return Ok(_state_from_init(module, options))
 
-    async def handle_call(self, request: object, from_: From, state: object) -> object:
+    # The callbacks are plain functions that run the work eagerly (see
+    # `_eager`): a restart that never suspends costs no Task.
+
+    def handle_call(self, request: object, from_: From, state: object) -> object:
         assert isinstance(state, _State)
         if not (type(request) is tuple and len(request) == 3 and request[0] == "$dynsup"):
             # As in OTP, a stray call crashes the supervisor (and its children go too).
@@ -325,14 +343,13 @@ class _DynamicServer(GenServer):
         _, op, arg = request
         if op == "start_child":
             assert isinstance(arg, ChildSpec)
-            return Reply(await _start_new(state, arg), state)
+            return eager(_reply(state, _start_new(state, arg)))
         if op == "terminate_child":
             entry = state.children.pop(arg, None) if isinstance(arg, Pid) else None
             if entry is None:
                 return Reply(KeyError(f"{show(arg)} is not a child of this supervisor"), state)
             assert isinstance(arg, Pid)
-            await shutdown_child(arg, entry.spec.shutdown)
-            return Reply(None, state)
+            return eager(_reply(state, shutdown_child(arg, entry.spec.shutdown), None))
         if op == "which_children":
             rows = [_row(pid, e) for pid, e in state.children.items()]
             return Reply(rows + [_row(None, e) for e in state.pending.values()], state)
@@ -340,11 +357,11 @@ class _DynamicServer(GenServer):
             return Reply(_counts(state), state)
         return Reply(ValueError(f"unknown DynamicSupervisor request {show(op)}"), state)
 
-    async def handle_info(self, msg: object, state: object) -> object:
+    def handle_info(self, msg: object, state: object) -> object:
         assert isinstance(state, _State)
         if type(msg) is tuple and len(msg) == 2 and msg[0] == "$restart":
             entry = state.pending.pop(msg[1], None)
-            return NoReply(state) if entry is None else await _restart(state, entry)
+            return NoReply(state) if entry is None else eager(_restart(state, entry))
         if type(msg) is not Exited or msg.pid not in state.children:
             return NoReply(state)  # not a child: a stale or foreign exit
         entry = state.children.pop(msg.pid)
@@ -358,26 +375,43 @@ class _DynamicServer(GenServer):
             )
         if spec.restart == "temporary" or (spec.restart == "transient" and is_normal_exit(reason)):
             return NoReply(state)
-        return await _after_crash(state, entry)
+        return eager(_after_crash(state, entry))
 
-    async def terminate(self, reason: object, state: object) -> None:
+    def terminate(self, reason: object, state: object) -> object:
         if not isinstance(state, _State):
-            return
+            return None
         state.pending.clear()  # their timers' messages will find nothing
         if not state.children:
-            return
-        children, state.children = state.children, {}
-        results = await asyncio.gather(
-            *(shutdown_child(pid, entry.spec.shutdown) for pid, entry in children.items())
-        )
-        for (pid, entry), outcome in zip(children.items(), results, strict=True):
-            if not expected_shutdown(outcome, entry.spec.shutdown):
-                logger.warning(
-                    "DynamicSupervisor %s: child %s stopped with %r",
-                    self_process(),
-                    pid,
-                    shown(outcome),
-                )
+            return None
+        return eager(_stop_all(state))
+
+
+async def _reply(state: _State, work: Awaitable[object], value: object = MISSING) -> Reply:
+    """Reply with what `work` returns (or with `value`, once it is done)."""
+    result = await work
+    return Reply(result if value is MISSING else value, state)
+
+
+async def _stop_all(state: _State) -> None:
+    """Signal every child at once, then wait for those that trap exits."""
+    children, state.children = state.children, {}
+    # Every child gets its signal before any is waited for (Elixir's
+    # order); only those still alive after it (they trap exits) leave
+    # anything to wait for.
+    waiting = {pid: signal_shutdown(pid, e.spec.shutdown) for pid, e in children.items()}
+    late = [fut for fut in waiting.values() if fut is not None]
+    if late:
+        await asyncio.gather(*late)
+    for pid, entry in children.items():
+        fut = waiting[pid]
+        outcome = exit_reason(pid) if fut is None else fut.result()
+        if not expected_shutdown(outcome, entry.spec.shutdown):
+            logger.warning(
+                "DynamicSupervisor %s: child %s stopped with %r",
+                self_process(),
+                pid,
+                shown(outcome),
+            )
 
 
 def _row(pid: Pid | None, entry: _Entry) -> Child:
@@ -439,9 +473,7 @@ async def _after_crash(state: _State, entry: _Entry) -> object:
 async def _restart(state: _State, entry: _Entry) -> object:
     """Start a child again, counting toward the intensity; give up past it."""
     now = current_node().loop.time()
-    state.restarts = [t for t in state.restarts if now - t < state.max_seconds]
-    state.restarts.append(now)
-    if len(state.restarts) > state.max_restarts:
+    if state.intensity.exceeded(now):
         logger.error(
             "DynamicSupervisor %s reached its maximum restart intensity "
             "(%d restarts in %g s) and shuts down",
@@ -464,3 +496,6 @@ async def _restart(state: _State, entry: _Entry) -> object:
         state.children[pid] = entry
         logger.info("DynamicSupervisor %s restarted a child as %s", self_process(), pid)
     return NoReply(state)
+
+
+start_eagerly(DynamicSupervisor.start_link)

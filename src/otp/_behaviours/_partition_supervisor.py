@@ -59,14 +59,9 @@ from .._runtime._messages import Via
 from .._runtime._repr import show
 from .._runtime._scheduler import current_node
 from ._child import Child, ChildSpec, to_spec
-from ._supervisor import (
-    AutoShutdown,
-    Strategy,
-    Supervisor,
-    SupervisorSpec,
-    _State,
-    _SupervisorServer,
-)
+from ._supervisor import AutoShutdown, Strategy, Supervisor, SupervisorSpec
+from ._supervisor_children import SupervisorState
+from ._supervisor_server import _SupervisorServer
 
 if TYPE_CHECKING:
     from .._runtime._names import Dest
@@ -187,7 +182,7 @@ class _PartitionServer(_SupervisorServer):
     """A supervisor that also resolves `otp.Via(name, key)` to a partition's pid."""
 
     def __init__(self) -> None:
-        self.sup_state: _State | None = None
+        self.sup_state: SupervisorState | None = None
         self.count: int | None = None
 
     async def init(self, arg: object) -> object:
@@ -195,7 +190,7 @@ class _PartitionServer(_SupervisorServer):
         self.count = len(arg[2].children)
         result = await super().init(arg)
         state = getattr(result, "state", None)
-        if isinstance(state, _State):
+        if isinstance(state, SupervisorState):
             self.sup_state = state
         return result
 
