@@ -74,7 +74,7 @@ class TestTheCallerRunsTheBatch:
     def test_casts_queued_before_the_call_run_first_in_the_callers_step(
         self, clock: VirtualClock
     ) -> None:
-        async def main() -> tuple[list[Any], list[object], asyncio.Task[Any] | None]:
+        async def main() -> Any:
             others: list[object] = []
             pid = await Records.start_link(None)
             await wait_idle()
@@ -92,7 +92,7 @@ class TestTheCallerRunsTheBatch:
         assert all(e[2] is task for e in events)  # all in main's step
 
     def test_the_batch_runs_in_the_servers_context_as_the_server(self, clock: VirtualClock) -> None:
-        async def main() -> tuple[list[Any], otp.Pid, str]:
+        async def main() -> Any:
             where.set("caller")
             pid = await Records.start_link(None)
             await wait_idle()
@@ -111,7 +111,7 @@ class TestTheCallerRunsTheBatch:
             otp.send(parent, "calling")  # the call below is queued in this same step
             otp.send(parent, ("answer", await otp.call(pid, "from other")))
 
-        async def main() -> tuple[list[Any], object, asyncio.Task[Any] | None]:
+        async def main() -> Any:
             pid = await Records.start_link(None)
             await otp.sys.suspend(pid)  # so that the other caller's call queues
             otp.spawn(other, pid, otp.self())
@@ -129,7 +129,7 @@ class TestTheCallerRunsTheBatch:
     def test_a_crash_in_the_batch_fails_the_call_with_the_servers_reason(
         self, clock: VirtualClock, caplog: pytest.LogCaptureFixture
     ) -> None:
-        async def main() -> tuple[object, object]:
+        async def main() -> Any:
             pid = await Records.start(None)
             assert pid is not None
             await wait_idle()
@@ -152,14 +152,14 @@ class TestTheCallerRunsTheBatch:
             await otp.call(pid, "from the doomed caller")
             raise AssertionError("a killed caller must not go on with the reply")
 
-        async def main() -> tuple[object, list[tuple[str, object]], bool, otp.Pid]:
+        async def main() -> Any:
             pid = await Records.start_link(None)
             await wait_idle()
             victim, ref = otp.spawn_monitor(doomed, pid)
             down = await otp.receive(match=lambda m: isinstance(m, otp.Down) and m.ref == ref)
             assert isinstance(down, otp.Down)
             events = await otp.call(pid, "events")
-            return down.reason, _requests(events), otp.is_alive(pid), victim
+            return down.reason, _requests(events), otp.is_alive(pid), victim  # type: ignore[arg-type]
 
         reason, events, alive, victim = clock.run(main)
         assert reason == "killed"
@@ -173,7 +173,7 @@ class TestTheCallerRunsTheBatch:
     def test_a_task_cancelled_by_the_batch_is_cancelled_at_its_next_await(
         self, clock: VirtualClock
     ) -> None:
-        async def main() -> tuple[object, bool, list[tuple[str, object]]]:
+        async def main() -> Any:
             pid = await Records.start_link(None)
             await wait_idle()
 
@@ -186,7 +186,7 @@ class TestTheCallerRunsTheBatch:
             task = asyncio.ensure_future(plain_task())
             await asyncio.wait([task])
             events = await otp.call(pid, "events")
-            return task.cancelled(), otp.is_alive(pid), _requests(events)
+            return task.cancelled(), otp.is_alive(pid), _requests(events)  # type: ignore[arg-type]
 
         cancelled, alive, events = clock.run(main)
         assert cancelled and alive
@@ -201,7 +201,7 @@ class TestTheCallerRunsTheBatch:
                 answer = await otp.call(state, ("forwarded call", request))
                 return otp.Reply((answer, asyncio.current_task()), state)
 
-        async def main() -> tuple[object, list[Any], otp.Pid]:
+        async def main() -> Any:
             third = await Records.start_link(None)
             front = await Forwards.start_link(third)
             await wait_idle()
@@ -218,7 +218,7 @@ class TestTheCallerRunsTheBatch:
         assert all(e[2] is front_task and e[4] is third for e in events)
 
     def test_a_spent_inline_budget_queues_the_call(self, clock: VirtualClock) -> None:
-        async def main(node: otp.Node) -> tuple[list[Any], asyncio.Task[Any] | None]:
+        async def main(node: otp.Node) -> Any:
             assert node.inline_budget == 64
             pid = await Records.start_link(None)
             await wait_idle()
@@ -232,7 +232,7 @@ class TestTheCallerRunsTheBatch:
         assert all(e[2] is not task for e in events)  # run by the server, not by main
 
     def test_a_mailbox_of_a_whole_batch_queues_the_call(self, clock: VirtualClock) -> None:
-        async def main() -> tuple[list[Any], asyncio.Task[Any] | None]:
+        async def main() -> Any:
             pid = await Records.start_link(None)
             await wait_idle()
             for i in range(3):
@@ -250,7 +250,7 @@ class TestTheCallerRunsTheBatch:
         async def caller(pid: otp.Pid, parent: otp.Pid) -> None:
             otp.send(parent, ("answer", await otp.call(pid, "while suspended")))
 
-        async def main() -> tuple[list[Any], list[Any], object]:
+        async def main() -> Any:
             pid = await Records.start_link(None)
             otp.cast(pid, "before")
             await otp.sys.suspend(pid)
@@ -279,7 +279,7 @@ class TestTheCallerRunsTheBatch:
                 _spin(BLOCK)
                 return super().handle_call(request, from_, state)
 
-        async def main() -> str:
+        async def main() -> Any:
             pid = await BlocksInCall.start_link(None)
             await wait_idle()
             otp.cast(pid, "spin")
@@ -298,7 +298,7 @@ class TestSuspendWithinABatch:
         async def late_cast(pid: otp.Pid) -> None:
             otp.cast(pid, "after the suspend")
 
-        async def main() -> tuple[list[Any], list[Any]]:
+        async def main() -> Any:
             pid = await Records.start_link(None)
             await wait_idle()
             otp.spawn(late_cast, pid)  # runs before the server's batch
