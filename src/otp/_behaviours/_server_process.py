@@ -290,16 +290,29 @@ class ServerProcess(ServerReports):
     def handle_call(self, from_: From) -> None:
         try:
             r = self.impl.handle_call(from_.request, from_, self.state)
-            if type(r) is Reply and r.timeout is None and r.continue_ is MISSING:
-                self.state = r.state  # the common case of after_call, inlined
-                from_.reply(r.reply)
-            elif type(r) is CoroutineType:
+        except Exception as exc:
+            self.call_failed(from_, exc)
+            return
+        if type(r) is Reply and r.timeout is None and r.continue_ is MISSING:
+            self.state = r.state  # the common case of after_call, inlined
+            from_.reply(r.reply)
+        else:
+            self.call_result(r, from_)
+
+    def call_result(self, r: object, from_: From) -> None:
+        """Any other result of `handle_call` than a plain Reply: async, options, Stop, bad."""
+        try:
+            if type(r) is CoroutineType:
                 self.go_async(r, from_)
             else:
                 self.after_call(r, from_)
         except Exception as exc:
-            self.defer(from_)  # the caller gets Exit(exc) once terminate ran
-            self.crash(exc)
+            self.call_failed(from_, exc)
+
+    def call_failed(self, from_: From, exc: Exception) -> None:
+        """`handle_call` raised (or returned something bad): the server crashes."""
+        self.defer(from_)  # the caller gets Exit(exc) once terminate ran
+        self.crash(exc)
 
     def dispatch(self, callback: Callable[[object, object], object], arg: object) -> None:
         try:
