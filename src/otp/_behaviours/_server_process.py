@@ -230,10 +230,20 @@ class ServerProcess(ServerReports):
                     except Exception as exc:
                         self.crash(exc)
                 elif type(msg) is From and handle_cast is not None:
-                    # `handle(msg)`, inlined for the calls of an undebugged server.
+                    # `handle(msg)` and `handle_call(msg)`, inlined for the
+                    # calls of an undebugged server.
                     self.last = msg
                     self.handled += 1
-                    self.handle_call(msg)
+                    try:
+                        r = self.impl.handle_call(msg.request, msg, self.state)
+                    except Exception as exc:
+                        self.call_failed(msg, exc)
+                    else:
+                        if type(r) is Reply and r.timeout is None and r.continue_ is MISSING:
+                            self.state = r.state
+                            msg.reply(r.reply)
+                        else:
+                            self.call_result(r, msg)
                     if msg is until:
                         budget = 1  # the caller's own call ends the batch
                 else:
