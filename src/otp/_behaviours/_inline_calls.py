@@ -19,7 +19,7 @@ reported by the server (`report_nested_slow`), and the caller sees what a
 queued call would give it: the reply, `Exit(reason)` if the server died
 first, or, when the server did not answer at once (`NoReply`, an async
 callback, the batch ended before the call, a `:sys` suspend), a wait for
-the reply with the call's timeout (`wait_inline`).
+the reply with the call's timeout (`_wait_inline` in `_gen_server_client.py`).
 
 `call` in `_gen_server_client.py` decides when: the server is not busy, not
 suspended, its `handle_call` is a plain function, and the node's inline

@@ -10,9 +10,13 @@ Only an `async def` callback needs a coroutine: its result is awaited in a
 Task created for that one message, and the server is *busy* (new messages
 queue up) until it finishes.
 
-`call` can skip the loop altogether (see `call` in `_gen_server.py`): a call
-to an idle server whose `handle_call` is a plain function runs inside the
-caller's own step, under the server's identity.
+`call` can skip the loop altogether (see `_inline_calls.py`): a call to an
+idle server whose `handle_call` is a plain function runs inside the caller's
+own step, under the server's identity; a call to a server whose batch is due
+runs that batch (`batch(until=the call)`) in the caller's step.
+
+The stopping of a server is in `_server_stop.py`, its reports in
+`_server_reports.py`: both are base classes of `ServerProcess`.
 """
 
 from __future__ import annotations
@@ -26,20 +30,14 @@ from collections import deque
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from .._errors import Exit
 from .._runtime._call_timeouts import check_timeout
 from .._runtime._messages import Exited
-from .._runtime._process import (
-    Process,
-    fail_pending_calls,
-    is_normal_exit,
-)
 from .._runtime._repr import show
 from .._runtime._scheduler import current_process, enter_task, leave_task
 from .._runtime._steps import drive
 from ._results import MISSING, NoReply, Reply, Stop
 from ._server_messages import GEN_CAST, From, System
-from ._server_reports import ServerReports, exception_of
+from ._server_stop import ServerStop
 from ._system import SYSTEM_HANDLERS
 
 if TYPE_CHECKING:
@@ -51,23 +49,16 @@ perf = time.perf_counter
 CoroutineType = types.CoroutineType
 
 
-class ServerProcess(ServerReports):
+class ServerProcess(ServerStop):
     """A process whose behaviour is a `GenServer` implementation."""
 
     __slots__ = (
         "base",
-        "busy",
         "cont",
         "ctx",
-        "deferred",
         "idle",
-        "impl",
-        "last",
         "scheduled",
-        "starting",
-        "state",
         "suspended",
-        "timer",
     )
 
     impl: GenServer
@@ -445,108 +436,6 @@ class ServerProcess(ServerReports):
         if self.kill_reason is not None and self.alive:
             self.die(self.kill_reason)
         self.wake()
-
-    # -- stopping ----------------------------------------------------------------
-
-    def defer(self, from_: From) -> None:
-        """Keep an unanswered call: it fails with the server's exit reason."""
-        if not from_.done:
-            if self.deferred is None:
-                self.deferred = set()
-            self.deferred.add(from_)
-
-    def stop_server(
-        self,
-        reason: object,
-        state: object,
-        exc: BaseException | None = None,
-        answer: tuple[From, object] | None = None,
-    ) -> None:
-        """Run `terminate(reason, state)`, log an abnormal reason, then die.
-
-        `exc` is the exception that made the server stop, for the report's
-        traceback when `reason` is not itself an exception (`raise otp.Exit(r)`).
-        `answer` is a `(from_, reply)` from `Stop(..., reply=)`, sent once
-        terminate has run.
-        """
-        self.state = state
-        try:
-            r = self.impl.terminate(reason, state)
-            if type(r) is CoroutineType:
-                self.busy = True
-                self.task = self.rt.loop.create_task(
-                    drive(
-                        self.finish_terminate(r, reason, exc, answer),
-                        self,
-                        ("$terminate", reason),
-                        pending=r,
-                    ),
-                    context=self.own_ctx(),
-                )
-                return
-        except Exception as error:
-            self.report_crash(error, error)
-            self.end(error, error, answer, report=False)
-            return
-        self.end(reason, exc, answer)
-
-    async def finish_terminate(
-        self,
-        coro: Any,
-        reason: object,
-        exc: BaseException | None,
-        answer: tuple[From, object] | None,
-    ) -> None:
-        try:
-            await coro
-        except Exception as error:
-            reason = exc = error
-        finally:
-            self.task = None
-        self.end(reason, exc, answer)
-
-    def end(
-        self,
-        reason: object,
-        exc: BaseException | None,
-        answer: tuple[From, object] | None = None,
-        report: bool = True,
-    ) -> None:
-        try:
-            if report and not is_normal_exit(reason):
-                self.report_crash(reason, exc if exc is not None else exception_of(reason))
-        finally:
-            # Whatever happened while reporting, the server dies and its
-            # links, monitors and supervisor learn of it.
-            if answer is not None:
-                answer[0].reply(answer[1])
-            self.die(reason)
-
-    def crash(self, exc: BaseException) -> None:
-        """A callback raised: terminate runs with the exception as the reason."""
-        if isinstance(exc, Exit):
-            self.stop_server(exc.reason, self.state, exc)
-        else:
-            self.stop_server(exc, self.state, exc)
-
-    def on_death(self, reason: object, mailbox: deque[object] | None) -> None:
-        if self.timer is not None:
-            self.timer.cancel()
-            self.timer = None
-        if self.starting:
-            # Died before start_link returned: the starter gets a StartError,
-            # not also an exit signal through the link.
-            parent = self.parent
-            if isinstance(parent, Process) and self.links and parent in self.links:
-                self.links.discard(parent)
-                parent.remove_link(self)
-        if mailbox:
-            fail_pending_calls(mailbox, reason)
-        deferred = self.deferred
-        if deferred:
-            self.deferred = None
-            for from_ in list(deferred):
-                from_.fail(reason)
 
     # -- system messages (otp.stop, otp.sys) -----------------------------------------
 

@@ -56,7 +56,7 @@ def format_message(msg: object, limit: int | None) -> str:
 class ServerReports(Process):
     """The reports of a server: the base of `ServerProcess`, which holds these fields."""
 
-    __slots__ = ()
+    __slots__ = ("impl", "last", "state")
 
     impl: GenServer
     state: object
