@@ -10,9 +10,13 @@ Only an `async def` callback needs a coroutine: its result is awaited in a
 Task created for that one message, and the server is *busy* (new messages
 queue up) until it finishes.
 
-`call` can skip the loop altogether (see `call` in `_gen_server.py`): a call
-to an idle server whose `handle_call` is a plain function runs inside the
-caller's own step, under the server's identity.
+`call` can skip the loop altogether (see `_inline_calls.py`): a call to an
+idle server whose `handle_call` is a plain function runs inside the caller's
+own step, under the server's identity; a call to a server whose batch is due
+runs that batch (`batch(until=the call)`) in the caller's step.
+
+The stopping of a server is in `_server_stop.py`, its reports in
+`_server_reports.py`: both are base classes of `ServerProcess`.
 """
 
 from __future__ import annotations
@@ -26,20 +30,14 @@ from collections import deque
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from .._errors import Exit
 from .._runtime._call_timeouts import check_timeout
 from .._runtime._messages import Exited
-from .._runtime._process import (
-    Process,
-    fail_pending_calls,
-    is_normal_exit,
-)
-from .._runtime._repr import MESSAGE_LIMIT, safe_repr, show
+from .._runtime._repr import show
 from .._runtime._scheduler import current_process, enter_task, leave_task
 from .._runtime._steps import drive
 from ._results import MISSING, NoReply, Reply, Stop
 from ._server_messages import GEN_CAST, From, System
-from ._server_reports import exception_of, format_message, format_reason, message_view
+from ._server_stop import ServerStop
 from ._system import SYSTEM_HANDLERS
 
 if TYPE_CHECKING:
@@ -51,23 +49,16 @@ perf = time.perf_counter
 CoroutineType = types.CoroutineType
 
 
-class ServerProcess(Process):
+class ServerProcess(ServerStop):
     """A process whose behaviour is a `GenServer` implementation."""
 
     __slots__ = (
         "base",
-        "busy",
         "cont",
         "ctx",
-        "deferred",
         "idle",
-        "impl",
-        "last",
         "scheduled",
-        "starting",
-        "state",
         "suspended",
-        "timer",
     )
 
     impl: GenServer
@@ -164,71 +155,102 @@ class ServerProcess(Process):
         if self.suspended:
             self.run_suspended()
             return
+        if not self.mailbox and self.cont is MISSING:
+            return  # a caller ran the batch in its own step (see `_inline_calls.py`)
         # The loop runs this in the server's context (`call_soon(...,
         # context=self.ctx)`); sync callbacks also see a current task, as
         # they would in a Task of their own (`asyncio.current_task()`).
         node = self.rt
         enter_task(node.loop, node.callback_task)
-        # One clock reading per message: the end of a message is the start
-        # of the next, so a callback that held the loop too long is found
-        # without reading the clock twice around each callback.
-        slow = self.rt.slow_callback
-        t0 = perf() if slow is not None else 0.0
-        # Casts, the bulk of a busy server's traffic, skip `handle` and
-        # `dispatch` (two calls) when nothing hooks them (`otp.sys` debugging
-        # swaps in a subclass that does).
-        handle_cast = self.impl.handle_cast if type(self) is ServerProcess else None
         try:
-            budget = self.rt.batch
-            # A signal that kills the server while it runs (a linked process
-            # it just stopped) sets `kill_reason`: stop at once, as if the
-            # signal had arrived before the next message.
-            while budget and not self.busy and self.alive and self.kill_reason is None:
-                msg: object
-                if self.cont is not MISSING:
-                    arg, self.cont = self.cont, MISSING
-                    self.last = msg = ("$continue", arg)
-                    self.dispatch(self.impl.handle_continue, arg)
-                else:
-                    mb = self.mailbox
-                    if not mb:
-                        break
-                    msg = mb.popleft()
-                    if (
-                        handle_cast is not None
-                        and type(msg) is tuple
-                        and len(msg) == 2
-                        and msg[0] is GEN_CAST
-                    ):
-                        self.last = msg
-                        self.handled += 1
-                        # `dispatch(handle_cast, msg[1])`, inlined: a call less per cast.
-                        try:
-                            r = handle_cast(msg[1], self.state)
-                            if type(r) is NoReply and r.timeout is None and r.continue_ is MISSING:
-                                self.state = r.state
-                            else:
-                                self.settle(r, handle_cast)
-                        except Exception as exc:
-                            self.crash(exc)
-                    elif type(msg) is From and handle_cast is not None:
-                        # `handle(msg)`, inlined for the calls of an undebugged server.
-                        self.last = msg
-                        self.handled += 1
-                        self.handle_call(msg)
-                    else:
-                        self.handle(msg)
-                if slow is not None:
-                    t1 = perf()
-                    if t1 - t0 > slow:
-                        self.report_slow(msg, t1 - t0)
-                    t0 = t1
-                budget -= 1
+            self.batch(MISSING)
         finally:
             leave_task(node.loop, node.callback_task)
         if self.kill_reason is not None and self.alive:
             self.die(self.kill_reason)
         self.wake()
+
+    def batch(self, until: object) -> None:
+        """Handle up to `node.batch` messages in mailbox order, in the server's context.
+
+        `until` is a call that its caller runs the batch for, in its own
+        step (see `_inline_calls.py`): the batch ends once it is handled,
+        and slow callbacks are reported as nested in the caller's step.
+        `run` passes MISSING, which is no message.
+        """
+        # One clock reading per message: the end of a message is the start
+        # of the next, so a callback that held the loop too long is found
+        # without reading the clock twice around each callback.
+        node = self.rt
+        slow = node.slow_callback
+        t0 = perf() if slow is not None else 0.0
+        # Casts, the bulk of a busy server's traffic, skip `handle` and
+        # `dispatch` (two calls) when nothing hooks them (`otp.sys` debugging
+        # swaps in a subclass that does).
+        handle_cast = self.impl.handle_cast if type(self) is ServerProcess else None
+        budget = node.batch
+        # A signal that kills the server while it runs (a linked process
+        # it just stopped) sets `kill_reason`: stop at once, as if the
+        # signal had arrived before the next message.
+        while budget and not self.busy and self.alive and self.kill_reason is None:
+            msg: object
+            if self.cont is not MISSING:
+                arg, self.cont = self.cont, MISSING
+                self.last = msg = ("$continue", arg)
+                self.dispatch(self.impl.handle_continue, arg)
+            else:
+                mb = self.mailbox
+                if not mb:
+                    break
+                msg = mb.popleft()
+                if (
+                    handle_cast is not None
+                    and type(msg) is tuple
+                    and len(msg) == 2
+                    and msg[0] is GEN_CAST
+                ):
+                    self.last = msg
+                    self.handled += 1
+                    # `dispatch(handle_cast, msg[1])`, inlined: a call less per cast.
+                    try:
+                        r = handle_cast(msg[1], self.state)
+                        if type(r) is NoReply and r.timeout is None and r.continue_ is MISSING:
+                            self.state = r.state
+                        else:
+                            self.settle(r, handle_cast)
+                    except Exception as exc:
+                        self.crash(exc)
+                elif type(msg) is From and handle_cast is not None:
+                    # `handle(msg)` and `handle_call(msg)`, inlined for the
+                    # calls of an undebugged server.
+                    self.last = msg
+                    self.handled += 1
+                    try:
+                        r = self.impl.handle_call(msg.request, msg, self.state)
+                    except Exception as exc:
+                        self.call_failed(msg, exc)
+                    else:
+                        if type(r) is Reply and r.timeout is None and r.continue_ is MISSING:
+                            self.state = r.state
+                            msg.reply(r.reply)
+                        else:
+                            self.call_result(r, msg)
+                    if msg is until:
+                        budget = 1  # the caller's own call ends the batch
+                else:
+                    self.handle(msg)
+                    if self.suspended or msg is until:
+                        # `otp.sys.suspend`: from now on only system messages.
+                        budget = 1
+            if slow is not None:
+                t1 = perf()
+                if t1 - t0 > slow:
+                    if until is MISSING:
+                        self.report_slow(msg, t1 - t0)
+                    else:
+                        self.report_nested_slow(msg, t0, t1)
+                t0 = t1
+            budget -= 1
 
     def run_suspended(self) -> None:
         """While suspended (`otp.sys.suspend`), handle system messages only."""
@@ -269,16 +291,29 @@ class ServerProcess(Process):
     def handle_call(self, from_: From) -> None:
         try:
             r = self.impl.handle_call(from_.request, from_, self.state)
-            if type(r) is Reply and r.timeout is None and r.continue_ is MISSING:
-                self.state = r.state  # the common case of after_call, inlined
-                from_.reply(r.reply)
-            elif type(r) is CoroutineType:
+        except Exception as exc:
+            self.call_failed(from_, exc)
+            return
+        if type(r) is Reply and r.timeout is None and r.continue_ is MISSING:
+            self.state = r.state  # the common case of after_call, inlined
+            from_.reply(r.reply)
+        else:
+            self.call_result(r, from_)
+
+    def call_result(self, r: object, from_: From) -> None:
+        """Any other result of `handle_call` than a plain Reply: async, options, Stop, bad."""
+        try:
+            if type(r) is CoroutineType:
                 self.go_async(r, from_)
             else:
                 self.after_call(r, from_)
         except Exception as exc:
-            self.defer(from_)  # the caller gets Exit(exc) once terminate ran
-            self.crash(exc)
+            self.call_failed(from_, exc)
+
+    def call_failed(self, from_: From, exc: Exception) -> None:
+        """`handle_call` raised (or returned something bad): the server crashes."""
+        self.defer(from_)  # the caller gets Exit(exc) once terminate ran
+        self.crash(exc)
 
     def dispatch(self, callback: Callable[[object, object], object], arg: object) -> None:
         try:
@@ -402,108 +437,6 @@ class ServerProcess(Process):
             self.die(self.kill_reason)
         self.wake()
 
-    # -- stopping ----------------------------------------------------------------
-
-    def defer(self, from_: From) -> None:
-        """Keep an unanswered call: it fails with the server's exit reason."""
-        if not from_.done:
-            if self.deferred is None:
-                self.deferred = set()
-            self.deferred.add(from_)
-
-    def stop_server(
-        self,
-        reason: object,
-        state: object,
-        exc: BaseException | None = None,
-        answer: tuple[From, object] | None = None,
-    ) -> None:
-        """Run `terminate(reason, state)`, log an abnormal reason, then die.
-
-        `exc` is the exception that made the server stop, for the report's
-        traceback when `reason` is not itself an exception (`raise otp.Exit(r)`).
-        `answer` is a `(from_, reply)` from `Stop(..., reply=)`, sent once
-        terminate has run.
-        """
-        self.state = state
-        try:
-            r = self.impl.terminate(reason, state)
-            if type(r) is CoroutineType:
-                self.busy = True
-                self.task = self.rt.loop.create_task(
-                    drive(
-                        self.finish_terminate(r, reason, exc, answer),
-                        self,
-                        ("$terminate", reason),
-                        pending=r,
-                    ),
-                    context=self.own_ctx(),
-                )
-                return
-        except Exception as error:
-            self.report_crash(error, error)
-            self.end(error, error, answer, report=False)
-            return
-        self.end(reason, exc, answer)
-
-    async def finish_terminate(
-        self,
-        coro: Any,
-        reason: object,
-        exc: BaseException | None,
-        answer: tuple[From, object] | None,
-    ) -> None:
-        try:
-            await coro
-        except Exception as error:
-            reason = exc = error
-        finally:
-            self.task = None
-        self.end(reason, exc, answer)
-
-    def end(
-        self,
-        reason: object,
-        exc: BaseException | None,
-        answer: tuple[From, object] | None = None,
-        report: bool = True,
-    ) -> None:
-        try:
-            if report and not is_normal_exit(reason):
-                self.report_crash(reason, exc if exc is not None else exception_of(reason))
-        finally:
-            # Whatever happened while reporting, the server dies and its
-            # links, monitors and supervisor learn of it.
-            if answer is not None:
-                answer[0].reply(answer[1])
-            self.die(reason)
-
-    def crash(self, exc: BaseException) -> None:
-        """A callback raised: terminate runs with the exception as the reason."""
-        if isinstance(exc, Exit):
-            self.stop_server(exc.reason, self.state, exc)
-        else:
-            self.stop_server(exc, self.state, exc)
-
-    def on_death(self, reason: object, mailbox: deque[object] | None) -> None:
-        if self.timer is not None:
-            self.timer.cancel()
-            self.timer = None
-        if self.starting:
-            # Died before start_link returned: the starter gets a StartError,
-            # not also an exit signal through the link.
-            parent = self.parent
-            if isinstance(parent, Process) and self.links and parent in self.links:
-                self.links.discard(parent)
-                parent.remove_link(self)
-        if mailbox:
-            fail_pending_calls(mailbox, reason)
-        deferred = self.deferred
-        if deferred:
-            self.deferred = None
-            for from_ in list(deferred):
-                from_.fail(reason)
-
     # -- system messages (otp.stop, otp.sys) -----------------------------------------
 
     def handle_system(self, msg: System) -> None:
@@ -519,72 +452,6 @@ class ServerProcess(Process):
             if msg.fut is not None and not msg.fut.done():
                 msg.fut.set_result(result)
         self.rearm()
-
-    # -- reports -------------------------------------------------------------------
-
-    def describe(self) -> str:
-        name = f" ({safe_repr(self.name, MESSAGE_LIMIT)})" if self.name is not None else ""
-        return f"{self.behaviour} {self._label()}{name}"
-
-    def format_status(self, reason: object) -> dict[str, object]:
-        """The status a report shows, shaped by the callback `format_status`."""
-        status: dict[str, object] = {
-            "state": self.state,
-            "message": message_view(self.last),
-            "reason": reason,
-        }
-        try:
-            shaped = self.impl.format_status(dict(status))
-        except Exception as exc:
-            # format_status often hides secrets: show neither state nor message.
-            hidden = f"<hidden: format_status raised {type(exc).__name__}: {exc}>"
-            return {"state": hidden, "message": hidden, "reason": reason}
-        if not isinstance(shaped, dict):
-            hidden = f"<hidden: format_status returned {type(shaped).__name__}, not a dict>"
-            return {"state": hidden, "message": hidden, "reason": reason}
-        return shaped
-
-    def report_crash(self, reason: object, exc: BaseException | None, init: bool = False) -> None:
-        """Log the one crash report of this server on logger "otp".
-
-        Each of reason, message and state is cut to the node's
-        `report_limit` characters; no value can make the report fail.
-        """
-        status = self.format_status(reason)
-        what = "failed to start: init raised" if init else "terminating"
-        limit = self.rt.report_limit
-        logger.error(
-            "GenServer %s %s\n** Reason: %s\n** Last message: %s\n** State: %s",
-            self.describe(),
-            what,
-            format_reason(reason, limit),
-            format_message(status.get("message"), limit),
-            safe_repr(status.get("state"), limit),
-            exc_info=exc,
-        )
-
-    def report_nested_slow(self, msg: object, t0: float, t1: float) -> None:
-        """Report a callback run inside another process's step (an inline call, init).
-
-        The node remembers it, so that the step around it does not report
-        the same time again (see `Node.reported_within`).
-        """
-        self.report_slow(msg, t1 - t0)
-        self.rt.reported_slow.appendleft((t1, t1 - t0))
-
-    def report_slow_step(self, elapsed: float, what: object) -> None:
-        """A step of an `async def` callback, init or terminate held the loop."""
-        self.report_slow(self.last if what is None else what, elapsed)
-
-    def report_slow(self, msg: object, elapsed: float) -> None:
-        logger.warning(
-            "GenServer %s held the event loop for %.0f ms handling %s "
-            "(threshold %.0f ms): move blocking work to a thread or a Task",
-            self.describe(),
-            elapsed * 1000,
-            format_message(message_view(msg), self.rt.report_limit),
-            (self.rt.slow_callback or 0) * 1000,
-        )
 
 
 def coro_callback(coro: Any) -> Callable[..., object]:

@@ -22,7 +22,9 @@ the oldest call still waiting:
 from __future__ import annotations
 
 import asyncio
+import time
 from collections import deque
+from collections.abc import Callable
 from typing import Protocol
 
 from .._errors import CallTimeout
@@ -72,17 +74,19 @@ class CallTimeouts:
 
     def __init__(self, loop: asyncio.AbstractEventLoop, timeout: float) -> None:
         self.loop = loop
-        self.time = loop.time  # the loop's clock (see _clock.py), without a call to now()
+        self.time = loop_clock(loop)
         self.timeout = timeout
         self.queue: deque[tuple[float, Waiting, object]] = deque()
         self.handle: asyncio.TimerHandle | None = None
         self.limit = MIN_COMPACT
 
     def add(self, from_: Waiting, server: object) -> None:
-        """Start the clock of a call to `server` (named as the caller named it)."""
+        """Start the clock of a call to `server` (named as the caller named it).
+
+        Answered calls at the head were dropped by `settle`, which runs
+        after every call.
+        """
         q = self.queue
-        while q and q[0][1].done:
-            q.popleft()
         q.append((self.time() + self.timeout, from_, server))
         if len(q) > self.limit:
             q = self.queue = deque(entry for entry in q if not entry[1].done)
@@ -111,6 +115,18 @@ class CallTimeouts:
             q.popleft()
             if not from_.done:
                 expire(from_, server, self.timeout)
+
+
+def loop_clock(loop: asyncio.AbstractEventLoop) -> Callable[[], float]:
+    """The loop's clock (see _clock.py) as one call: `time.monotonic` for asyncio's own loops.
+
+    asyncio's `BaseEventLoop.time` is a Python method that only returns
+    `time.monotonic()`; a loop that overrides it (uvloop's, the virtual
+    clock's) keeps its own.
+    """
+    if type(loop).time is asyncio.BaseEventLoop.time:
+        return time.monotonic
+    return loop.time
 
 
 def expire(from_: Waiting, server: object, timeout: float) -> None:
