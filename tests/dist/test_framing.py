@@ -192,6 +192,12 @@ class Echo(otp.GenServer):
         return otp.Reply(request, state)
 
 
+class AsyncEcho(otp.GenServer):
+    async def handle_call(self, request: object, from_: otp.From, state: object) -> object:
+        await asyncio.sleep(0)
+        return otp.Reply(request, state)
+
+
 def call(conn: Connection, n: int) -> bytes:
     """A `$gen_call` to `echo` from the peer, with an alias."""
     tag = ImproperList([Atom("alias")], _new_ref(PEER, 7, (n,)))
@@ -217,7 +223,7 @@ class TestConnection:
         [written] = clock.run(main)  # the ping's answer and the DOWN, in one write
         assert written.count(b"yes") == 1 and written.count(b"noproc") == 1
 
-    def test_replies_leave_in_the_iteration_the_server_answers_in(
+    def test_calls_from_the_peer_are_answered_in_the_callback_that_read_them(
         self, clock: VirtualClock
     ) -> None:
         async def main() -> list[object]:
@@ -229,8 +235,6 @@ class TestConnection:
             def received() -> None:  # as the transport calls it
                 wire.deliver(call(conn, 1) + call(conn, 2))
                 seen.append(len(wire.writes))
-                # Runs after every callback scheduled so far: the server's
-                # run, and the flush after it.
                 loop.call_soon(lambda: seen.append(len(wire.writes)))
 
             loop.call_soon(received, context=contextvars.Context())
@@ -238,7 +242,27 @@ class TestConnection:
             conn.close()
             return seen + [len(wire.packets())]
 
-        assert clock.run(main) == [0, 1, 2]  # both replies, in one write
+        assert clock.run(main) == [1, 1, 2]  # both replies, in the callback's one write
+
+    def test_a_server_that_answers_later_replies_in_the_iteration_it_answers_in(
+        self, clock: VirtualClock
+    ) -> None:
+        async def main() -> list[object]:
+            conn, wire = open_connection()
+            await AsyncEcho.start_link(None, name="echo")
+            loop = asyncio.get_running_loop()
+            seen: list[object] = []
+
+            def received() -> None:
+                wire.deliver(call(conn, 1) + call(conn, 2))
+                seen.append(len(wire.writes))
+
+            loop.call_soon(received, context=contextvars.Context())
+            await wait_idle()
+            conn.close()
+            return seen + [len(wire.packets())]
+
+        assert clock.run(main) == [0, 2]
 
     def test_a_term_running_past_its_packet_is_dropped(
         self, clock: VirtualClock, caplog: pytest.LogCaptureFixture

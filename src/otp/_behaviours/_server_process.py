@@ -157,7 +157,35 @@ class ServerProcess(ServerStop):
             return
         if not self.mailbox and self.cont is MISSING:
             return  # a caller ran the batch in its own step (see `_inline_calls.py`)
-        # The loop runs this in the server's context (`call_soon(...,
+        self.run_batch()
+
+    def serve_now(self, msg: object) -> None:
+        """Queue `msg` and handle the mailbox in this step, not in a later one.
+
+        For a call from another node: the transport's callback that read
+        its frame runs the server's batch, so the reply leaves in that
+        callback's write instead of a loop turn later (the order of the
+        mailbox is kept: what waited before the call is handled first).
+        Only outside any process and task; a busy or suspended server, or
+        one called from inside a task, gets `msg` queued as usual.
+        """
+        if self.busy or self.suspended or not self.alive or asyncio.current_task() is not None:
+            self.enqueue(msg)
+            return
+        mb = self.mailbox
+        if mb is None:
+            mb = self.mailbox = deque()
+        mb.append(msg)
+        if self.timer is not None:  # enqueue's work: a message ends a `timeout=`
+            self.timer.cancel()
+            self.timer = None
+            self.idle = None
+        # A run already scheduled finds the mailbox empty and returns.
+        self.own_ctx().run(self.run_batch)
+
+    def run_batch(self) -> None:
+        """A batch, as the server: its task current, then its exit or next wake-up."""
+        # The loop runs `run` in the server's context (`call_soon(...,
         # context=self.ctx)`); sync callbacks also see a current task, as
         # they would in a Task of their own (`asyncio.current_task()`).
         node = self.rt

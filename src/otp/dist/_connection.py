@@ -399,6 +399,10 @@ class Connection(Framing):
         elif type(msg) is tuple and len(msg) == 2 and (self.calls or type(msg[0]) is ImproperList):
             if self._answer(msg):
                 return  # a reply by plain send, not through the alias
+        if type(msg) is From and type(to) is ServerProcess:
+            # Served in this step: the reply goes out with this burst's write.
+            to.serve_now(msg)
+            return
         to.enqueue(msg)
 
     def deliver_named(self, name: str, msg: object) -> None:
