@@ -32,7 +32,6 @@ does more than one batch of the server's work.
 from __future__ import annotations
 
 import time
-from collections import deque
 from typing import TYPE_CHECKING
 
 from .._errors import Exit
@@ -103,14 +102,7 @@ def call_in_batch(proc: ServerProcess, request: object, caller: Process | None) 
     (or among the server's deferred calls) like any queued call.
     """
     from_ = From(caller, request, proc)
-    mb = proc.mailbox
-    if mb is None:  # only a `continue_=` is due
-        mb = proc.mailbox = deque()
-    mb.append(from_)
-    if proc.timer is not None:  # enqueue's work: a message ends a `timeout=`
-        proc.timer.cancel()
-        proc.timer = None
-        proc.idle = None
+    proc.put(from_)
     ctx = proc.ctx
     (ctx if ctx is not None else proc.own_ctx()).run(proc.batch, from_)
     if proc.kill_reason is not None and proc.alive:

@@ -172,16 +172,20 @@ class ServerProcess(ServerStop):
         if self.busy or self.suspended or not self.alive or asyncio.current_task() is not None:
             self.enqueue(msg)
             return
+        self.put(msg)
+        # A run already scheduled finds the mailbox empty and returns.
+        self.own_ctx().run(self.run_batch)
+
+    def put(self, msg: object) -> None:
+        """`enqueue`'s work without scheduling `run`: for who runs the batch itself."""
         mb = self.mailbox
         if mb is None:
             mb = self.mailbox = deque()
         mb.append(msg)
-        if self.timer is not None:  # enqueue's work: a message ends a `timeout=`
+        if self.timer is not None:  # a message ends a `timeout=`
             self.timer.cancel()
             self.timer = None
             self.idle = None
-        # A run already scheduled finds the mailbox empty and returns.
-        self.own_ctx().run(self.run_batch)
 
     def run_batch(self) -> None:
         """A batch, as the server: its task current, then its exit or next wake-up."""
