@@ -478,6 +478,13 @@ def _on_send(c: Connection, ctl: tuple[object, ...], msg: object) -> None:
 def _on_reg_send(c: Connection, ctl: tuple[object, ...], msg: object) -> None:
     name = ctl[3]
     if isinstance(name, str):
+        if type(msg) is tuple and len(msg) == 2 and msg[0] == _GEN_CAST:
+            # GenServer.cast({name, node}, ...), the bulk of a busy link's
+            # traffic: `deliver_named`, `deliver` and `_translate` in one.
+            proc = c.dist.node.names.get(name)
+            if type(proc) is ServerProcess:
+                proc.enqueue((GEN_CAST, msg[1]))
+                return
         c.deliver_named(name, msg)
 
 
