@@ -146,6 +146,34 @@ class TestWriting:
         loop.run_forever()
         assert wire.writes == [b"onetwo"]
 
+    def test_flush_now_writes_the_steps_frames_at_once_and_later_ones_together(
+        self, loop: asyncio.AbstractEventLoop
+    ) -> None:
+        framing, wire = started(loop)
+        framing.write_frame(b"monitor")
+        framing.write_frame(b"call")
+        framing.flush_now()  # a remote call, about to wait for its reply
+        assert wire.writes == [b"monitorcall"]
+        framing.write_frame(b"one")
+        framing.write_frame(b"two")
+        loop.call_soon(loop.stop)
+        loop.run_forever()
+        assert wire.writes == [b"monitorcall", b"onetwo"]
+
+    def test_flush_now_inside_a_burst_waits_for_its_end(
+        self, loop: asyncio.AbstractEventLoop
+    ) -> None:
+        class Calling(Recorder):
+            def on_packet(self, data: bytes, start: int, end: int) -> None:
+                super().on_packet(data, start, end)
+                self.write_frame(b"re:" + data[start:end])
+                self.flush_now()
+
+        framing, wire = Calling(loop), Wire()
+        framing.start(wire, b"")
+        framing.data_received(framed(b"a") + framed(b"b"))
+        assert wire.writes == [b"re:are:b"]
+
     def test_frames_of_a_burst_leave_at_its_end(self, loop: asyncio.AbstractEventLoop) -> None:
         class Answering(Recorder):
             def on_packet(self, data: bytes, start: int, end: int) -> None:

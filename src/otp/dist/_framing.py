@@ -200,6 +200,16 @@ class Framing(asyncio.Protocol):
             self._armed = True
             self.loop.call_soon(self._flush, context=self.ctx)
 
+    def flush_now(self) -> None:
+        """Write the frames of this step at once: their sender is about to wait.
+
+        A remote call's frames leave before the caller waits, instead of a
+        loop turn later with the step's other frames; frames sent after it
+        in the same step still go out together.
+        """
+        if self.pending and not self._in_burst and self.up:
+            self._write_pending()
+
     def write_now(self, data: bytes) -> None:
         """Write `data` (a tick) at once, even while the transport asks to pause."""
         if self.transport is not None:

@@ -433,6 +433,7 @@ class Distribution:
         except BaseException:
             conn.calls.pop(ref, None)
             raise
+        conn.flush_now()  # the call leaves now: nothing else is sent while we wait
         if timeout is None:
             try:
                 return await fut
