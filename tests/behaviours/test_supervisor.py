@@ -380,13 +380,13 @@ class TestRestartIntensity:
     ) -> None:
         async def main() -> bool:
             sup = await otp.Supervisor.start_link([worker("a")], max_restarts=2, max_seconds=5)
-            for _ in range(10):
+            for _ in range(10):  # any three restarts span 5.5 s
                 await stop_with((await children(sup))["a"], "boom")
-                await advance(2.5)
+                await advance(2.75)
             return otp.is_alive(sup)
 
         assert clock.run(main) is True
-        assert clock.time() == 25.0
+        assert clock.time() == 27.5
 
     def test_restarts_older_than_the_window_are_forgotten(self, clock: VirtualClock) -> None:
         async def main() -> list[bool]:
@@ -406,19 +406,35 @@ class TestRestartIntensity:
 
         assert clock.run(main) == [True, True, False]
 
-    def test_a_restart_exactly_max_seconds_after_another_forgets_it(
+    def test_a_restart_exactly_max_seconds_after_another_still_counts_it(
+        self, clock: VirtualClock
+    ) -> None:
+        # OTP's add_restart keeps each restart R >= Now - Period.
+        async def main() -> object:
+            otp.trap_exit(True)
+            sup = await otp.Supervisor.start_link([worker("a")], max_restarts=1, max_seconds=5)
+            ref = otp.monitor(sup)
+            await stop_with((await children(sup))["a"], "boom")  # a restart at 0
+            await advance(5.0)
+            await stop_with((await children(sup))["a"], "boom")  # at 5: two in the period
+            return await wait_down(ref)
+
+        assert clock.run(main) == "shutdown"
+        assert clock.time() == 5.0
+
+    def test_a_restart_just_over_max_seconds_after_another_forgets_it(
         self, clock: VirtualClock
     ) -> None:
         async def main() -> bool:
             sup = await otp.Supervisor.start_link([worker("a")], max_restarts=1, max_seconds=5)
             await stop_with((await children(sup))["a"], "boom")  # a restart at 0
-            await advance(5.0)
-            await stop_with((await children(sup))["a"], "boom")  # at 5: the one at 0 is gone
+            await advance(5.25)
+            await stop_with((await children(sup))["a"], "boom")  # at 5.25: the one at 0 is gone
             await children(sup)  # handled after the exit
             return otp.is_alive(sup)
 
         assert clock.run(main) is True
-        assert clock.time() == 5.0
+        assert clock.time() == 5.25
 
     def test_a_restart_just_under_max_seconds_after_another_trips_it(
         self, clock: VirtualClock

@@ -3,14 +3,22 @@
 OTP's rule (`supervisor:add_restart/1`): a supervisor keeps the times of
 its recent restarts; each restart adds the current time and forgets the
 restarts older than the period; if more than `max_restarts` remain, the
-supervisor gives up. A restart `max_seconds` or more ago is forgotten:
+supervisor gives up. As in OTP (which keeps each restart `R >= Now -
+Period`), a restart exactly `max_seconds` ago still counts; one older is
+forgotten:
 
     >>> limit = RestartIntensity(max_restarts=2, max_seconds=5.0)
     >>> [limit.exceeded(t) for t in (0.0, 1.0, 2.0)]
     [False, False, True]
     >>> limit = RestartIntensity(max_restarts=2, max_seconds=5.0)
-    >>> [limit.exceeded(t) for t in (0.0, 1.0, 5.0, 6.0, 9.9)]
-    [False, False, False, False, True]
+    >>> [limit.exceeded(t) for t in (0.0, 1.0, 5.5, 6.5)]
+    [False, False, False, False]
+    >>> limit = RestartIntensity(max_restarts=1, max_seconds=5.0)
+    >>> [limit.exceeded(t) for t in (0.0, 5.0)]
+    [False, True]
+
+(OTP counts in whole seconds of its monotonic clock; these are the loop's
+seconds, fractions included.)
 
 The times come from the loop's monotonic clock, so they only grow and the
 window is a queue: new times join on the right and old ones leave on the
@@ -40,7 +48,7 @@ class RestartIntensity:
         """Count a restart at `now`; True when it is one too many for the period."""
         times = self.times
         period = self.max_seconds
-        while times and now - times[0] >= period:
+        while times and now - times[0] > period:
             times.popleft()
         times.append(now)
         return len(times) > self.max_restarts
