@@ -13,7 +13,7 @@ from threading import get_ident
 from typing import TYPE_CHECKING, TypeGuard
 
 from .._errors import CallTimeout, Exit, NoProc
-from .._runtime._call_timeouts import CallTimeouts, check_timeout
+from .._runtime._call_timeouts import CallTimeouts, check_timeout, timeouts_for
 from .._runtime._ids import Pid
 from .._runtime._names import noproc, resolve
 from .._runtime._process import Process
@@ -119,7 +119,8 @@ async def call(server: Dest, request: object, timeout: float | None = 5.0) -> ob
         proc.enqueue(from_)
     if timeout is None:
         return await fut
-    # _wait_reply and _start_clock, inlined: two calls less on every queued call
+    # _wait_reply, _start_clock and timeouts_for, inlined: three calls less on
+    # every queued call
     timeouts = node.call_timeouts.get(timeout)
     if timeouts is None:
         timeouts = node.call_timeouts[timeout] = CallTimeouts(node.loop, timeout)
@@ -146,9 +147,7 @@ async def _wait_reply(
 
 def _start_clock(node: Node, timeout: float, from_: From, server: object) -> CallTimeouts:
     """Start the timeout of a waiting call, on the node's timer for that timeout value."""
-    timeouts = node.call_timeouts.get(timeout)
-    if timeouts is None:
-        timeouts = node.call_timeouts[timeout] = CallTimeouts(node.loop, timeout)
+    timeouts = timeouts_for(node, timeout)
     timeouts.add(from_, server)
     return timeouts
 

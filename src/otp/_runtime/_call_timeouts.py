@@ -25,11 +25,14 @@ import asyncio
 import time
 from collections import deque
 from collections.abc import Callable
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from .._errors import CallTimeout
 from ._clock import now
 from ._repr import MESSAGE_LIMIT, safe_repr, show
+
+if TYPE_CHECKING:
+    from ._node import Node
 
 
 def check_timeout(timeout: object, what: str) -> None:
@@ -115,6 +118,14 @@ class CallTimeouts:
             q.popleft()
             if not from_.done:
                 expire(from_, server, self.timeout)
+
+
+def timeouts_for(node: Node, timeout: float) -> CallTimeouts:
+    """The node's `CallTimeouts` for calls of `timeout` seconds (one loop timer for them all)."""
+    timeouts = node.call_timeouts.get(timeout)
+    if timeouts is None:
+        timeouts = node.call_timeouts[timeout] = CallTimeouts(node.loop, timeout)
+    return timeouts
 
 
 def loop_clock(loop: asyncio.AbstractEventLoop) -> Callable[[], float]:

@@ -41,7 +41,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Final, NamedTuple, final
 
 from .._errors import NoConnection, NoProc
-from .._runtime._call_timeouts import CallTimeouts
+from .._runtime._call_timeouts import timeouts_for
 from .._runtime._ids import Pid, Ref, _new_remote_pid
 from .._runtime._process import Process
 from .._runtime._repr import safe_repr
@@ -442,9 +442,7 @@ class Distribution:
         # The deadline is kept with the node's other calls of the same
         # timeout (one loop timer for all), which fails `fut` with CallTimeout.
         waiting = _Waiting(fut, request)
-        timeouts = self.node.call_timeouts.get(timeout)
-        if timeouts is None:
-            timeouts = self.node.call_timeouts[timeout] = CallTimeouts(self.loop, timeout)
+        timeouts = timeouts_for(self.node, timeout)
         timeouts.add(waiting, target)
         try:
             return await fut
