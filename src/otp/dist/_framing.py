@@ -28,7 +28,10 @@ Writing. Frames wait in `pending` and leave together, in one write:
   caller's next call) leaves in that iteration, in one write, without a
   loop iteration of its own;
 - any other frame (a process sending on its own) schedules the flush if
-  none is due: the frames of one loop step leave in one write.
+  none is due: the frames of one loop step leave in one write;
+- a sender about to wait for the answer (a remote call) writes what is
+  pending at once with `flush_now`, outside a burst: its request does not
+  wait a loop iteration for the flush.
 
 While the transport asks to pause writing (its buffer is above its
 high-water mark: the peer reads slower than this node writes), frames stay
