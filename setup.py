@@ -1,7 +1,7 @@
 """Build the compiled term codec; everything else is in pyproject.toml.
 
 The extension is optional: without a C compiler the install still succeeds
-and `otp.dist` uses its pure-Python codec (`otp.dist.codec == "python"`).
+and `otp.distribution` uses its pure-Python codec (`otp.distribution.codec == "python"`).
 """
 
 from setuptools import Extension, setup
@@ -11,9 +11,9 @@ PARTS = ["_term_c", "_term_c_decode", "_term_c_ids", "_term_c_encode"]
 setup(
     ext_modules=[
         Extension(
-            "otp.dist._term_c",
-            sources=[f"src/otp/dist/{part}.c" for part in PARTS],
-            depends=["src/otp/dist/_term_c.h"],
+            "otp.distribution._term_c",
+            sources=[f"src/otp/distribution/{part}.c" for part in PARTS],
+            depends=["src/otp/distribution/_term_c.h"],
             optional=True,
         )
     ]

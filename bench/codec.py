@@ -35,7 +35,7 @@ from functools import partial
 
 from otp import Atom
 from otp._runtime._ids import _new_ref, _new_remote_pid
-from otp.dist import ImproperList, _term_compiled, _term_decode, _term_encode
+from otp.distribution import ImproperList, _term_compiled, _term_decode, _term_encode
 
 perf = time.perf_counter
 NODE = "bench@127.0.0.1"

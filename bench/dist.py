@@ -22,7 +22,7 @@ the ratios are the medians of the per-repetition ratios to Erlang -> Erlang.
 The targets, as ratios to Erlang -> Erlang: calls within 1.3x from and to
 Erlang and within 1.5x between Python nodes; casts at least 1.0x. The codec's
 cost per encode and decode of the same messages is printed too (with the
-codec `otp.dist.codec` names; `bench/codec.py` compares both codecs).
+codec `otp.distribution.codec` names; `bench/codec.py` compares both codecs).
 
 Usage::
 
@@ -45,9 +45,9 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
 import otp
-import otp.dist
+import otp.distribution
 from otp import Atom
-from otp.dist import ImproperList, decode, encode
+from otp.distribution import ImproperList, decode, encode
 
 perf = time.perf_counter
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -340,7 +340,10 @@ def main(argv: list[str] | None = None) -> None:
         f"per measure, medians of {sizes.reps} repetitions, {perf() - t0:.0f} s in all.\n"
     )
     print(markdown(rows))
-    print(f"\nThe term codec (otp.dist.encode / decode, {otp.dist.codec}), best of 3:\n")
+    print(
+        "\nThe term codec (otp.distribution.encode / decode, "
+        f"{otp.distribution.codec}), best of 3:\n"
+    )
     print("| term | encode (us) | decode (us) |\n|---|---|---|")
     for label, enc, dec in codec:
         print(f"| {label} | {enc:.2f} | {dec:.2f} |")

@@ -27,7 +27,7 @@ stamp="$venv/.installed"
 # What the install depends on: the project's metadata and the compiled codec's
 # build, so that a changed C source is compiled again.
 changed=""
-for input in pyproject.toml setup.py src/otp/dist/_term_c*.[ch]; do
+for input in pyproject.toml setup.py src/otp/distribution/_term_c*.[ch]; do
     if [ -f "$stamp" ] && [ "$input" -nt "$stamp" ]; then
         changed="${changed:+$changed, }$input"
     fi

@@ -83,12 +83,12 @@ from ._runtime._terms import Port as Port
 from ._runtime._timers import cancel_timer as cancel_timer
 from ._runtime._timers import read_timer as read_timer
 from ._runtime._timers import send_after as send_after
-from .dist import _pg as pg
-from .dist._node import NodeDown as NodeDown
-from .dist._node import connect as connect
-from .dist._node import disconnect as disconnect
-from .dist._node import monitor_node as monitor_node
-from .dist._node import nodes as nodes
+from .distribution import _pg as pg
+from .distribution._node import NodeDown as NodeDown
+from .distribution._node import connect as connect
+from .distribution._node import disconnect as disconnect
+from .distribution._node import monitor_node as monitor_node
+from .distribution._node import nodes as nodes
 
 
 def node() -> str:

@@ -203,7 +203,7 @@ class Node:
         _check_options(slow_callback, batch, shutdown_timeout, net_ticktime, report_limit)
         self._dist_options: tuple[str | None, bool, float] | None = None
         if name is not None:
-            from ..dist._node import full_name
+            from ..distribution._node import full_name
 
             name = full_name(name)
             self._dist_options = (cookie, hidden, net_ticktime)
@@ -271,7 +271,7 @@ class Node:
     async def _start_distribution(
         self, cookie: str | None, hidden: bool, net_ticktime: float
     ) -> None:
-        from ..dist._node import Distribution, read_cookie
+        from ..distribution._node import Distribution, read_cookie
 
         dist = Distribution(self, read_cookie(cookie), hidden, net_ticktime)
         await dist.start()

@@ -1,6 +1,6 @@
 """Erlang term values that have no exact Python counterpart.
 
-Most Erlang terms map onto plain Python values (see `otp.dist` for the full
+Most Erlang terms map onto plain Python values (see `otp.distribution` for the full
 table). The ones here fill the gaps:
 
 - `Atom`: an Erlang atom, a `str` subclass, so `Atom("ok") == "ok"`.
@@ -180,7 +180,9 @@ class Fun:
     _raw: bytes
 
     def __init__(self, *_: object) -> None:  # pragma: no cover - guard
-        raise TypeError("otp.dist.Fun has no public constructor: funs come from Erlang nodes")
+        raise TypeError(
+            "otp.distribution.Fun has no public constructor: funs come from Erlang nodes"
+        )
 
     def __eq__(self, other: object) -> bool:
         return type(other) is Fun and self._raw == other._raw

@@ -9,7 +9,7 @@ from collections.abc import Callable
 from types import SimpleNamespace
 from typing import cast
 
-from otp.dist import decode_from
+from otp.distribution import decode_from
 
 
 class Wire(asyncio.Transport):
@@ -60,7 +60,7 @@ class Wire(asyncio.Transport):
         self.reading = True
 
     def writer(self) -> asyncio.StreamWriter:
-        """A stand-in for the stream writer the handshake used (all `attach` reads is its transport)."""
+        """A stand-in for the handshake's stream writer (all `attach` reads is its transport)."""
         return cast(asyncio.StreamWriter, SimpleNamespace(transport=self))
 
     # -- the peer ----------------------------------------------------------------------

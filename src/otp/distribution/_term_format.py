@@ -70,11 +70,11 @@ class DecodeError(ValueError):
 
     `offset` is where in the input the problem was found.
 
-    >>> from otp.dist import decode
+    >>> from otp.distribution import decode
     >>> decode(b"\\x83m\\x00\\x00\\x00\\x09abc")
     Traceback (most recent call last):
     ...
-    otp.dist._term_format.DecodeError: input ends before a binary of 9 bytes (at offset 2)
+    otp.distribution._term_format.DecodeError: input ends before a binary of 9 bytes (at offset 2)
     """
 
     offset: int

@@ -73,11 +73,11 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Final
 
-from .._runtime._repr import show
 from .._behaviours._gen_server import start_server
 from .._errors import NoProc
 from .._runtime._ids import Pid, Ref
 from .._runtime._process import Process
+from .._runtime._repr import show
 from .._runtime._scheduler import current_node, self_process
 from .._runtime._terms import freeze
 from ._pg_scope import _find, _Scope, _ScopeServer
@@ -113,7 +113,8 @@ def _local_pids(pids: Pid | Iterable[Pid], what: str) -> tuple[list[Process], ob
             )
         if pid.node != node.name or (isinstance(pid, Process) and pid.rt is not node):
             raise ValueError(
-                f"pg.{what}: {show(pid)} runs on node {show(pid.node)}; only processes of this node "
+                f"pg.{what}: {show(pid)} runs on node {show(pid.node)}; "
+                "only processes of this node "
                 f"({show(node.name)}) can {what} a group here, as in OTP: call otp.pg.{what} "
                 f"on its own node"
             )

@@ -9,7 +9,7 @@ from collections.abc import Callable
 
 import pytest
 
-from otp.dist._handshake import (
+from otp.distribution._handshake import (
     MANDATORY_26,
     OUR_FLAGS,
     PUBLISHED,
@@ -129,7 +129,9 @@ class TestAlive:
         def on_alive(*args: object) -> None:
             told.append(args)
 
-        a, b, _ = asyncio.run(both(a_cookie=b"wrong", decide=lambda name: "alive", on_alive=on_alive))
+        a, b, _ = asyncio.run(
+            both(a_cookie=b"wrong", decide=lambda name: "alive", on_alive=on_alive)
+        )
         assert isinstance(a, asyncio.IncompleteReadError | HandshakeError)
         assert isinstance(b, HandshakeError)
         assert told == []

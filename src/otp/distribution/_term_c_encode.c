@@ -465,7 +465,7 @@ PyObject *
 term_c_encode(PyObject *module, PyObject *term)
 {
     if (!term_c_ready) {
-        PyErr_SetString(PyExc_RuntimeError, "otp.dist._term_c is not set up: call _setup() first");
+        PyErr_SetString(PyExc_RuntimeError, "otp.distribution._term_c is not set up: call _setup() first");
         return NULL;
     }
     Buf b = {.len = 0, .cap = sizeof(b.small), .scratch = NULL};

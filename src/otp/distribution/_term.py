@@ -3,7 +3,7 @@
 This is the byte format of `term_to_binary/1` and of every message between
 distributed nodes. Each encoded term starts with the version byte 131.
 
->>> from otp.dist import Atom, decode, encode
+>>> from otp.distribution import Atom, decode, encode
 >>> encode((Atom("ok"), 1, "hi"))
 b'\\x83h\\x03w\\x02oka\\x01m\\x00\\x00\\x00\\x02hi'
 >>> decode(encode({"key": [1.5, None, True]}))
@@ -78,15 +78,15 @@ the local process for a pid of this node; by default each decoding session
 them, so within a session equal pids are the same object. Pids inside a
 pickled object travel in their Erlang form and go through the same hook.
 
-Two implementations, one behaviour: `otp.dist.codec` says which is in use.
+Two implementations, one behaviour: `otp.distribution.codec` says which is in use.
 `"compiled"` is a C extension built by `pip install` on a machine with a C
 compiler; it decodes and encodes the common terms itself and hands the
 rest to the pure-Python codec, so its results and errors are the same.
 `"python"` is the pure-Python codec: used when the extension was not built,
 or when the environment variable `OTP_PURE_PYTHON=1` is set at import.
 
->>> import otp.dist
->>> otp.dist.codec in ("compiled", "python")
+>>> import otp.distribution
+>>> otp.distribution.codec in ("compiled", "python")
 True
 
 Not supported: the atom cache (`ATOM_CACHE_REF`), `LOCAL_EXT` (its contents

@@ -17,7 +17,7 @@ from typing import Any
 from otp import Pid
 from otp._runtime._ids import Ref, _new_ref, _new_remote_pid
 from otp._runtime._terms import _new_port
-from otp.dist import (
+from otp.distribution import (
     Atom,
     BitBinary,
     DecodeError,

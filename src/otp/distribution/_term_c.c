@@ -110,7 +110,7 @@ static PyMethodDef decode_from_def = {
     "decode_from(self, data, offset=0, *, version_byte=True), as the pure Decoder method."};
 
 static struct PyModuleDef module_def = {
-    PyModuleDef_HEAD_INIT, "otp.dist._term_c",
+    PyModuleDef_HEAD_INIT, "otp.distribution._term_c",
     "The compiled fast path of the external term format codec (see _term_c.c).", -1, methods,
 };
 

@@ -1,8 +1,8 @@
-"""Erlang distribution: talk to Erlang and Elixir nodes (opt-in: `import otp.dist`).
+"""Erlang distribution: talk to Erlang and Elixir nodes (opt-in: `import otp.distribution`).
 
 The external term format codec: `encode`, `decode` and `decode_from` (`codec`
 says whether the compiled or the pure-Python implementation runs them), and the
-term values without an exact Python counterpart (see `otp.dist._term` for the
+term values without an exact Python counterpart (see `otp.distribution._term` for the
 full mapping between Erlang terms and Python values).
 """
 

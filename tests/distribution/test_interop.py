@@ -20,8 +20,8 @@ import pytest
 import otp
 from otp import Atom
 from otp._runtime._scheduler import current_node
-from otp.dist._handshake import OUR_FLAGS, HandshakeError, initiate
-from otp.dist._node import Distribution
+from otp.distribution._handshake import OUR_FLAGS, HandshakeError, initiate
+from otp.distribution._node import Distribution
 
 pytestmark = pytest.mark.erlang
 

@@ -18,7 +18,7 @@ from term_helpers import VECTORS, expected, pid, ref, same
 
 import otp
 from otp import Pid
-from otp.dist import (
+from otp.distribution import (
     Atom,
     BitBinary,
     DecodeError,

@@ -415,9 +415,7 @@ class Distribution:
         else:
             peer, wire = target[1], Atom(target[0])
         if peer == self.name:
-            raise NoProc(
-                "noproc", f"call to {safe_repr(target)} failed: the process is not alive"
-            )
+            raise NoProc("noproc", f"call to {safe_repr(target)} failed: the process is not alive")
         conn = self.connection(peer)
         caller = current_process.get() or self.anonymous_pid()
         ref = self.node.make_ref()

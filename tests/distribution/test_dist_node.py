@@ -17,7 +17,7 @@ from node_helpers import python_node
 
 import otp
 from otp import Atom
-from otp.dist._node import full_name, read_cookie
+from otp.distribution._node import full_name, read_cookie
 
 COOKIE = "two-python-nodes"
 GUARD = 30.0  # seconds: only ever reached when something hangs
@@ -111,7 +111,7 @@ class TestTwoPythonNodes:
         async def main() -> list[object]:
             async with other_node(b):
                 seen = [await otp.call(("echo", b), i) for i in range(3)]
-                return seen + [otp.nodes()]
+                return [*seen, otp.nodes()]
 
         got = otp.run(main, node=a, cookie=COOKIE, use_uvloop=True)
         assert got == [("echo", 0), ("echo", 1), ("echo", 2), [b]]

@@ -3,7 +3,7 @@
 A connection starts with a handshake that proves both nodes know the same
 cookie and agrees on capability flags. Its messages are framed with a
 2-byte length; after it, every packet has a 4-byte length (see
-`otp.dist._connection`). A is the initiator, B the acceptor::
+`otp.distribution._connection`). A is the initiator, B the acceptor::
 
     A -> B  'N' Flags:64 Creation:32 NameLen:16 Name      (send_name)
     B -> A  's' Status                                     (ok, ok_simultaneous,

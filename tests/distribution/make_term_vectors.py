@@ -2,7 +2,7 @@
 
 Run by hand when the table changes (needs `erl` and `erlc` on the PATH):
 
-    python tests/dist/make_term_vectors.py
+    python tests/distribution/make_term_vectors.py
 
 Each vector records an Erlang expression, the Python value the codec must
 decode it to (a Python expression, evaluated by the tests), and the bytes of

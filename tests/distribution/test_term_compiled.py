@@ -1,6 +1,6 @@
 """The compiled term codec gives exactly what the pure-Python codec gives.
 
-Both codecs run in every test, whatever `otp.dist.codec` is: the pure one
+Both codecs run in every test, whatever `otp.distribution.codec` is: the pure one
 (`_term_decode`, `_term_encode`) is the reference, and the compiled one
 (`_term_compiled`) must produce the same bytes, the same values (types and
 pid identity included) and the same errors (type, message and offset), on
@@ -28,7 +28,7 @@ from test_term_properties import FAST, FUZZ, VALID, plain_terms, terms
 from otp import Pid
 from otp._runtime._ids import _new_ref
 from otp._runtime._terms import _new_port
-from otp.dist import (
+from otp.distribution import (
     Atom,
     BitBinary,
     DecodeError,
@@ -114,14 +114,14 @@ def assert_encode_agrees(term: object) -> None:
 
 def test_the_compiled_codec_is_built_when_required() -> None:
     assert _term_compiled.AVAILABLE, (
-        "OTP_REQUIRE_COMPILED=1 but otp.dist._term_c did not import: "
+        "OTP_REQUIRE_COMPILED=1 but otp.distribution._term_c did not import: "
         "build it with 'pip install -e .' (needs a C compiler)"
     )
 
 
 class TestSelection:
     def run(self, **env: str) -> str:
-        code = "import otp.dist; print(otp.dist.codec, otp.dist.Decoder.__module__)"
+        code = "import otp.distribution as d; print(d.codec, d.Decoder.__module__)"
         environment = {k: v for k, v in os.environ.items() if k != "OTP_PURE_PYTHON"} | env
         result = subprocess.run(
             [sys.executable, "-c", code], env=environment, capture_output=True, text=True
@@ -130,10 +130,10 @@ class TestSelection:
         return result.stdout.strip()
 
     def test_the_compiled_codec_is_used_when_it_imports(self) -> None:
-        assert self.run() == "compiled otp.dist._term_compiled"
+        assert self.run() == "compiled otp.distribution._term_compiled"
 
     def test_otp_pure_python_forces_the_pure_codec(self) -> None:
-        assert self.run(OTP_PURE_PYTHON="1") == "python otp.dist._term_decode"
+        assert self.run(OTP_PURE_PYTHON="1") == "python otp.distribution._term_decode"
 
 
 class TestVectors:

@@ -11,13 +11,13 @@ import logging
 from collections.abc import Callable, Iterable, Sequence
 from typing import TYPE_CHECKING, Final, NamedTuple, TypeVar, final
 
-from .._runtime._repr import show, shown
 from .._behaviours._gen_server import GenServer, cast
 from .._behaviours._results import NoReply
 from .._runtime._ids import Pid, Ref
 from .._runtime._mailbox import send
 from .._runtime._messages import Down
 from .._runtime._process import Process
+from .._runtime._repr import show, shown
 from .._runtime._scheduler import current_node, self_process
 from .._runtime._signals import monitor as monitor_process
 from .._runtime._terms import Atom, freeze
@@ -104,7 +104,9 @@ class _Scope:
         self.up_hook: Callable[[str], None] | None = None
 
     def __repr__(self) -> str:
-        return f"<pg scope {show(self.name)} {len(self.groups)} groups, {len(self.peers)} peer nodes>"
+        return (
+            f"<pg scope {show(self.name)} {len(self.groups)} groups, {len(self.peers)} peer nodes>"
+        )
 
     # -- local members ----------------------------------------------------------------
 
@@ -262,6 +264,7 @@ class _Scope:
 
 class _ScopeServer(GenServer):
     """The process registered as the scope's name: it speaks `pg`'s protocol with its peers."""
+
     _otp_label = "pg scope"
 
     def __init__(self) -> None:
@@ -381,7 +384,9 @@ def _index_of(node: Node) -> _Index:
 
 def _find(scope: str) -> _Scope | None:
     if not isinstance(scope, str):
-        raise TypeError(f"a pg scope is named by a str (an atom on Erlang nodes); got {show(scope)}")
+        raise TypeError(
+            f"a pg scope is named by a str (an atom on Erlang nodes); got {show(scope)}"
+        )
     proc = current_node().names.get(scope)
     impl = getattr(proc, "impl", None)
     if type(impl) is _ScopeServer and impl.scope is not None and not impl.scope.closed:

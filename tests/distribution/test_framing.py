@@ -15,11 +15,11 @@ import otp
 from otp import Atom
 from otp._runtime._ids import _new_ref
 from otp._runtime._scheduler import current_node
-from otp.dist import ImproperList, encode
-from otp.dist._connection import Connection
-from otp.dist._framing import Framing
-from otp.dist._handshake import OUR_FLAGS
-from otp.dist._node import Distribution
+from otp.distribution import ImproperList, encode
+from otp.distribution._connection import Connection
+from otp.distribution._framing import Framing
+from otp.distribution._handshake import OUR_FLAGS
+from otp.distribution._node import Distribution
 from otp.testing import VirtualClock, wait_idle
 
 PEER = "erl@host"
@@ -234,9 +234,7 @@ def call(conn: Connection, n: int) -> bytes:
 
 
 class TestConnection:
-    def test_an_inline_reply_leaves_before_data_received_returns(
-        self, clock: VirtualClock
-    ) -> None:
+    def test_an_inline_reply_leaves_before_data_received_returns(self, clock: VirtualClock) -> None:
         async def main() -> list[bytes]:
             conn, wire = open_connection()
             caller = remote_pid(conn, 5)
@@ -268,7 +266,7 @@ class TestConnection:
             loop.call_soon(received, context=contextvars.Context())
             await wait_idle()
             conn.close()
-            return seen + [len(wire.packets())]
+            return [*seen, len(wire.packets())]
 
         assert clock.run(main) == [1, 1, 2]  # both replies, in the callback's one write
 
@@ -288,7 +286,7 @@ class TestConnection:
             loop.call_soon(received, context=contextvars.Context())
             await wait_idle()
             conn.close()
-            return seen + [len(wire.packets())]
+            return [*seen, len(wire.packets())]
 
         assert clock.run(main) == [0, 2]
 
@@ -311,9 +309,7 @@ class TestConnection:
             assert clock.run(main) == "after"
         assert any("past the packet's end" in r.getMessage() for r in caplog.records)
 
-    def test_losing_the_connection_mid_frame_fires_noconnection(
-        self, clock: VirtualClock
-    ) -> None:
+    def test_losing_the_connection_mid_frame_fires_noconnection(self, clock: VirtualClock) -> None:
         async def main() -> object:
             conn, wire = open_connection()
             otp.trap_exit(True)
@@ -326,4 +322,3 @@ class TestConnection:
 
         got = clock.run(main)
         assert type(got) is otp.Exited and got.reason == "noconnection"
-

@@ -427,7 +427,7 @@ term_c_decode_from(PyObject *module, PyObject *const *args, Py_ssize_t nargsf,
     PyErr_Clear();
 pure:
     if (py_decode_from == NULL) {
-        PyErr_SetString(PyExc_RuntimeError, "otp.dist._term_c is not set up: call _setup() first");
+        PyErr_SetString(PyExc_RuntimeError, "otp.distribution._term_c is not set up: call _setup() first");
         return NULL;
     }
     return PyObject_Vectorcall(py_decode_from, args, nargsf, kwnames);

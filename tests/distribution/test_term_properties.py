@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 from term_helpers import VECTORS, pid, ref, same
 
 from otp._runtime._terms import _new_port
-from otp.dist import (
+from otp.distribution import (
     Atom,
     BitBinary,
     DecodeError,

@@ -47,7 +47,7 @@ else:
 
 
 class Decoder(_term_decode.Decoder):
-    """A decoding session, as `otp.dist.Decoder`, decoding with the compiled code."""
+    """A decoding session, as `otp.distribution.Decoder`, decoding with the compiled code."""
 
     __slots__ = ()
 
@@ -56,14 +56,14 @@ class Decoder(_term_decode.Decoder):
 
 
 def decode(data: ByteString, *, pids: PidHook | None = None, allow_pickle: bool = True) -> object:
-    """As `otp.dist.decode`, with the compiled decoder."""
+    """As `otp.distribution.decode`, with the compiled decoder."""
     return Decoder(pids=pids, allow_pickle=allow_pickle).decode(data)
 
 
 def decode_from(
     data: ByteString, offset: int = 0, *, pids: PidHook | None = None, allow_pickle: bool = True
 ) -> tuple[object, int]:
-    """As `otp.dist.decode_from`, with the compiled decoder."""
+    """As `otp.distribution.decode_from`, with the compiled decoder."""
     return Decoder(pids=pids, allow_pickle=allow_pickle).decode_from(data, offset)
 
 

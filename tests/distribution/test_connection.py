@@ -14,10 +14,10 @@ import otp
 from otp import Atom
 from otp._runtime._ids import _new_ref, _new_remote_pid
 from otp._runtime._scheduler import current_node
-from otp.dist import ImproperList, encode
-from otp.dist._connection import Connection
-from otp.dist._handshake import OUR_FLAGS, HandshakeError, initiate
-from otp.dist._node import Distribution
+from otp.distribution import ImproperList, encode
+from otp.distribution._connection import Connection
+from otp.distribution._handshake import OUR_FLAGS, HandshakeError, initiate
+from otp.distribution._node import Distribution
 from otp.testing import VirtualClock, wait_idle
 
 PEER = "erl@host"

@@ -20,7 +20,7 @@ from typing import TypeVar
 
 import pytest
 
-from otp.dist._epmd import (
+from otp.distribution._epmd import (
     EpmdError,
     EpmdServer,
     EpmdUnavailable,

@@ -1,9 +1,9 @@
 """The embedded epmd: `EpmdServer`, an epmd written in Python.
 
-`ensure_epmd` (in `otp.dist._epmd`, which also exports `EpmdServer`) starts
+`ensure_epmd` (in `otp.distribution._epmd`, which also exports `EpmdServer`) starts
 one when neither a running epmd nor Erlang's `epmd` program is available, so
 two Python nodes find each other on a machine without Erlang. The protocol it
-serves is described in `otp.dist._epmd`.
+serves is described in `otp.distribution._epmd`.
 """
 
 from __future__ import annotations
