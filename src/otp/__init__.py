@@ -85,10 +85,10 @@ from ._runtime._timers import read_timer as read_timer
 from ._runtime._timers import send_after as send_after
 from .distribution import _pg as pg
 from .distribution._node import NodeDown as NodeDown
-from .distribution._node import connect as connect
-from .distribution._node import disconnect as disconnect
-from .distribution._node import monitor_node as monitor_node
-from .distribution._node import nodes as nodes
+from .distribution._nodes import connect as connect
+from .distribution._nodes import disconnect as disconnect
+from .distribution._nodes import monitor_node as monitor_node
+from .distribution._nodes import nodes as nodes
 
 
 def node() -> str:

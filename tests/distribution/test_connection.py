@@ -13,11 +13,13 @@ from fake_transport import Wire
 import otp
 from otp import Atom
 from otp._runtime._ids import _new_ref, _new_remote_pid
+from otp._runtime._node_options import DistOptions
 from otp._runtime._scheduler import current_node
 from otp.distribution import ImproperList, encode
 from otp.distribution._connection import Connection
 from otp.distribution._handshake import OUR_FLAGS, HandshakeError, initiate
 from otp.distribution._node import Distribution
+from otp.distribution._setup import accepted
 from otp.testing import VirtualClock, wait_idle
 
 PEER = "erl@host"
@@ -42,7 +44,7 @@ def _dist() -> Distribution:
 def open_connection(ticktime: float = 60.0) -> tuple[Connection, Wire, Wire]:
     """A connection that is up, its transport as the peer feeds it, and as it was written."""
     node = current_node()
-    dist = node.dist = Distribution(node, b"cookie", net_ticktime=ticktime)
+    dist = node.dist = Distribution(node, DistOptions(net_ticktime=ticktime), b"cookie")
     _current.append(dist)
     conn = dist.conns[PEER] = Connection(dist, PEER)
     wire = Wire()
@@ -458,10 +460,10 @@ class PipeTransport(Wire):
 async def newcomer(cookie: bytes) -> object:
     """Another connection from a node calling itself PEER; the handshake's outcome."""
     ours, theirs = asyncio.StreamReader(), asyncio.StreamReader()
-    accepted = _dist()._accepted(ours, cast(asyncio.StreamWriter, Pipe(ours, theirs)))
+    incoming = accepted(_dist(), ours, cast(asyncio.StreamWriter, Pipe(ours, theirs)))
     [outcome, _] = await asyncio.gather(
         initiate(theirs, Pipe(theirs, ours), PEER, 8, cookie, OUR_FLAGS),
-        accepted,
+        incoming,
         return_exceptions=True,
     )
     return outcome

@@ -17,7 +17,8 @@ from node_helpers import python_node
 
 import otp
 from otp import Atom
-from otp.distribution._node import full_name, read_cookie
+from otp._runtime._node_options import full_name
+from otp.distribution._cookie import read_cookie
 
 COOKIE = "two-python-nodes"
 GUARD = 30.0  # seconds: only ever reached when something hangs

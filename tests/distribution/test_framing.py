@@ -14,6 +14,7 @@ from fake_transport import Wire
 import otp
 from otp import Atom
 from otp._runtime._ids import _new_ref
+from otp._runtime._node_options import DistOptions
 from otp._runtime._scheduler import current_node
 from otp.distribution import ImproperList, encode
 from otp.distribution._connection import Connection
@@ -204,7 +205,7 @@ class TestWriting:
 
 def open_connection() -> tuple[Connection, Wire]:
     node = current_node()
-    dist = node.dist = Distribution(node, b"cookie")
+    dist = node.dist = Distribution(node, DistOptions(), b"cookie")
     conn = dist.conns[PEER] = Connection(dist, PEER)
     wire = Wire()
     conn.attach(asyncio.StreamReader(), wire.writer(), OUR_FLAGS)

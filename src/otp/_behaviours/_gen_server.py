@@ -68,6 +68,9 @@ from .._runtime._process import Process, is_normal_exit
 from .._runtime._repr import MESSAGE_LIMIT, show, shown
 from .._runtime._scheduler import current_process, node_of
 from .._runtime._steps import drive
+
+# GenServer's messages from other nodes: registered with the runtime on import.
+from . import _server_wire  # noqa: F401
 from ._callback_names import check_callback_names
 from ._gen_server_client import call, cast, reply, stop
 from ._results import MISSING, Ignore, NoReply, Ok, Reply, Stop

@@ -5,6 +5,10 @@ settings of its schedulers. All delivery between processes goes through the
 `route_*` methods here: a local pid is a `Process` and is handled at once;
 any other pid belongs to a remote node and is handed to the distribution
 layer (`self.dist`), which is the only thing a distributed node adds.
+
+The runtime never imports that layer: it plugs itself in through
+`Node.distribution_factory` when it is imported (importing `otp` does it),
+and the runtime calls it when a node with a name starts.
 """
 
 from __future__ import annotations
@@ -16,13 +20,14 @@ import inspect
 import itertools
 import logging
 from collections import deque
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable, Coroutine, Sequence
 from types import FunctionType
-from typing import TYPE_CHECKING, Any, NoReturn, Protocol, TypeVar
+from typing import TYPE_CHECKING, Any, ClassVar, NoReturn, Protocol, TypeVar
 
 from .._errors import NoConnection
 from ._ids import Pid, Ref, _new_ref
 from ._messages import Down
+from ._node_options import DistOptions, full_name
 from ._process import Process, start_task
 from ._repr import DEFAULT_LIMIT, show
 from ._scheduler import bind, current_process, unbind
@@ -51,6 +56,8 @@ if TYPE_CHECKING:
         ) -> object: ...
         async def start(self) -> None: ...
         async def stop(self) -> None: ...
+
+    DistributionFactory = Callable[["Node", DistOptions], Distribution]
 
 
 logger = logging.getLogger("otp")
@@ -199,14 +206,19 @@ class Node:
         hidden: bool = True,
         net_ticktime: float = 60.0,
         report_limit: int = DEFAULT_LIMIT,
+        bind: str | None = None,
+        port: int | tuple[int, int] | None = None,
+        tls: object = None,
+        pickle: bool = True,
+        rpc: str | Sequence[str] = "*",
     ) -> None:
         _check_options(slow_callback, batch, shutdown_timeout, net_ticktime, report_limit)
-        self._dist_options: tuple[str | None, bool, float] | None = None
+        self.dist_options: DistOptions | None = None
         if name is not None:
-            from ..distribution._node import full_name
-
             name = full_name(name)
-            self._dist_options = (cookie, hidden, net_ticktime)
+            self.dist_options = DistOptions(
+                cookie, hidden, net_ticktime, bind, port, tls, pickle, rpc
+            )
         self.name = name or "nonode@nohost"
         self.cookie = cookie
         self.creation = 0
@@ -235,6 +247,10 @@ class Node:
         self._last_snapshot: contextvars.Context | None = None
         self.timers: dict[float, TimerBatch] = {}  # send_after timers by deadline
 
+    #: Makes the distribution layer of a node started with a name: set by
+    #: that layer when it is imported (`import otp` does it).
+    distribution_factory: ClassVar[DistributionFactory | None] = None
+
     #: The task that sync GenServer callbacks run "inside" (see `enter_task`):
     #: a placeholder that waits until the node stops, never scheduled.
     callback_task: asyncio.Task[None]
@@ -259,21 +275,23 @@ class Node:
         self.callback_task = loop.create_task(
             _placeholder(loop.create_future()), name=f"otp callbacks of {self.name}"
         )
-        if self._dist_options is not None:
+        if self.dist_options is not None:
             try:
-                await self._start_distribution(*self._dist_options)
+                await self._start_distribution(self.dist_options)
             except BaseException:
                 self.callback_task.cancel()
                 unbind(loop)
                 raise
         return self
 
-    async def _start_distribution(
-        self, cookie: str | None, hidden: bool, net_ticktime: float
-    ) -> None:
-        from ..distribution._node import Distribution, read_cookie
-
-        dist = Distribution(self, read_cookie(cookie), hidden, net_ticktime)
+    async def _start_distribution(self, options: DistOptions) -> None:
+        factory = Node.distribution_factory
+        if factory is None:
+            raise RuntimeError(
+                "a node with a name needs the distribution layer: import otp (or "
+                "otp.distribution) before starting it"
+            )
+        dist = factory(self, options)
         await dist.start()
         self.dist = dist
 

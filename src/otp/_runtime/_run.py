@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import signal
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable, Coroutine, Sequence
 from typing import Any, TypedDict, TypeVar
 
 from .._errors import Exit
@@ -30,6 +30,11 @@ class NodeOptions(TypedDict, total=False):
     batch: int
     shutdown_timeout: float
     report_limit: int
+    bind: str | None
+    port: int | tuple[int, int] | None
+    tls: object
+    pickle: bool
+    rpc: str | Sequence[str]
 
 
 def run(
@@ -43,6 +48,11 @@ def run(
     batch: int = DEFAULT_BATCH,
     shutdown_timeout: float = 5.0,
     report_limit: int = DEFAULT_LIMIT,
+    bind: str | None = None,
+    port: int | tuple[int, int] | None = None,
+    tls: object = None,
+    pickle: bool = True,
+    rpc: str | Sequence[str] = "*",
     use_uvloop: bool = False,
     loop_factory: Callable[[], asyncio.AbstractEventLoop] | None = None,
     handle_signals: bool = True,
@@ -70,7 +80,8 @@ def run(
     `node=` names the node (making it distributed) and every other
     `otp.Node` option is accepted here too (`cookie`, `hidden`,
     `net_ticktime`, `slow_callback`, `batch`, `shutdown_timeout`,
-    `report_limit`), with the same meaning and defaults.
+    `report_limit`, `bind`, `port`, `tls`, `pickle`, `rpc`), with the same
+    meaning and defaults.
 
     `use_uvloop=True` runs on uvloop (`pip install otp[uvloop]`).
     """
@@ -84,6 +95,11 @@ def run(
         batch=batch,
         shutdown_timeout=shutdown_timeout,
         report_limit=report_limit,
+        bind=bind,
+        port=port,
+        tls=tls,
+        pickle=pickle,
+        rpc=rpc,
     )
     if _running_loop() is not None:
         raise RuntimeError(

@@ -13,12 +13,11 @@ host name (like `erl -sname`). The node is hidden by default (not in the
 visible. The cookie defaults to the contents of `~/.erlang.cookie`, as `erl`
 reads it.
 
-Calls to processes on other nodes use OTP's wire shape: the caller monitors
-the server (by name or pid), sends `{'$gen_call', {Pid, [alias | Ref]},
-Request}`, and takes the reply from the alias, which is dropped once the
-call is over, so a late reply never reaches a mailbox. A reply sent to the
-caller's pid instead (by a node without aliases, or a server that answers
-`Pid ! {Tag, Reply}` itself) is known by its tag, and dropped as late too.
+Where the rest is: connection set-up in `_setup.py`, one connection in
+`_connection.py`, the control messages in `_control.py`, remote calls in
+`_remote_call.py`, the cookie in `_cookie.py`, the public functions in
+`_nodes.py`. The runtime finds this layer through
+`Node.distribution_factory`, which importing this module sets.
 
 >>> import otp
 >>> async def main():
@@ -33,43 +32,31 @@ import asyncio
 import contextlib
 import contextvars
 import logging
-import os
-import socket
 import weakref
 from collections.abc import Callable, Coroutine
-from pathlib import Path
-from typing import TYPE_CHECKING, Final, NamedTuple, final
+from functools import partial
+from typing import Final, NamedTuple, final
 
-from .._errors import NoConnection, NoProc
-from .._runtime._call_timeouts import timeouts_for
 from .._runtime._ids import Pid, Ref, _new_remote_pid
+from .._runtime._node import Node
+from .._runtime._node_options import DistOptions
 from .._runtime._process import Process
-from .._runtime._repr import safe_repr
-from .._runtime._scheduler import current_node, current_process, self_process
-from .._runtime._terms import Atom, ImproperList
+from .._runtime._scheduler import current_process
+from .._runtime._terms import Atom
 from . import _epmd
-from ._connection import (
-    _EMPTY,
-    _GEN_CALL,
-    DEMONITOR_P,
-    MONITOR_P,
-    REG_SEND,
-    SEND,
-    Connection,
-    alias_of,
-)
-from ._handshake import OUR_FLAGS, PUBLISHED, HandshakeError, accept, initiate
-
-if TYPE_CHECKING:
-    from .._runtime._node import Node
+from ._connection import Connection
+from ._control import REG_SEND, SEND
+from ._cookie import read_cookie
+from ._handshake import OUR_FLAGS, PUBLISHED
+from ._remote_call import remote_call
+from ._setup import accepted, dial
 
 logger = logging.getLogger("otp")
 
-#: Seconds a connection may take to set up (Erlang's `net_setuptime`).
-SETUP_TIME: Final = 7.0
 DEFAULT_TICKTIME: Final = 60.0
-_ALIAS = Atom("alias")
-_YES = Atom("yes")
+_EMPTY: Final = Atom("")
+_GEN_CALL: Final = Atom("$gen_call")
+_YES: Final = Atom("yes")
 
 
 @final
@@ -82,53 +69,17 @@ class NodeDown(NamedTuple):
     node: str
 
 
-def full_name(name: str) -> str:
-    """`name@host`: a name without a host gets this machine's short host name.
-
-    >>> full_name("py@127.0.0.1")
-    'py@127.0.0.1'
-    >>> full_name("py") == "py@" + socket.gethostname().split(".")[0]
-    True
-    """
-    alive, at, host = name.partition("@")
-    if not alive or (at and not host) or "@" in host:
-        raise ValueError(f"a node name is 'name@host' or 'name' (for name@this-host); got {name!r}")
-    return name if at else f"{alive}@{socket.gethostname().split('.')[0]}"
-
-
-def read_cookie(cookie: str | None) -> bytes:
-    """The cookie: the argument, else the contents of `~/.erlang.cookie` as `erl` reads it."""
-    if cookie is not None:
-        return cookie.encode("utf-8")
-    path = Path(os.environ.get("HOME", str(Path.home()))) / ".erlang.cookie"
-    try:
-        text = path.read_text("utf-8").strip()
-    except OSError as exc:
-        raise ValueError(
-            f"a distributed node needs a cookie: pass cookie='...' or create {path} "
-            f"(erl creates it on its first distributed start); reading it failed: {exc}"
-        ) from None
-    if not text:
-        raise ValueError(f"{path} is empty: write the cookie in it, or pass cookie='...'")
-    return text.encode("utf-8")
-
-
 class Distribution:
     """The distribution layer of one node (see the module docstring)."""
 
-    def __init__(
-        self, node: Node, cookie: bytes, hidden: bool = True, net_ticktime: float = 60.0
-    ) -> None:
-        if net_ticktime <= 0:
-            raise ValueError(
-                f"net_ticktime must be a positive number of seconds; got {net_ticktime}"
-            )
+    def __init__(self, node: Node, options: DistOptions, cookie: bytes) -> None:
         self.node = node
         self.name = node.name
+        self.options = options
         self.cookie = cookie
-        self.hidden = hidden
-        self.net_ticktime = net_ticktime
-        self.flags = OUR_FLAGS | (0 if hidden else PUBLISHED)
+        self.hidden = options.hidden
+        self.net_ticktime = options.net_ticktime
+        self.flags = OUR_FLAGS | (0 if options.hidden else PUBLISHED)
         self.loop = node.loop
         self.conns: dict[str, Connection] = {}
         self.node_monitors: dict[str, list[Process]] = {}
@@ -143,6 +94,11 @@ class Distribution:
         self._epmd: _epmd.EpmdHandle | None = None
         self._tasks: set[asyncio.Task[None]] = set()
 
+    @classmethod
+    def create(cls, node: Node, options: DistOptions) -> Distribution:
+        """The distribution of `node` (the runtime's `Node.distribution_factory`)."""
+        return cls(node, options, read_cookie(options.cookie))
+
     def __repr__(self) -> str:
         return f"<Distribution {self.name!r} port {self.port} {len(self.conns)} connections>"
 
@@ -154,7 +110,7 @@ class Distribution:
         # Started in a context of its own, which its connections' callbacks
         # then run in: none of them belongs to the process that started the node.
         self._server = await self.loop.create_task(
-            asyncio.start_server(self._accepted, host="0.0.0.0", port=0),
+            asyncio.start_server(partial(accepted, self), host="0.0.0.0", port=0),
             context=contextvars.Context(),
         )
         self.port = self._server.sockets[0].getsockname()[1]
@@ -220,98 +176,12 @@ class Distribution:
             if peer == self.name:
                 raise ValueError(f"{peer!r} is this node: there is no connection to itself")
             conn = self.conns[peer] = Connection(self, peer)
-            self._spawn(self._dial(conn))
+            self._spawn(dial(self, conn))
         return conn
-
-    async def _dial(self, conn: Connection) -> None:
-        alive, _, host = conn.peer.partition("@")
-        try:
-            info = await _epmd.port_please(alive, host)
-            if info is None:
-                raise ConnectionError(f"epmd on {host!r} knows no node named {alive!r}")
-            reader, writer = await asyncio.wait_for(
-                asyncio.open_connection(host, info.port), SETUP_TIME
-            )
-        except (OSError, _epmd.EpmdError, ValueError, TimeoutError) as exc:
-            logger.info("Cannot connect to node %r: %s", conn.peer, exc)
-            conn.close(f"cannot connect: {exc}")
-            return
-        try:
-            peer = await asyncio.wait_for(
-                initiate(reader, writer, self.name, self.node.creation, self.cookie, self.flags),
-                SETUP_TIME,
-            )
-        except (OSError, HandshakeError, asyncio.IncompleteReadError, TimeoutError) as exc:
-            writer.close()
-            await self._lost_race(conn, exc)
-            return
-        if conn.state != "connecting" or peer.name != conn.peer:
-            writer.close()  # the peer's own connection to us won the race, or a wrong peer
-            if conn.state == "connecting":
-                conn.close(f"connected to {peer.name!r} instead")
-            return
-        conn.attach(reader, writer, peer.flags)
-        self.node_up(conn.peer)
-
-    async def _lost_race(self, conn: Connection, exc: BaseException) -> None:
-        # Refused with `nok`: the peer is connecting to us at the same time
-        # and its attempt wins; our accept side will attach it to `conn`.
-        if isinstance(exc, HandshakeError) and str(exc).endswith(": nok"):
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(asyncio.shield(conn.ready), SETUP_TIME)
-            if conn.state == "up":
-                return
-        logger.info("Handshake with node %r failed: %s", conn.peer, exc)
-        conn.close(f"handshake failed: {exc}")
-
-    async def _accepted(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        try:
-            peer = await asyncio.wait_for(
-                accept(
-                    reader,
-                    writer,
-                    self.name,
-                    self.node.creation,
-                    self.cookie,
-                    self.flags,
-                    self._decide,
-                    self._on_alive,
-                ),
-                SETUP_TIME,
-            )
-        except (OSError, HandshakeError, asyncio.IncompleteReadError, TimeoutError) as exc:
-            logger.debug("Refused an incoming connection: %s", exc)
-            writer.close()
-            return
-        conn = self.conns.get(peer.name)
-        if conn is None or conn.state != "connecting":
-            conn = self.conns[peer.name] = Connection(self, peer.name)
-        conn.attach(reader, writer, peer.flags)
-        self.node_up(peer.name)
 
     def node_up(self, peer: str) -> None:
         for hook in list(self.up_hooks):
             hook(peer)
-
-    def _decide(self, peer: str) -> str:
-        """The handshake status for an incoming connection from `peer`."""
-        conn = self.conns.get(peer)
-        if peer == self.name:
-            return "not_allowed"
-        if conn is None:
-            return "ok"
-        if conn.state == "up":
-            return "alive"
-        # Both nodes connect to each other at once: the greater name's attempt wins.
-        return "ok_simultaneous" if peer > self.name else "nok"
-
-    def _on_alive(self, peer: str) -> None:
-        """A node we are connected to connects again and proved the cookie: it restarted."""
-        # Our connection to its old incarnation is dead, even if we have not
-        # noticed yet. (One still connecting is kept: this handshake attaches to it.)
-        conn = self.conns.get(peer)
-        if conn is not None and conn.state == "up":
-            conn.close("the node restarted")
 
     def closed(self, conn: Connection) -> None:
         """A connection ended: forget it and tell the node monitors."""
@@ -397,63 +267,7 @@ class Distribution:
         if record is not None:
             conn.send_down(record[2], watcher, ref, reason)
 
-    async def call(
-        self,
-        target: Pid | tuple[str, str],
-        request: object,
-        timeout: float | None,
-        label: str = "$gen_call",
-    ) -> object:
-        """Call a process on another node as `gen:call` does; return its reply.
-
-        Raises NoProc, NoConnection, CallTimeout or Exit(reason) (the server
-        exited during the call).
-        """
-        wire: object
-        if isinstance(target, Pid):
-            peer, wire = target._node_name, target
-        else:
-            peer, wire = target[1], Atom(target[0])
-        if peer == self.name:
-            raise NoProc("noproc", f"call to {safe_repr(target)} failed: the process is not alive")
-        conn = self.connection(peer)
-        caller = current_process.get() or self.anonymous_pid()
-        ref = self.node.make_ref()
-        fut: asyncio.Future[object] = self.loop.create_future()
-        conn.calls[ref] = (fut, target)
-        conn.send((MONITOR_P, caller, wire, ref))
-        message = (Atom(label), (caller, ImproperList([_ALIAS], ref)), request)
-        try:
-            if isinstance(target, Pid):
-                conn.send((SEND, _EMPTY, target), message)
-            else:
-                conn.send((REG_SEND, caller, _EMPTY, wire), message)
-        except BaseException:
-            conn.calls.pop(ref, None)
-            raise
-        conn.flush_now()  # the call leaves now: nothing else is sent while we wait
-        if timeout is None:
-            try:
-                return await fut
-            finally:
-                self._end_call(conn, ref, caller, wire)
-        # The deadline is kept with the node's other calls of the same
-        # timeout (one loop timer for all), which fails `fut` with CallTimeout.
-        waiting = _Waiting(fut, request)
-        timeouts = timeouts_for(self.node, timeout)
-        timeouts.add(waiting, target)
-        try:
-            return await fut
-        finally:
-            waiting.done = True
-            timeouts.settle()
-            self._end_call(conn, ref, caller, wire)
-
-    def _end_call(self, conn: Connection, ref: Ref, caller: Pid, wire: object) -> None:
-        # Still monitoring: end the monitor, which also drops the alias, so
-        # that a late reply is dropped.
-        if conn.calls.pop(ref, None) is not None:
-            conn.send((DEMONITOR_P, caller, wire, ref))
+    call = remote_call
 
     # -- public operations -------------------------------------------------------------
 
@@ -492,90 +306,6 @@ def _noproc_exit(proc: Process, target: Pid) -> None:
         proc.exit_signal(target, "noproc", True)
 
 
-class _Waiting:
-    """A remote call waiting for its reply, as the node's call timeouts see it."""
+Node.distribution_factory = Distribution.create
 
-    __slots__ = ("done", "fut", "request")
-
-    def __init__(self, fut: asyncio.Future[object], request: object) -> None:
-        self.fut: asyncio.Future[object] | None = fut
-        self.request = request
-        self.done = False
-
-
-# -- the public functions ----------------------------------------------------------------
-
-
-def _dist() -> Distribution:
-    dist = current_node().dist
-    if not isinstance(dist, Distribution):
-        raise NoConnection(
-            "noconnection",
-            "this node is not distributed: start it with a name, e.g. "
-            "otp.run(main, node='py@127.0.0.1', cookie='secret')",
-        )
-    return dist
-
-
-def nodes() -> list[str]:
-    """The nodes this node is connected to (hidden or not), without itself.
-
-    >>> import otp
-    >>> async def main():
-    ...     return otp.nodes()
-    >>> otp.run(main)
-    []
-    """
-    dist = current_node().dist
-    return dist.nodes() if isinstance(dist, Distribution) else []
-
-
-async def connect(node: str) -> bool:
-    """Connect to `node` (`name@host`); True once connected, False if it cannot be reached.
-
-    Waits for epmd and the handshake (at most about 7 s each, Erlang's
-    `net_setuptime`). Connecting is seldom needed: the first message,
-    link, monitor or call to a node connects to it. Cancelling the caller
-    leaves the connection attempt running.
-
-    Raises:
-        NoConnection: this node is not distributed.
-    """
-    return await _dist().connect(node)
-
-
-def disconnect(node: str) -> bool:
-    """Close the connection to `node`; False when there was none.
-
-    Links and monitors across it fire with reason `"noconnection"`,
-    node monitors get `NodeDown(node)`, pending calls raise `NoConnection`.
-    """
-    return _dist().disconnect(node)
-
-
-def monitor_node(node: str, flag: bool = True) -> None:
-    """Deliver `otp.NodeDown(node)` to the calling process when the connection to `node` ends.
-
-    Connects to `node` when not connected; if that fails, `NodeDown`
-    arrives at once. Each call with `flag=True` adds one monitor, which
-    fires once; `flag=False` removes one.
-
-    Raises:
-        NotInProcess: called outside an otp process.
-        NoConnection: this node is not distributed.
-    """
-    proc = self_process()
-    _dist().monitor_node(proc, node, flag)
-
-
-__all__ = [
-    "Distribution",
-    "NodeDown",
-    "alias_of",
-    "connect",
-    "disconnect",
-    "full_name",
-    "monitor_node",
-    "nodes",
-    "read_cookie",
-]
+__all__ = ["Distribution", "NodeDown"]
