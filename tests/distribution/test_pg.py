@@ -11,8 +11,8 @@ from __future__ import annotations
 import asyncio
 
 import pytest
+from erlang_nodes import COOKIE, GUARD, erl, erlang, unique
 from node_helpers import python_node
-from test_interop import COOKIE, GUARD, erl, erlang, unique
 
 import otp
 from otp import Atom
