@@ -123,6 +123,16 @@ def main(argv: list[str] | None = None) -> None:
         ["git", "-C", str(ROOT), "worktree", "add", "-q", str(base), args.base], check=True
     )
     try:
+        if (base / "setup.py").exists():
+            # The base's compiled codec, as `pip install` builds it: without it the
+            # base would run the pure-Python codec and the columns would differ by more
+            # than the library's code.
+            subprocess.run(
+                [sys.executable, "setup.py", "-q", "build_ext", "--inplace"],
+                cwd=base,
+                check=True,
+                stdout=subprocess.DEVNULL,
+            )
         what = "loop iterations, callbacks" if args.turns else "instructions"
         print(f"Python side of Erlang -> Python, {what} per operation")
         print(f"| operation | {args.base} | this checkout |")

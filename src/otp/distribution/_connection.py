@@ -89,6 +89,8 @@ class Connection(Framing):
         self._silent = 0
         self._unlink_ids = 0
         self._tick: asyncio.TimerHandle | None = None
+        #: `reply`, bound once: the wire receivers get it with every message.
+        self.replier = self.reply
 
     def __repr__(self) -> str:
         return f"<Connection {self.peer!r} {self.state}>"
@@ -327,7 +329,7 @@ class Connection(Framing):
                 # OTP's shapes ({'$gen_call', From, Req}...): the behaviour that
                 # owns the atom takes the message in (see `otp._runtime._wire`).
                 receiver = wire_receiver(first)
-                if receiver is not None and receiver(to, msg, self.reply):
+                if receiver is not None and receiver(to, msg, self.replier):
                     return
             elif len(msg) == 2 and (self.calls or type(first) is ImproperList):
                 if self._answer(msg):

@@ -22,6 +22,7 @@ from .._runtime._ids import Pid, Ref
 from .._runtime._process import Process
 from .._runtime._repr import safe_repr
 from .._runtime._terms import Atom, ImproperList
+from .._runtime._wire import wire_receiver
 from ._term import encode
 
 if TYPE_CHECKING:
@@ -29,6 +30,7 @@ if TYPE_CHECKING:
 
 _EMPTY: Final = Atom("")
 _ALIAS: Final = Atom("alias")
+_GEN_CAST: Final = Atom("$gen_cast")
 
 LINK, SEND, EXIT, REG_SEND, EXIT2 = 1, 2, 3, 6, 8
 MONITOR_P, DEMONITOR_P, MONITOR_P_EXIT, SEND_SENDER = 19, 20, 21, 22
@@ -124,6 +126,13 @@ def _on_send(c: Connection, ctl: tuple[object, ...], msg: object) -> None:
 def _on_reg_send(c: Connection, ctl: tuple[object, ...], msg: object) -> None:
     name = ctl[3]
     if isinstance(name, str):
+        if type(msg) is tuple and len(msg) == 2 and msg[0] == _GEN_CAST:
+            # GenServer.cast({name, node}, ...), the bulk of a busy link's
+            # traffic: straight to the receiver GenServer registered for it.
+            proc = c.dist.node.names.get(name)
+            receiver = wire_receiver(_GEN_CAST)
+            if proc is not None and receiver is not None and receiver(proc, msg, c.replier):
+                return
         c.deliver_named(name, msg)
 
 
