@@ -22,8 +22,6 @@ import io
 import pickle
 import struct
 import zlib
-from collections.abc import Callable
-from typing import NoReturn
 
 from .._runtime._ids import Pid, _new_ref, _new_remote_pid
 from .._runtime._repr import safe_repr
@@ -36,9 +34,15 @@ from .._runtime._terms import (
     _new_port,
     freeze,
 )
+from ._term_decode_table import (
+    _DECODERS,
+    _SHOWN,
+    ByteString,
+    _too_long,
+    _truncated,
+)
 from ._term_format import (
     ATOM,
-    ATOM_CACHE_REF,
     ATOM_UTF8,
     BINARY,
     BIT_BINARY,
@@ -47,14 +51,12 @@ from ._term_format import (
     EXPORT,
     F64,
     FLOAT,
-    FUN,
     FUN_HEAD,
     I32,
     INTEGER,
     LARGE_BIG,
     LARGE_TUPLE,
     LIST,
-    LOCAL,
     MAP,
     MAX_REF_WORDS,
     NEW_FLOAT,
@@ -87,14 +89,6 @@ from ._term_format import (
     DecodeError,
     PidHook,
 )
-
-ByteString = bytes | bytearray | memoryview
-"""What the decoder reads; `bytes` is read in place, the others are copied first."""
-
-_DecodeFn = Callable[["Decoder", int], tuple[object, int]]
-
-#: How much of a bad value an error message shows (printing a value may raise).
-_SHOWN = 200
 
 # Decoded atoms by their bytes (Latin-1 ones by a 1-tuple of their bytes, so
 # that no UTF-8 atom, valid or not, finds them: the Latin-1 atom <<254>> must
@@ -247,16 +241,6 @@ def decode_from(
     ([], 5)
     """
     return Decoder(pids=pids, allow_pickle=allow_pickle).decode_from(data, offset)
-
-
-def _truncated(pos: int, what: str) -> NoReturn:
-    raise DecodeError(f"input ends before {what}", pos)
-
-
-def _too_long(s: Decoder, pos: int, count: int, what: str) -> None:
-    """Fail at once when `count` elements (of one byte or more) cannot fit."""
-    if count > len(s._data) - pos:
-        _truncated(pos, f"{what} of {count} elements")
 
 
 # --- numbers ---------------------------------------------------------------
@@ -694,21 +678,6 @@ def _d_new_fun(s: Decoder, pos: int) -> tuple[object, int]:
     return _new_fun(module, arity, tuple(free), data[pos - 1 : end]), end
 
 
-def _d_unsupported(s: Decoder, pos: int) -> tuple[object, int]:
-    tag = s._data[pos - 1]
-    reason = _UNSUPPORTED.get(tag, "not a tag of the external term format")
-    raise DecodeError(f"cannot decode tag {tag}: {reason}", pos - 1)
-
-
-_UNSUPPORTED = {
-    VERSION: "a version byte inside a term",
-    COMPRESSED: "compressed data is only allowed right after the version byte",
-    ATOM_CACHE_REF: "atom cache references need the distribution atom cache, not negotiated",
-    FUN: "FUN_EXT is the pre-OTP-23 fun format",
-    LOCAL: "LOCAL_EXT terms can only be decoded by the node that encoded them",
-}
-
-_DECODERS: list[_DecodeFn] = [_d_unsupported] * 256
 for _tag, _fn in {
     SMALL_INTEGER: _d_small_integer,
     INTEGER: _d_integer,
