@@ -34,6 +34,7 @@ from ._term_decode_containers import (
     _d_small_tuple,
     _d_string,
 )
+from ._term_decode_deep import deep_term
 from ._term_decode_ids import (
     _d_export,
     _d_new_fun,
@@ -64,6 +65,7 @@ from ._term_decode_table import (
     _DECODERS,
     _SHOWN,
     ByteString,
+    _DecodeFn,
     _truncated,
 )
 from ._term_format import (
@@ -150,6 +152,7 @@ class Decoder:
             data = bytes(data)
         saved = self._data  # decode_from re-enters while unpickling
         self._data = data
+        start = offset
         try:
             if version_byte:
                 if offset >= len(data) or data[offset] != VERSION:
@@ -157,10 +160,30 @@ class Decoder:
                     raise DecodeError(f"expected the version byte 131, got {got}", offset)
                 offset += 1
                 if offset < len(data) and data[offset] == COMPRESSED:
-                    return self._decompress(offset + 1)
+                    return self._decompress(offset + 1, Decoder._term)
             return self._term(offset)
         except RecursionError:
-            raise DecodeError("term nested too deeply to decode", offset) from None
+            pass  # nested deeper than Python's stack allows: decoded again below
+        finally:
+            self._data = saved
+        return self._decode_deep(data, start, version_byte)
+
+    def _decode_deep(self, data: bytes, offset: int, version_byte: bool) -> tuple[object, int]:
+        """`decode_from` with an explicit stack (see `_term_decode_deep`)."""
+        saved = self._data
+        self._data = data
+        try:
+            if version_byte:  # checked by the first attempt
+                offset += 1
+                if offset < len(data) and data[offset] == COMPRESSED:
+                    return self._decompress(offset + 1, deep_term)
+            return deep_term(self, offset)
+        except RecursionError:
+            raise DecodeError(
+                "term nested too deeply to decode: funs nested in funs, or a pickle, "
+                "nested deeper than Python's recursion limit",
+                offset,
+            ) from None
         finally:
             self._data = saved
 
@@ -178,7 +201,7 @@ class Decoder:
             pid = self._interned[key] = _new_remote_pid(node, id_, serial, creation)
         return pid
 
-    def _decompress(self, pos: int) -> tuple[object, int]:
+    def _decompress(self, pos: int, term: _DecodeFn) -> tuple[object, int]:
         # term_to_binary(T, [compressed]): 131 80 Size:32 ZlibData, where the
         # zlib data inflates to exactly Size bytes holding T without a 131.
         data = self._data
@@ -196,7 +219,7 @@ class Decoder:
                 f"compressed term does not inflate to the {size} bytes it claims", pos + 4
             )
         self._data = inner
-        value, inner_end = self._term(0)
+        value, inner_end = term(self, 0)
         if inner_end != size:
             raise DecodeError(f"{size - inner_end} unexpected bytes in a compressed term", pos)
         return value, len(data) - len(inflater.unused_data)

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 from .._runtime._terms import (
     Atom,
     ImproperList,
+    StrictMap,
     freeze,
 )
 from ._term_decode_table import _DECODERS, _too_long, _truncated
@@ -169,10 +170,46 @@ def _d_map(s: Decoder, pos: int) -> tuple[object, int]:
     except IndexError:
         _truncated(pos, f"a key or value of a map of {arity} pairs")
     if len(result) != arity:
-        # e.g. #{a => 1, <<"a">> => 2}: Atom("a") == "a" in Python
-        raise DecodeError(
-            "map has keys that differ in Erlang but are equal in Python "
-            '(such as the atom a and the binary "a", or 1 and 1.0); it cannot be a dict',
-            start,
-        )
+        # e.g. #{a => 1, <<"a">> => 2}: Atom("a") == "a" in Python, so the
+        # dict kept one pair for two keys. Such maps are rare: decode the
+        # pairs again and keep them all, rather than tracking them on the
+        # common path. (A pickle among them is unpickled a second time.)
+        return _strict_map(s, start + 5, arity, start)
     return result, pos
+
+
+def _strict_map(s: Decoder, pos: int, arity: int, start: int) -> tuple[object, int]:
+    """The map at `start`, whose pairs start at `pos`, as a `StrictMap`."""
+    data = s._data
+    pairs: list[tuple[object, object]] = []
+    for _ in range(arity):
+        key, pos = _DECODERS[data[pos]](s, pos + 1)
+        value, pos = _DECODERS[data[pos]](s, pos + 1)
+        pairs.append((key, value))
+    return map_of_pairs(pairs, start), pos
+
+
+def map_of_pairs(pairs: list[tuple[object, object]], start: int) -> object:
+    """A dict of the decoded `pairs`, or a `StrictMap` when a dict would merge keys.
+
+    Keys that are lists or maps (unhashable) become `FrozenList` / `FrozenMap`.
+    """
+    result: dict[object, object] = {}
+    for i, (key, value) in enumerate(pairs):
+        try:
+            result[key] = value
+        except TypeError:  # a list or map as a key
+            key = freeze(key)
+            pairs[i] = (key, value)
+            result[key] = value
+    if len(result) == len(pairs):
+        return result
+    try:
+        return StrictMap(pairs)
+    except ValueError:
+        # Erlang never sends this: the same key twice, as in hand-made bytes.
+        raise DecodeError(
+            "map holds the same key twice (exactly equal, as Erlang compares keys); "
+            "the bytes were not made by term_to_binary",
+            start,
+        ) from None
