@@ -27,6 +27,7 @@ from otp.distribution import (
     FrozenList,
     FrozenMap,
     ImproperList,
+    StrictMap,
     decode,
     decode_from,
     encode,
@@ -70,10 +71,12 @@ class TestDecode:
         needed |= {107, 108, 109, 110, 111, 112, 113, 114, 115, 116, 118, 119, 120}
         assert needed - tags == set()
 
-    def test_a_map_whose_keys_collide_in_python_raises_decode_error(self) -> None:
+    def test_a_map_whose_keys_collide_in_python_decodes_as_a_strict_map(self) -> None:
         (vector,) = [v for v in VECTORS if v["name"] == "map_colliding_keys"]
-        with pytest.raises(DecodeError, match="equal in Python"):
-            decode(bytes.fromhex(vector["v2"]))
+        data = bytes.fromhex(vector["v2"])
+        value = decode(data)
+        assert value == StrictMap([(Atom("a"), 1), ("a", 2)])
+        assert encode(value) == data
 
     def test_atoms_true_false_nil_become_python_constants_but_undefined_stays(self) -> None:
         assert decode(encode([Atom("true"), Atom("false"), Atom("nil")])) == [True, False, None]
@@ -185,12 +188,11 @@ class TestEncode:
         data, node, id_ = otp.run(main)
         assert same(decode(data), pid(node, id_, 0, 0))
 
-    def test_a_value_nested_too_deeply_raises_value_error(self) -> None:
-        term: list[object] = []
-        for _ in range(5000):
-            term = [term]
-        with pytest.raises(ValueError, match="nested too deeply"):
-            encode(term)
+    def test_a_list_that_contains_itself_raises_value_error(self) -> None:
+        loop: list[object] = [1]
+        loop.append(loop)
+        with pytest.raises(ValueError, match="contains itself"):
+            encode(loop)
 
     def test_a_ref_with_too_many_words_is_refused(self) -> None:
         with pytest.raises(ValueError, match="1 to 5 words"):
@@ -345,9 +347,9 @@ class TestDecodeErrors:
             decode(bytes(data))
 
     @pytest.mark.parametrize("level", [b"h\x01", b"l\x00\x00\x00\x01", b"t\x00\x00\x00\x01a\x01"])
-    def test_deeply_nested_input_raises_decode_error(self, level: bytes) -> None:
-        data = b"\x83" + level * 100_000 + b"j"
-        with pytest.raises(DecodeError, match="nested too deeply"):
+    def test_truncated_deeply_nested_input_raises_decode_error(self, level: bytes) -> None:
+        data = b"\x83" + level * 100_000
+        with pytest.raises(DecodeError, match="input ends before"):
             decode(data)
 
     def test_nesting_of_800_levels_round_trips(self) -> None:

@@ -11,6 +11,8 @@ table). The ones here fill the gaps:
   them back unchanged.
 - `FrozenList`, `FrozenMap`: hashable stand-ins for lists and maps used as map
   keys (Erlang allows any term as a key, a Python dict does not).
+- `StrictMap`: an Erlang map whose keys a dict would merge (`1` and `1.0`,
+  the atom `a` and the binary `"a"`), with Erlang's exact key equality.
 """
 
 from __future__ import annotations
@@ -302,6 +304,128 @@ class FrozenMap(Mapping[Any, Any]):
 
     def __repr__(self) -> str:
         return f"FrozenMap({self._dict!r})"
+
+
+@final
+class StrictMap(Mapping[Any, Any]):
+    """An Erlang map whose keys a Python dict would merge, kept apart.
+
+    Erlang's map keys are compared with exact equality (`=:=`): `1` and
+    `1.0`, `true` and `1`, the atom `a` and the binary `<<"a">>` are
+    different keys. Python's `==` makes each pair equal, so a dict would
+    keep one of them. Decoding gives a `StrictMap` for such a map only (every
+    other map is a plain `dict`); it looks keys up the way Erlang does:
+
+    >>> m = StrictMap([(1, Atom("a")), (1.0, Atom("b"))])
+    >>> m[1], m[1.0], len(m)
+    (Atom('a'), Atom('b'), 2)
+    >>> m
+    StrictMap([(1, Atom('a')), (1.0, Atom('b'))])
+
+    It is read-only and keeps its pairs in the order given (decoding: the
+    order on the wire), which is also the order it encodes them in. Two
+    `StrictMap`s are equal when they hold exactly the same pairs, in any
+    order; a `StrictMap` never equals a dict. It is hashable (values
+    included, compared exactly), so it can itself be a map key.
+
+    Exact equality, as Erlang's: numbers are equal only to numbers of the
+    same type (`1` is not `1.0`, and `0.0` is not `-0.0`); `True`, `False`
+    and `None` are the atoms `true`, `false` and `nil` and no number; an
+    `Atom` is never equal to a `str` or `bytes` (binaries, equal to each
+    other when their bytes are); a `list` equals a `FrozenList` and a `dict`
+    a `FrozenMap` with exactly equal contents; containers compare their
+    elements exactly. Other values (pids, references, funs...) compare with
+    `==` within their type.
+
+    Raises:
+        ValueError: two keys are exactly equal (an Erlang map cannot hold
+            them both).
+    """
+
+    __slots__ = ("_index", "_pairs")
+
+    _pairs: tuple[tuple[Any, Any], ...]
+    _index: dict[object, int]
+
+    def __init__(self, pairs: Iterable[tuple[Any, Any]]) -> None:
+        self._pairs = tuple((key, value) for key, value in pairs)
+        self._index = {}
+        for i, (key, _) in enumerate(self._pairs):
+            exact = _exact(key)
+            if exact in self._index:
+                raise ValueError(
+                    f"a map cannot hold the key {key!r} twice (the keys at positions "
+                    f"{self._index[exact]} and {i} are exactly equal); drop one of the pairs"
+                )
+            self._index[exact] = i
+
+    def __getitem__(self, key: object) -> Any:
+        try:
+            return self._pairs[self._index[_exact(key)]][1]
+        except (KeyError, TypeError):
+            raise KeyError(key) from None
+
+    def __contains__(self, key: object) -> bool:
+        try:
+            return _exact(key) in self._index
+        except TypeError:
+            return False
+
+    def __iter__(self) -> Iterator[Any]:
+        return (key for key, _ in self._pairs)
+
+    def __len__(self) -> int:
+        return len(self._pairs)
+
+    def __eq__(self, other: object) -> bool:
+        return type(other) is StrictMap and self._exact_pairs() == other._exact_pairs()
+
+    def __ne__(self, other: object) -> bool:
+        return not self == other
+
+    def __hash__(self) -> int:
+        return hash((StrictMap, self._exact_pairs()))
+
+    def __repr__(self) -> str:
+        return f"StrictMap({list(self._pairs)!r})"
+
+    def _exact_pairs(self) -> frozenset[tuple[object, object]]:
+        return frozenset((_exact(key), _exact(value)) for key, value in self._pairs)
+
+
+# The exact form of a term: a hashable value that is `==` to another term's
+# exact form exactly when Erlang's `=:=` holds between the two terms. Each is
+# tagged with its Erlang type, so that 1 (int) and 1.0 (float), or the atom
+# a and the binary "a", no longer meet; floats by their hex text, which
+# tells 0.0 from -0.0 as Erlang does.
+_ATOM_FORMS: dict[object, str] = {True: "true", False: "false", None: "nil"}
+
+
+def _exact(term: object) -> object:
+    kind = type(term)
+    if kind is int:
+        return ("int", term)
+    if kind is float:
+        return ("float", term.hex())  # type: ignore[attr-defined]
+    if kind is bool or term is None:
+        return ("atom", _ATOM_FORMS[term])
+    if kind is Atom:
+        return ("atom", str(term))
+    if kind is str:
+        return ("binary", term.encode("utf-8", "surrogatepass"))  # type: ignore[attr-defined]
+    if kind is bytes:
+        return ("binary", term)
+    if kind is tuple:
+        return ("tuple", tuple(_exact(x) for x in term))  # type: ignore[attr-defined]
+    if kind is list or kind is FrozenList:
+        return ("list", tuple(_exact(x) for x in term))  # type: ignore[attr-defined]
+    if kind is dict or kind is FrozenMap or kind is StrictMap:
+        items = term.items()  # type: ignore[attr-defined]
+        return ("map", frozenset((_exact(k), _exact(v)) for k, v in items))
+    if kind is ImproperList:
+        improper: ImproperList = term  # type: ignore[assignment]
+        return ("improper", tuple(_exact(x) for x in improper.items), _exact(improper.tail))
+    return (kind, term)
 
 
 def freeze(term: object) -> object:

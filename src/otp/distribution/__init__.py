@@ -14,6 +14,7 @@ from .._runtime._terms import FrozenMap as FrozenMap
 from .._runtime._terms import Fun as Fun
 from .._runtime._terms import ImproperList as ImproperList
 from .._runtime._terms import Port as Port
+from .._runtime._terms import StrictMap as StrictMap
 from ._term import DecodeError as DecodeError
 from ._term import Decoder as Decoder
 from ._term import PidHook as PidHook
@@ -34,6 +35,7 @@ __all__ = [
     "ImproperList",
     "PidHook",
     "Port",
+    "StrictMap",
     "codec",
     "decode",
     "decode_from",

@@ -27,6 +27,8 @@ improper list `[a | b]`         `ImproperList([a], b)`           `ImproperList`
 map `#{k => v}`                 `dict` (keys that are lists or   `dict`
                                 maps become `FrozenList` /
                                 `FrozenMap`)
+map `#{1 => a, 1.0 => b}`       `StrictMap`, only when a dict    `StrictMap`
+(keys equal in Python)          would merge keys
 binary `<<"text">>`             `str` when valid UTF-8,          `str` (as UTF-8), `bytes`
                                 else `bytes`
 bitstring `<<1:3>>`             `BitBinary`                      `BitBinary`
@@ -47,8 +49,10 @@ Consequences worth knowing:
   Erlang expects the atom `ok`. `Atom` equals `str` with the same text, so
   code that matches on `"ok"` works for both.
 - A map with keys that differ in Erlang but are equal in Python (the atom
-  `a` and the binary `"a"`, `1` and `1.0`, `true` and `1`) cannot become a
-  `dict`: decoding it raises `DecodeError`.
+  `a` and the binary `"a"`, `1` and `1.0`, `true` and `1`) cannot be a
+  `dict`: it decodes as a `StrictMap`, a read-only mapping whose keys
+  compare as Erlang's `=:=` (`m[1]` and `m[1.0]` are different entries),
+  and encodes back to the same map. Every other map is a `dict`.
 - Lists of integers 0..255 encode as `STRING_EXT`, as Erlang does, and come
   back as lists of ints. Only exact types map: subclasses (an `IntEnum`, a
   `NamedTuple`, a `dict` subclass), sets, dataclasses, infinities, NaN and
@@ -91,8 +95,10 @@ True
 
 Not supported: the atom cache (`ATOM_CACHE_REF`), `LOCAL_EXT` (its contents
 are only meaningful to the node that made it) and the pre-OTP-23 `FUN_EXT`.
-Terms nested deeper than Python's recursion limit allows (about 990 levels)
-raise `DecodeError` (or `ValueError` when encoding).
+Nesting: terms nested as deeply as Erlang's own (100,000 levels and more)
+decode and encode, without touching the recursion limit: the codecs
+recurse for ordinary terms and, past the depth that Python's stack allows,
+redo the term with an explicit stack.
 """
 
 from __future__ import annotations

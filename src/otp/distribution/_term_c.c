@@ -36,12 +36,12 @@ PyObject *ImproperListType; /* ImproperList */
 PyObject *FrozenListType;   /* FrozenList */
 PyObject *PidType;          /* otp._runtime._ids.Pid */
 PyObject *RefType;          /* Ref */
-PyObject *atom_memo;        /* _term_decode._ATOMS */
-Py_ssize_t atom_memo_limit; /* _term_decode._ATOMS_LIMIT */
+PyObject *atom_memo;        /* _term_decode_scalars._ATOMS */
+Py_ssize_t atom_memo_limit; /* _term_decode_scalars._ATOMS_LIMIT */
 PyObject *freeze_fn;        /* _terms.freeze */
 PyObject *new_ref_fn;       /* _ids._new_ref */
 PyObject *new_remote_pid_fn;/* _ids._new_remote_pid */
-PyObject *py_decoders;      /* _term_decode._DECODERS: 256 functions */
+PyObject *py_decoders;      /* _term_decode_table._DECODERS: 256 functions */
 PyObject *py_decode_from;   /* the pure Decoder.decode_from */
 PyObject *py_intern_pid;    /* the pure Decoder._intern_pid */
 PyObject *py_encode;        /* the pure encode */

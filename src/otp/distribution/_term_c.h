@@ -17,12 +17,12 @@ extern PyObject *ImproperListType;  /* ImproperList */
 extern PyObject *FrozenListType;    /* FrozenList */
 extern PyObject *PidType;           /* otp._runtime._ids.Pid */
 extern PyObject *RefType;           /* Ref */
-extern PyObject *atom_memo;         /* _term_decode._ATOMS */
-extern Py_ssize_t atom_memo_limit;  /* _term_decode._ATOMS_LIMIT */
+extern PyObject *atom_memo;         /* _term_decode_scalars._ATOMS */
+extern Py_ssize_t atom_memo_limit;  /* _term_decode_scalars._ATOMS_LIMIT */
 extern PyObject *freeze_fn;         /* _terms.freeze */
 extern PyObject *new_ref_fn;        /* _ids._new_ref */
 extern PyObject *new_remote_pid_fn; /* _ids._new_remote_pid */
-extern PyObject *py_decoders;       /* _term_decode._DECODERS: 256 functions */
+extern PyObject *py_decoders;       /* _term_decode_table._DECODERS: 256 functions */
 extern PyObject *py_decode_from;    /* the pure Decoder.decode_from */
 extern PyObject *py_intern_pid;     /* the pure Decoder._intern_pid */
 extern PyObject *py_encode;         /* the pure encode */

@@ -18,7 +18,8 @@ from typing import TYPE_CHECKING
 from .._runtime._ids import Pid, Ref, _new_ref, _new_remote_pid
 from .._runtime._terms import Atom, FrozenList, ImproperList, freeze
 from . import _term_decode, _term_encode
-from ._term_decode import ByteString
+from ._term_decode_scalars import _ATOMS, _ATOMS_LIMIT
+from ._term_decode_table import _DECODERS, ByteString
 from ._term_format import PidHook
 
 try:
@@ -33,12 +34,12 @@ else:
         FrozenList=FrozenList,
         Pid=Pid,
         Ref=Ref,
-        atoms=_term_decode._ATOMS,
-        atoms_limit=_term_decode._ATOMS_LIMIT,
+        atoms=_ATOMS,
+        atoms_limit=_ATOMS_LIMIT,
         freeze=freeze,
         new_ref=_new_ref,
         new_remote_pid=_new_remote_pid,
-        decoders=_term_decode._DECODERS,
+        decoders=_DECODERS,
         decode_from=_term_decode.Decoder.decode_from,
         intern_pid=_term_decode.Decoder._intern_pid,
         encode=_term_encode.encode,

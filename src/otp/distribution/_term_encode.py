@@ -14,7 +14,8 @@ import io
 import math
 import pickle
 import struct
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from itertools import chain
 from typing import Any
 
 from .._runtime._ids import Pid, Ref
@@ -27,6 +28,7 @@ from .._runtime._terms import (
     Fun,
     ImproperList,
     Port,
+    StrictMap,
 )
 from ._term_format import (
     ATOM_UTF8,
@@ -72,14 +74,16 @@ def encode(term: object) -> bytes:
     Raises:
         TypeError: the value has no Erlang form and cannot be pickled.
         ValueError: the value does not fit Erlang's limits (an atom of more
-            than 255 characters, a pid id beyond 32 bits...) or is nested too
-            deeply.
+            than 255 characters, a pid id beyond 32 bits...).
     """
     out = bytearray(b"\x83")
     try:
         _encode(term, out)
+        return bytes(out)
     except RecursionError:
-        raise ValueError("term nested too deeply to encode (about 990 levels fit)") from None
+        pass  # nested deeper than Python's stack allows: encoded again below
+    out = bytearray(b"\x83")
+    _encode_deep(term, out)
     return bytes(out)
 
 
@@ -232,7 +236,7 @@ def _e_improper_list(term: ImproperList, out: bytearray) -> None:
     _encode(term.tail, out)
 
 
-def _e_map(term: dict[object, object] | FrozenMap, out: bytearray) -> None:
+def _e_map(term: dict[object, object] | FrozenMap | StrictMap, out: bytearray) -> None:
     out.append(MAP)
     out += U32.pack(len(term))
     get = _ENCODERS.get
@@ -292,6 +296,74 @@ def _e_bit_binary(term: BitBinary, out: bytearray) -> None:
     out += term.data
 
 
+def _encode_deep(term: object, out: bytearray) -> None:
+    """`_encode` with an explicit stack, for terms nested beyond Python's stack.
+
+    How it works: the stack holds an iterator per open container over the
+    terms it still has to write (a map's keys and values alternate; a list
+    ends with `_END_OF_LIST`, which writes its NIL). Each term of the top
+    iterator is written: a container writes its header, as its encoding
+    function does, and pushes its iterator; anything else is written by its
+    encoding function. An exhausted iterator is popped. The bytes are those
+    of `_encode`: lists of only integers cannot nest, so `_e_list` writes
+    them (as `STRING_EXT` when they are bytes).
+    """
+    get = _ENCODERS.get
+    stack: list[Iterator[Any]] = [iter((term,))]
+    # The ids of the open containers (the root's slot holds 0): a list that
+    # contains itself would otherwise push frames until memory runs out.
+    path: list[int] = [0]
+    open_ids: set[int] = set()
+    while stack:
+        for item in stack[-1]:
+            kind = type(item)
+            if kind is tuple:
+                n = len(item)
+                if n < 256:
+                    out.append(SMALL_TUPLE)
+                    out.append(n)
+                else:
+                    out.append(LARGE_TUPLE)
+                    out += U32.pack(n)
+                children: Iterator[Any] = iter(item)
+            elif (kind is list or kind is FrozenList) and item:
+                if all(type(x) is int for x in item):
+                    _e_list(item, out)
+                    continue
+                out.append(LIST)
+                out += U32.pack(len(item))
+                children = chain(item, _END_OF_LIST)
+            elif kind is dict or kind is FrozenMap or kind is StrictMap:
+                out.append(MAP)
+                out += U32.pack(len(item))
+                children = chain.from_iterable(item.items())
+            elif kind is ImproperList:
+                out.append(LIST)
+                out += U32.pack(len(item.items))
+                children = chain(item.items, (item.tail,))
+            elif item is _END_OF_LIST[0]:
+                out.append(NIL)
+                continue
+            else:
+                (get(kind) or _encoder_for(item))(item, out)
+                continue
+            if id(item) in open_ids:
+                raise ValueError(
+                    f"cannot encode a {kind.__name__} that contains itself: an Erlang term "
+                    "is a tree; put a copy inside instead of the value itself"
+                )
+            open_ids.add(id(item))
+            path.append(id(item))
+            stack.append(children)
+            break
+        else:
+            stack.pop()
+            open_ids.discard(path.pop())
+
+
+_END_OF_LIST = (object(),)
+
+
 class _PidPickler(pickle.Pickler):
     """Pickles pids (which refuse plain pickling) as their external form."""
 
@@ -346,6 +418,7 @@ _ENCODERS: dict[type, _EncodeFn] = {
     FrozenList: _e_list,
     dict: _e_map,
     FrozenMap: _e_map,
+    StrictMap: _e_map,
     ImproperList: _e_improper_list,
     Pid: _e_pid,
     Ref: _e_ref,
