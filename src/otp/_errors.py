@@ -160,9 +160,7 @@ class RemoteException(Exit):
 
     node: str | None
 
-    def __init__(
-        self, reason: object, message: str | None = None, node: str | None = None
-    ) -> None:
+    def __init__(self, reason: object, message: str | None = None, node: str | None = None) -> None:
         self.node = node
         super().__init__(reason, message)
 

@@ -142,9 +142,7 @@ def spawn_link(fn: Any, *args: object, node: str | None = None) -> Pid | Awaitab
 @overload
 def spawn_monitor(fn: ProcessFn, *args: object) -> tuple[Pid, Ref]: ...
 @overload
-def spawn_monitor(
-    fn: RemoteFn, *args: object, node: str
-) -> Awaitable[tuple[Pid, Ref]]: ...
+def spawn_monitor(fn: RemoteFn, *args: object, node: str) -> Awaitable[tuple[Pid, Ref]]: ...
 def spawn_monitor(
     fn: Any, *args: object, node: str | None = None
 ) -> tuple[Pid, Ref] | Awaitable[tuple[Pid, Ref]]:

@@ -18,17 +18,20 @@ when the connection is lost (at once, never a hang); CallTimeout after
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Sequence
+from typing import TYPE_CHECKING
+from typing import cast as typed
 
 from .._errors import CallTimeout, NoConnection, RemoteError, RemoteExit, RemoteThrow
 from .._runtime._process import Process
 from .._runtime._repr import show
 from .._runtime._scheduler import current_node, current_process
 from .._runtime._terms import Atom
-from ._node import Distribution
 from ._spawn import request, target_of
 from ._spawn_targets import execute_call
 from ._spawned import run_target
+
+if TYPE_CHECKING:
+    from ._node import Distribution
 
 _EXECUTE_CALL = ("erpc", "execute_call")
 _EXECUTE_CAST = ("erpc", "execute_cast")
@@ -79,7 +82,13 @@ async def call(
             outcome.set_result(reason)
 
     spawning = request(
-        dist, node, _EXECUTE_CALL, (res, module, fun, wire_args), caller, monitor=True, result=result
+        dist,
+        node,
+        _EXECUTE_CALL,
+        (res, module, fun, wire_args),
+        caller,
+        monitor=True,
+        result=result,
     )
 
     def refused(fut: asyncio.Future[object]) -> None:
@@ -138,12 +147,18 @@ def decode_outcome(reason: object, res: object, node: str, module: str, fun: str
         if kind == "error":
             stack = reason[3] if len(reason) == 4 else []
             raise RemoteError(
-                value, _error_message(where, value), node, list(stack) if isinstance(stack, list) else []
+                value,
+                _error_message(where, value),
+                node,
+                list(stack) if isinstance(stack, list) else [],
             )
     if isinstance(reason, str) and reason == "noconnection":
         raise NoConnection("noconnection", f"erpc call of {where} failed: the connection was lost")
     raise RemoteExit(
-        reason, f"the process running {where} was killed by an exit signal: {show(reason)}", node, True
+        reason,
+        f"the process running {where} was killed by an exit signal: {show(reason)}",
+        node,
+        True,
     )
 
 
@@ -175,9 +190,7 @@ async def _cast_here(dist: Distribution, module: Atom, fun: Atom, args: list[obj
 
 def distribution() -> Distribution:
     """This node's distribution; NoConnection if it has none (it was started without a name)."""
-    dist = current_node("otp.erpc").remote()
-    assert isinstance(dist, Distribution)
-    return dist
+    return typed("Distribution", current_node("otp.erpc").remote())
 
 
 __all__ = ["call", "cast", "decode_outcome", "distribution"]

@@ -47,6 +47,7 @@ from . import _epmd
 from ._connection import Connection
 from ._control import REG_SEND, SEND
 from ._cookie import read_cookie
+from ._erpc import call as erpc_call
 from ._handshake import OUR_FLAGS, PUBLISHED
 from ._remote_call import remote_call
 from ._setup import accepted, dial
@@ -274,6 +275,12 @@ class Distribution:
 
     call = remote_call
     spawn_request = spawn_request
+
+    async def call_function(
+        self, node: str, fn: object, args: tuple[object, ...], timeout: float | None
+    ) -> object:
+        """Run `fn(*args)` on `node` through erpc; its result (`_erpc.call`)."""
+        return await erpc_call(self, node, fn, list(args), (), timeout)
 
     # -- public operations -------------------------------------------------------------
 

@@ -39,7 +39,7 @@ import importlib
 import inspect
 from collections.abc import Callable, Sequence
 from types import TracebackType
-from typing import TYPE_CHECKING, Final
+from typing import TYPE_CHECKING, Final, cast
 
 from .._errors import Exit, RemoteError, RemoteExit, RemoteThrow
 from .._runtime._terms import Atom, Fun
@@ -56,6 +56,9 @@ _UNDEF: Final = Atom("undef")
 _PYTHON: Final = Atom("python")
 _NOT_ALLOWED: Final = Atom("rpc_not_allowed")
 _FILE: Final = Atom("file")
+#: Starts a GenServer for another node (`GenServer.start(node=...)`): it checks
+#: the class's module against the allow-list itself.
+_CHECKS_ITSELF: Final = "otp._behaviours._remote_start"
 _LINE: Final = Atom("line")
 
 
@@ -71,7 +74,7 @@ class Failure(Exception):
 def allowed(dist: Distribution, module: str) -> bool:
     """Whether this node's `rpc=` option lets other nodes run functions of `module`."""
     rpc = dist.options.rpc
-    return isinstance(rpc, str) and rpc == "*" or (not isinstance(rpc, str) and module in rpc)
+    return (isinstance(rpc, str) and rpc == "*") or (not isinstance(rpc, str) and module in rpc)
 
 
 def refuse(dist: Distribution, module: object, function: object, args: list[object]) -> Failure:
@@ -90,15 +93,16 @@ def resolve(
         return lambda *a: special(dist, *a)
     if type(module) is not Atom or type(function) is not Atom:
         raise Failure(Atom("badarg"), [(module, function, args, [])])
-    if not allowed(dist, module):
+    if not allowed(dist, module) and module != _CHECKS_ITSELF:
         raise refuse(dist, module, function, args)
+    found: object
     try:
         found = getattr(importlib.import_module(module), function, None)
     except ImportError:
         found = None
     if not callable(found):
         raise Failure(_UNDEF, [(module, function, args, [])])
-    return found
+    return cast("Callable[..., object]", found)
 
 
 async def apply(dist: Distribution, module: object, function: object, args: object) -> object:
@@ -168,7 +172,9 @@ async def execute_call(
     raise Exit(reply)
 
 
-async def _execute_call_3(dist: Distribution, module: object, function: object, args: object) -> object:
+async def _execute_call_3(
+    dist: Distribution, module: object, function: object, args: object
+) -> object:
     return (RETURN, await apply(dist, module, function, args))
 
 

@@ -173,4 +173,12 @@ async def _rex_call(
 HANDLERS[SPAWN_REQUEST] = _on_spawn_request
 HANDLERS[SPAWN_REQUEST_TT] = _on_spawn_request  # the token is last: the same fields
 
-__all__ = ["LINKED", "MONITORED", "SPAWN_REPLY", "SPAWN_REQUEST", "execute_call", "rex_message", "run_target"]
+__all__ = [
+    "LINKED",
+    "MONITORED",
+    "SPAWN_REPLY",
+    "SPAWN_REQUEST",
+    "execute_call",
+    "rex_message",
+    "run_target",
+]
