@@ -35,7 +35,7 @@ def request(ref: object, caller: otp.Pid, target: object, opts: list[object]) ->
     return (29, ref, caller, caller, target, opts)
 
 
-def of_op(packets: list[tuple[object, ...]], op: int) -> list[tuple[object, ...]]:
+def of_op(packets: list[tuple[object, ...]], op: int) -> list[tuple[Any, ...]]:
     return [p for p in packets if p and isinstance(p[0], tuple) and p[0][0] == op]
 
 
@@ -154,7 +154,7 @@ class TestOurSpawnRequests:
         assert control == (mfa("add", 2), []) and args == [1, 2] and pid == remote_pid(9)
 
     def test_spawn_link_is_linked_when_the_await_returns(self, clock: VirtualClock) -> None:
-        async def main() -> object:
+        async def main() -> tuple[object, otp.Pid]:
             otp.trap_exit(True)
             conn, reader, wire = open_connection()
             pending = otp.spawn_link(spawn_targets.add, 1, 2, node=PEER)
@@ -230,7 +230,7 @@ class TestOurSpawnRequests:
         assert repr(exit_[2]) == repr(remote_pid(9)) and reason == "gone"
 
     def test_a_partial_travels_pickled_as_erlang_apply(self, clock: VirtualClock) -> None:
-        async def main() -> tuple[object, object]:
+        async def main() -> tuple[object, Any]:
             conn, _, wire = open_connection()
             otp.spawn(functools.partial(spawn_targets.add, 1), 2, node=PEER)
             [(control, args)] = of_op(wire.packets(), 29)
