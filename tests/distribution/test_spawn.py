@@ -226,7 +226,8 @@ class TestOurSpawnRequests:
             conn.close()
             return exits
 
-        [(exit_, reason)] = clock.run(main)
+        exits: list[tuple[Any, ...]] = clock.run(main)
+        [(exit_, reason)] = exits
         assert repr(exit_[2]) == repr(remote_pid(9)) and reason == "gone"
 
     def test_a_partial_travels_pickled_as_erlang_apply(self, clock: VirtualClock) -> None:
