@@ -108,3 +108,10 @@ def test_from_thread_offers_call_cast_send_and_run() -> None:
 def test_exceptions_print_as_otp_names() -> None:
     assert repr(otp.NoProc()).startswith("NoProc(")
     assert f"{type(otp.NoProc()).__module__}.{type(otp.NoProc()).__name__}" == "otp.NoProc"
+
+
+def test_erpc_offers_call_and_cast_and_its_exceptions_are_exits() -> None:
+    assert otp.erpc.__all__ == ["call", "cast"]
+    for cls in (otp.RemoteError, otp.RemoteThrow, otp.RemoteExit, otp.SpawnError):
+        assert issubclass(cls, otp.Exit)
+    assert issubclass(otp.RemoteError, otp.RemoteException)

@@ -13,6 +13,7 @@
 1
 """
 
+from . import erpc as erpc
 from . import from_thread as from_thread
 from . import sys as sys
 from ._behaviours._agent import Agent as Agent
@@ -46,6 +47,11 @@ from ._errors import MaxChildren as MaxChildren
 from ._errors import NoConnection as NoConnection
 from ._errors import NoProc as NoProc
 from ._errors import NotInProcess as NotInProcess
+from ._errors import RemoteError as RemoteError
+from ._errors import RemoteException as RemoteException
+from ._errors import RemoteExit as RemoteExit
+from ._errors import RemoteThrow as RemoteThrow
+from ._errors import SpawnError as SpawnError
 from ._errors import StartError as StartError
 from ._errors import TableError as TableError
 from ._runtime._ids import Pid as Pid
@@ -127,6 +133,11 @@ __all__ = [
     "Ref",
     "Registry",
     "Reply",
+    "RemoteError",
+    "RemoteException",
+    "RemoteExit",
+    "RemoteThrow",
+    "SpawnError",
     "StartError",
     "Stop",
     "Supervisor",
@@ -168,6 +179,7 @@ __all__ = [
     "spawn_link",
     "spawn_monitor",
     "stop",
+    "erpc",
     "sys",
     "trap_exit",
     "unlink",

@@ -7,7 +7,12 @@
     │   ├── NoProc                   the target process does not exist (reason "noproc")
     │   ├── CallTimeout              `call` got no reply in time (also a TimeoutError)
     │   ├── NoConnection             the target's node is unreachable (reason "noconnection")
-    │   └── NotInProcess             a process-only function was used outside a process
+    │   ├── NotInProcess             a process-only function was used outside a process
+    │   ├── SpawnError               another node refused a remote spawn (reason: its atom)
+    │   └── RemoteException          `otp.erpc.call`: the function failed on the other node
+    │       ├── RemoteError(stack)   it raised an error (Erlang's `error` class)
+    │       ├── RemoteThrow          it threw a value (Erlang's `throw`), in `.reason`
+    │       └── RemoteExit(signal)   it exited, or its process was killed by a signal
     ├── StartError(reason)           a server or child failed to start
     │   ├── AlreadyStarted(pid)      the name asked for is taken
     │   └── MaxChildren              a DynamicSupervisor is full
@@ -136,3 +141,79 @@ class CallbackWarning(UserWarning):
     is never called, since the server looks for `handle_call`. Rename the
     method, or prefix it with an underscore if it is a helper.
     """
+
+
+class SpawnError(Exit):
+    """Another node refused to start a process: `.reason` is its answer (`notsup`, `badopt`...).
+
+    Raised by `await otp.spawn(fn, node=...)` (and `spawn_link`, `spawn_monitor`)
+    and by `otp.erpc`. A lost connection raises NoConnection instead.
+    """
+
+
+class RemoteException(Exit):
+    """`otp.erpc.call`: the function failed on the other node; `.node` names that node.
+
+    Raise one of the subclasses in a function that Erlang calls through
+    `:erpc.call` to answer with that class (`RemoteThrow(value)` throws `value`).
+    """
+
+    node: str | None
+
+    def __init__(self, reason: object, message: str | None = None, node: str | None = None) -> None:
+        self.node = node
+        super().__init__(reason, message)
+
+    def __reduce__(self) -> tuple[object, ...]:
+        return (type(self), (self.reason, str(self), self.node))
+
+
+class RemoteError(RemoteException):
+    """The function raised an error (Erlang's `error` class): `.reason`, and `.stack`.
+
+    An Erlang error comes with Erlang's reason (`badarg`, `undef`...) and
+    stack; a Python exception raised on a Python node comes as the reason
+    `("python", "ValueError", "the message")`.
+    """
+
+    stack: list[object]
+
+    def __init__(
+        self,
+        reason: object,
+        message: str | None = None,
+        node: str | None = None,
+        stack: list[object] | None = None,
+    ) -> None:
+        self.stack = stack if stack is not None else []
+        super().__init__(reason, message, node)
+
+    def __reduce__(self) -> tuple[object, ...]:
+        return (type(self), (self.reason, str(self), self.node, self.stack))
+
+
+class RemoteThrow(RemoteException):
+    """The function threw `.reason` (Erlang's `throw(Value)`)."""
+
+
+class RemoteExit(RemoteException):
+    """The function exited with `.reason`; `.signal` is True when an exit signal killed it.
+
+    Erlang's `exit({exception, Reason})` (the function called `exit/1`) or
+    `exit({signal, Reason})` (its process was killed while it ran).
+    """
+
+    signal: bool
+
+    def __init__(
+        self,
+        reason: object,
+        message: str | None = None,
+        node: str | None = None,
+        signal: bool = False,
+    ) -> None:
+        self.signal = signal
+        super().__init__(reason, message, node)
+
+    def __reduce__(self) -> tuple[object, ...]:
+        return (type(self), (self.reason, str(self), self.node, self.signal))

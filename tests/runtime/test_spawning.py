@@ -85,7 +85,7 @@ class TestSpawn:
     def test_something_not_callable_raises_type_error(self) -> None:
         async def main() -> None:
             with pytest.raises(TypeError, match=r"needs an async def function .*; got 42 \(int\)"):
-                otp.spawn(42)  # type: ignore[arg-type]
+                otp.spawn(42)  # type: ignore[call-overload]
 
         otp.run(main)
 
@@ -117,7 +117,7 @@ class TestSpawn:
     def test_a_coroutine_raises_saying_to_pass_the_function_and_its_arguments(self) -> None:
         async def main() -> None:
             with pytest.raises(TypeError, match=r"not otp.spawn\(work\(arg\)\)"):
-                otp.spawn(returns(1))  # type: ignore[arg-type]
+                otp.spawn(returns(1))  # type: ignore[call-overload]
 
         otp.run(main)  # and no "never awaited" warning (warnings are errors here)
 

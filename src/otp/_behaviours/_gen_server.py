@@ -66,13 +66,14 @@ from .._runtime._names import via_registry
 from .._runtime._node import Node
 from .._runtime._process import Process, is_normal_exit
 from .._runtime._repr import MESSAGE_LIMIT, show, shown
-from .._runtime._scheduler import current_process, node_of
+from .._runtime._scheduler import current_node, current_process, node_of
 from .._runtime._steps import drive
 
 # GenServer's messages from other nodes: registered with the runtime on import.
 from . import _server_wire  # noqa: F401
 from ._callback_names import check_callback_names
 from ._gen_server_client import call, cast, reply, stop
+from ._remote_start import start_elsewhere
 from ._results import MISSING, Ignore, NoReply, Ok, Reply, Stop
 from ._server_messages import Failure, From
 from ._server_process import ServerProcess
@@ -108,7 +109,12 @@ class GenServer:
 
     @classmethod
     async def start_link(
-        cls, arg: object = None, *, name: object = None, timeout: float | None = None
+        cls,
+        arg: object = None,
+        *,
+        name: object = None,
+        timeout: float | None = None,
+        node: str | None = None,
     ) -> Pid | None:
         """Start a server linked to the caller; return its pid once `init` returned.
 
@@ -122,6 +128,10 @@ class GenServer:
         `Ok(state, continue_=arg)` to do slow set-up in `handle_continue`
         without holding up the caller.
 
+        With `node="b@h"` (a Python node), the server starts on that node,
+        which imports the class by its module and name, and is linked to
+        the caller across the connection.
+
         Returns:
             The pid, or None when `init` returned `otp.Ignore()`.
 
@@ -129,14 +139,24 @@ class GenServer:
             AlreadyStarted: the name is taken (`.pid` holds the owner).
             StartError: `init` raised, returned `otp.Stop(reason)`, or took
                 longer than `timeout` seconds. The caller is not killed.
+            NoConnection: `node` cannot be reached.
         """
+        if node is not None and node != node_name():
+            return await start_elsewhere(cls, arg, name, timeout, True, node)
         return await start_server(cls, arg, name, timeout, link=True)
 
     @classmethod
     async def start(
-        cls, arg: object = None, *, name: object = None, timeout: float | None = None
+        cls,
+        arg: object = None,
+        *,
+        name: object = None,
+        timeout: float | None = None,
+        node: str | None = None,
     ) -> Pid | None:
         """Like `start_link`, without the link."""
+        if node is not None and node != node_name():
+            return await start_elsewhere(cls, arg, name, timeout, False, node)
         return await start_server(cls, arg, name, timeout, link=False)
 
     @classmethod
@@ -215,6 +235,10 @@ class GenServer:
         with secrets removed or large values summarised.
         """
         return status
+
+
+def node_name() -> str:
+    return current_node("GenServer.start").name
 
 
 async def start_server(

@@ -54,6 +54,18 @@ if TYPE_CHECKING:
             timeout: float | None,
             label: str = ...,
         ) -> object: ...
+        def spawn_request(
+            self,
+            node: str,
+            fn: object,
+            args: tuple[object, ...],
+            caller: Process | None,
+            link: bool,
+            monitor: bool,
+        ) -> asyncio.Future[tuple[Pid, Ref | None]]: ...
+        async def call_function(
+            self, node: str, fn: object, args: tuple[object, ...], timeout: float | None
+        ) -> object: ...
         async def start(self) -> None: ...
         async def stop(self) -> None: ...
 

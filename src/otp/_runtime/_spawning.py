@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Coroutine
+import asyncio
+from collections.abc import Awaitable, Callable, Coroutine
 from threading import get_ident
-from typing import Any
+from typing import TYPE_CHECKING, Any, overload
 
 from .._errors import NotInProcess
 from ._ids import Pid, Ref
@@ -12,7 +13,12 @@ from ._process import Process
 from ._repr import show
 from ._scheduler import current_node, current_process, node_of_loop, off_loop, self_process
 
+if TYPE_CHECKING:
+    from ._node import Node
+
 ProcessFn = Callable[..., Coroutine[Any, Any, object]]
+#: What `node=` spawns: any function (sync or async), or a `(module, function)` pair.
+RemoteFn = Callable[..., object] | tuple[str, str]
 
 
 def self() -> Pid:
@@ -25,7 +31,11 @@ def self() -> Pid:
     return self_process("otp.self")
 
 
-def spawn(fn: ProcessFn, *args: object) -> Pid:
+@overload
+def spawn(fn: ProcessFn, *args: object) -> Pid: ...
+@overload
+def spawn(fn: RemoteFn, *args: object, node: str) -> Awaitable[Pid]: ...
+def spawn(fn: Any, *args: object, node: str | None = None) -> Pid | Awaitable[Pid]:
     """Start `fn(*args)` (a coroutine function) as a new process; return its pid.
 
     >>> import otp
@@ -42,14 +52,77 @@ def spawn(fn: ProcessFn, *args: object) -> Pid:
     a plain `def` or a lambda raises at once instead of crashing the new
     process. To run a plain function as a process, use `otp.Task.async_`.
 
+    With `node="b@h"`, the process starts on that node, and `spawn` returns
+    an awaitable of its pid: `pid = await otp.spawn(work, 1, node="b@h")`.
+    It waits for the other node's answer (no timeout: a lost connection
+    raises NoConnection at once). `fn` may then be a plain function too,
+    which runs in the new process: a function defined at a module's top
+    level travels by name (that node imports its module), a `(module,
+    function)` pair names any node's function (Erlang's too), and any
+    other callable travels pickled (to Python nodes only). `node=` this
+    node's name spawns here, and still returns an awaitable.
+
     Raises:
         TypeError: `fn` is not one of those (the message says what to pass).
+        SpawnError: (from the await) the other node refused the spawn.
+        NoConnection: (from the await) the node cannot be reached.
     """
-    return current_node("otp.spawn").spawn(fn, args)
+    if node is None:
+        return current_node("otp.spawn").spawn(fn, args)
+    return _first(_elsewhere(current_node("otp.spawn"), node, fn, args, None, False, False))
 
 
-def spawn_link(fn: ProcessFn, *args: object) -> Pid:
-    """Like `spawn`, atomically linked to the calling process."""
+def _elsewhere(
+    rt: Node,
+    node: str,
+    fn: object,
+    args: tuple[object, ...],
+    caller: Process | None,
+    link: bool,
+    monitor: bool,
+) -> asyncio.Future[tuple[Pid, Ref | None]]:
+    """A spawn with `node=`: through the distribution, or here for this node's name."""
+    if node != rt.name:
+        return rt.remote().spawn_request(node, fn, args, caller, link, monitor)
+    proc = rt.spawn(fn, args, link_to=caller if link else None)  # type: ignore[arg-type]
+    ref = None
+    if monitor and caller is not None:
+        ref = rt.make_ref()
+        rt.route_monitor(caller, proc, ref, proc)
+    done: asyncio.Future[tuple[Pid, Ref | None]] = rt.loop.create_future()
+    done.set_result((proc, ref))
+    return done
+
+
+def _first(fut: asyncio.Future[tuple[Pid, Ref | None]]) -> asyncio.Future[Pid]:
+    """The pid of a remote spawn's `(pid, ref)`, as a future of its own."""
+    out: asyncio.Future[Pid] = fut.get_loop().create_future()
+
+    def done(f: asyncio.Future[tuple[Pid, Ref | None]]) -> None:
+        if out.done():
+            return
+        if f.cancelled():
+            out.cancel()
+        elif (exc := f.exception()) is not None:
+            out.set_exception(exc)
+        else:
+            out.set_result(f.result()[0])
+
+    fut.add_done_callback(done)
+    return out
+
+
+@overload
+def spawn_link(fn: ProcessFn, *args: object) -> Pid: ...
+@overload
+def spawn_link(fn: RemoteFn, *args: object, node: str) -> Awaitable[Pid]: ...
+def spawn_link(fn: Any, *args: object, node: str | None = None) -> Pid | Awaitable[Pid]:
+    """Like `spawn`, atomically linked to the calling process.
+
+    With `node=`, the link is in place when the await returns; if the
+    caller dies before the other node answers, the new process still gets
+    its exit signal.
+    """
     parent = current_process.get()
     if parent is not None and parent.rt.loop_thread != get_ident():
         raise off_loop("otp.spawn_link", parent.rt, parent)
@@ -61,16 +134,30 @@ def spawn_link(fn: ProcessFn, *args: object) -> Pid:
             "spawn_link must be called from an otp process (there is nothing to link "
             "to here); use otp.spawn, or call it from inside a process",
         )
+    if node is not None:
+        return _first(_elsewhere(parent.rt, node, fn, args, parent, True, False))
     return parent.rt.spawn(fn, args, link_to=parent)
 
 
-def spawn_monitor(fn: ProcessFn, *args: object) -> tuple[Pid, Ref]:
-    """Like `spawn`, atomically monitored by the calling process: `(pid, ref)`."""
+@overload
+def spawn_monitor(fn: ProcessFn, *args: object) -> tuple[Pid, Ref]: ...
+@overload
+def spawn_monitor(fn: RemoteFn, *args: object, node: str) -> Awaitable[tuple[Pid, Ref]]: ...
+def spawn_monitor(
+    fn: Any, *args: object, node: str | None = None
+) -> tuple[Pid, Ref] | Awaitable[tuple[Pid, Ref]]:
+    """Like `spawn`, atomically monitored by the calling process: `(pid, ref)`.
+
+    With `node=`, an awaitable of `(pid, ref)`; the monitor's Down comes
+    with reason "noconnection" if the connection is lost.
+    """
     watcher = self_process("otp.spawn_monitor")
-    node = watcher.rt
-    proc = node.spawn(fn, args)
-    ref = node.make_ref()
-    node.route_monitor(watcher, proc, ref, proc)
+    if node is not None:
+        return _elsewhere(watcher.rt, node, fn, args, watcher, False, True)  # type: ignore[return-value]
+    node_ = watcher.rt
+    proc = node_.spawn(fn, args)
+    ref = node_.make_ref()
+    node_.route_monitor(watcher, proc, ref, proc)
     return proc, ref
 
 

@@ -55,6 +55,7 @@ from ._term import DecodeError, Decoder, encode
 
 if TYPE_CHECKING:
     from ._node import Distribution
+    from ._spawn import Spawning
 
 logger = logging.getLogger("otp")
 
@@ -85,6 +86,7 @@ class Connection(Framing):
         self.monitors: dict[Ref, tuple[Process, object, object]] = {}  # ours: watcher, as, target
         self.watchers: dict[Ref, tuple[Process, Pid, object]] = {}  # theirs: target, watcher, as
         self.calls: dict[Ref, tuple[asyncio.Future[object], object]] = {}
+        self.spawns: dict[Ref, Spawning] = {}  # our spawn requests, by ReqId (`_spawn.py`)
         self._seen_reads = self._seen_writes = 0
         self._silent = 0
         self._unlink_ids = 0
@@ -152,6 +154,9 @@ class Connection(Framing):
         for fut, called in calls.values():
             if not fut.done():
                 fut.set_exception(call_failure("noconnection", called, self.peer))
+        spawns, self.spawns = self.spawns, {}
+        for spawning in spawns.values():
+            spawning.lost()
 
     def lost(self, reason: str) -> None:
         self.close(reason)

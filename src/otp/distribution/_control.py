@@ -4,7 +4,8 @@ Every packet after the handshake holds a control tuple `{Op, ...}` and, for
 some operations, a payload term. The operations this node handles: LINK 1,
 SEND 2, EXIT 3, REG_SEND 6, EXIT2 8, MONITOR_P 19, DEMONITOR_P 20,
 MONITOR_P_EXIT 21, SEND_SENDER 22, PAYLOAD_EXIT 24, PAYLOAD_EXIT2 26,
-PAYLOAD_MONITOR_P_EXIT 28, ALIAS_SEND 33, UNLINK_ID 35, UNLINK_ID_ACK 36,
+PAYLOAD_MONITOR_P_EXIT 28, SPAWN_REQUEST 29, SPAWN_REPLY 31 (added by
+`_spawned.py` and `_spawn.py`), ALIAS_SEND 33, UNLINK_ID 35, UNLINK_ID_ACK 36,
 and the `_TT` forms with a trace token, which is ignored. `HANDLERS` maps
 each to its function; the connection (`_connection.py`) looks them up.
 
@@ -206,6 +207,10 @@ def _on_demonitor(c: Connection, ctl: tuple[object, ...], _: object) -> None:
 
 def _down(c: Connection, target: object, to: object, ref: object, reason: object) -> None:
     if type(ref) is not Ref:
+        return
+    spawning = c.spawns.pop(ref, None)
+    if spawning is not None:  # the result of an erpc call (`_erpc.py`)
+        spawning.down(reason)
         return
     call = c.calls.pop(ref, None)
     if call is not None:

@@ -55,6 +55,7 @@ EXIT_PAYLOAD: Final = 0x400000
 HANDSHAKE_23: Final = 0x1000000
 UNLINK_ID: Final = 0x2000000
 MANDATORY_25_DIGEST: Final = 0x4000000
+SPAWN: Final = 1 << 32
 V4_NC: Final = 1 << 34
 ALIAS: Final = 1 << 35
 
@@ -76,7 +77,8 @@ MANDATORY_25: Final = (
 MANDATORY_26: Final = MANDATORY_25 | V4_NC | UNLINK_ID
 
 #: The flags this node offers (PUBLISHED is added for a visible node). No atom
-#: cache, no fragments, no spawn requests: the peer then never sends them.
+#: cache, no fragments: the peer then never sends them. SPAWN: spawn requests
+#: are answered (`_spawned.py`), which erpc, rpc and spawn/4 need.
 OUR_FLAGS: Final = (
     MANDATORY_26
     | MANDATORY_25_DIGEST
@@ -88,6 +90,7 @@ OUR_FLAGS: Final = (
     | UNICODE_IO
     | SMALL_ATOM_TAGS
     | BIG_SEQTRACE_LABELS
+    | SPAWN
 )
 
 _SEND_NAME = struct.Struct(">cQIH")  # 'N', flags, creation, name length

@@ -47,9 +47,12 @@ from . import _epmd
 from ._connection import Connection
 from ._control import REG_SEND, SEND
 from ._cookie import read_cookie
+from ._erpc import call as erpc_call
 from ._handshake import OUR_FLAGS, PUBLISHED
 from ._remote_call import remote_call
 from ._setup import accepted, dial
+from ._spawn import spawn_request
+from ._spawned import rex_message
 
 logger = logging.getLogger("otp")
 
@@ -191,10 +194,13 @@ class Distribution:
             proc.enqueue(NodeDown(conn.peer))
 
     def is_system_name(self, name: str) -> bool:
-        return name == "net_kernel"
+        return name in ("net_kernel", "rex")
 
     def system_message(self, conn: Connection, name: str, msg: object) -> None:
-        """A message to a name no process holds: answer `net_adm:ping`, drop the rest."""
+        """A message to a name no process holds: answer `net_adm:ping` and rpc, drop the rest."""
+        if name == "rex":
+            rex_message(self, conn, msg)
+            return
         if name != "net_kernel" or type(msg) is not tuple or len(msg) != 3:
             return
         if msg[0] != _GEN_CALL or type(msg[1]) is not tuple or len(msg[1]) != 2:
@@ -268,6 +274,13 @@ class Distribution:
             conn.send_down(record[2], watcher, ref, reason)
 
     call = remote_call
+    spawn_request = spawn_request
+
+    async def call_function(
+        self, node: str, fn: object, args: tuple[object, ...], timeout: float | None
+    ) -> object:
+        """Run `fn(*args)` on `node` through erpc; its result (`_erpc.call`)."""
+        return await erpc_call(self, node, fn, list(args), (), timeout)
 
     # -- public operations -------------------------------------------------------------
 

@@ -1,0 +1,86 @@
+"""Starting a GenServer on another node: `await Counter.start_link(arg, node="b@h")`.
+
+The caller's node asks the other node (through erpc, `Node.remote()`) to
+run `start_here` with the class's module and qualified name: the other
+node imports the class, starts the server there and answers `("ok", pid)`
+or `("error", exception)`; the caller then links to the pid for
+`start_link` (if the server died meanwhile, the link delivers `noproc`, as
+a link to a dead process does). The other node must be a Python node whose
+`rpc=` allow-list admits the class's module.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Final
+
+from .._errors import NoConnection, RemoteException, StartError
+from .._runtime._ids import Pid
+from .._runtime._repr import show
+from .._runtime._scheduler import current_node, current_process
+from .._runtime._terms import Atom
+
+if TYPE_CHECKING:
+    from ._gen_server import GenServer
+
+_OK: Final = Atom("ok")
+_ERROR: Final = Atom("error")
+
+
+async def start_elsewhere(
+    cls: type[GenServer], arg: object, name: object, timeout: float | None, link: bool, node: str
+) -> Pid | None:
+    """Start `cls(arg)` on `node`; link it to the caller for start_link."""
+    rt = current_node("GenServer.start")
+    caller = current_process.get()
+    if link and caller is None:
+        raise TypeError("start_link(node=...) must be called from an otp process: use start")
+    try:
+        answer = await rt.remote().call_function(
+            node, start_here, (cls.__module__, cls.__qualname__, arg, name, timeout), None
+        )
+    except NoConnection:
+        raise
+    except RemoteException as exc:
+        raise StartError(
+            exc.reason, f"could not start {cls.__qualname__} on node {node!r}: {exc}"
+        ) from None
+    if type(answer) is not tuple or len(answer) != 2:
+        raise StartError(
+            answer, f"node {node!r} answered the start of {cls.__qualname__} with {show(answer)}"
+        )
+    if answer[0] == _ERROR:
+        if isinstance(answer[1], BaseException):
+            raise answer[1]
+        raise StartError(answer[1])
+    pid = answer[1]
+    if link and isinstance(pid, Pid) and caller is not None:
+        rt.route_link(caller, pid)
+    return pid if isinstance(pid, Pid) else None
+
+
+async def start_here(
+    module: str, qualname: str, arg: object, name: object, timeout: float | None
+) -> tuple[Atom, object]:
+    """On the server's node: import the class and start it; `(ok, pid)` or `(error, exc)`."""
+    from ._gen_server import GenServer
+
+    options = current_node("GenServer.start").dist_options
+    rpc = "*" if options is None else options.rpc
+    if not (isinstance(rpc, str) and rpc == "*") and module not in rpc:
+        return _ERROR, StartError(
+            ("rpc_not_allowed", module),
+            f"module {module!r} is not in this node's rpc= allow-list {show(rpc)}",
+        )
+    found: object = importlib.import_module(module)
+    for part in qualname.split("."):
+        found = getattr(found, part, None)
+    if not (isinstance(found, type) and issubclass(found, GenServer)):
+        return _ERROR, StartError("undef", f"{module}.{qualname} is not a GenServer here")
+    try:
+        return _OK, await found.start(arg, name=name, timeout=timeout)
+    except StartError as exc:
+        return _ERROR, exc
+
+
+__all__ = ["start_elsewhere", "start_here"]
