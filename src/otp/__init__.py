@@ -84,6 +84,8 @@ from ._runtime._timers import cancel_timer as cancel_timer
 from ._runtime._timers import read_timer as read_timer
 from ._runtime._timers import send_after as send_after
 from .distribution import _pg as pg
+from .distribution._multi_call import abcast as abcast
+from .distribution._multi_call import multi_call as multi_call
 from .distribution._node import NodeDown as NodeDown
 from .distribution._nodes import connect as connect
 from .distribution._nodes import disconnect as disconnect
@@ -137,6 +139,7 @@ __all__ = [
     "Task",
     "TimerRef",
     "Via",
+    "abcast",
     "call",
     "cancel_timer",
     "cast",
@@ -150,6 +153,7 @@ __all__ = [
     "make_ref",
     "monitor",
     "monitor_node",
+    "multi_call",
     "node",
     "nodes",
     "pg",
