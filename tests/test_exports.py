@@ -63,8 +63,8 @@ GEN_SERVER = [
     "CallbackWarning",
 ]
 
-#: Calls across nodes, and otp.sys (API.md's Debugging).
-ACROSS_NODES = ["multi_call", "abcast"]
+#: Calls across nodes, undecodable messages, and otp.sys (API.md's Debugging).
+ACROSS_NODES = ["multi_call", "abcast", "Undecodable", "UndecodableMessage"]
 SYS = [
     "get_state",
     "replace_state",

@@ -91,6 +91,8 @@ from .distribution._nodes import connect as connect
 from .distribution._nodes import disconnect as disconnect
 from .distribution._nodes import monitor_node as monitor_node
 from .distribution._nodes import nodes as nodes
+from .distribution._undecodable import Undecodable as Undecodable
+from .distribution._undecodable import UndecodableMessage as UndecodableMessage
 
 
 def node() -> str:
@@ -138,6 +140,8 @@ __all__ = [
     "TaskSupervisor",
     "Task",
     "TimerRef",
+    "Undecodable",
+    "UndecodableMessage",
     "Via",
     "abcast",
     "call",
