@@ -23,6 +23,11 @@ messages, in mailbox order, like any request:
 `statistics(server, True)` starts counting messages in and out.
 `suspend` makes the server handle only system messages until `resume`.
 
+A server of another node, `(name, node)` or a remote pid, Erlang's and
+Elixir's included, gets Erlang's own `sys` requests, and Erlang's `:sys`
+works on Python servers: see `otp._sys_remote` and
+`otp._behaviours._system_wire`.
+
 Each function waits at most `timeout` seconds (default 5) for the server
 to get to the request, then raises `otp.CallTimeout`; cancelling the
 caller leaves the request queued.

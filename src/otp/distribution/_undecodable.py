@@ -120,14 +120,14 @@ def undecodable_payload(
         sender = control[1]
         to = conn.dist.node.names.get(control[3]) if isinstance(control[3], str) else None
     elif op in (33, 34) and len(control) > 2:  # ALIAS_SEND(_TT): a reply to a call of ours
-        sender = control[1]
-        if _fail_call(conn, control[2], why, sender):
+        sender, to = control[1], control[2]
+        if _fail_call(conn, to, why, sender):
             return
     logger.error(
         "A message from %s on node %r to %s cannot be decoded: %s",
         safe_repr(sender) if sender is not None else "a process",
         conn.peer,
-        safe_repr(to) if to is not None else "a process that is gone",
+        safe_repr(to) if to is not None else "a process that is gone",  # or an alias
         why,
     )
     if not isinstance(to, Process):
