@@ -63,6 +63,20 @@ GEN_SERVER = [
     "CallbackWarning",
 ]
 
+#: Calls across nodes, undecodable messages, and otp.sys (API.md's Debugging).
+ACROSS_NODES = ["multi_call", "abcast", "Undecodable", "UndecodableMessage"]
+SYS = [
+    "get_state",
+    "replace_state",
+    "get_status",
+    "suspend",
+    "resume",
+    "statistics",
+    "trace",
+    "change_code",
+    "terminate",
+]
+
 
 def _public() -> set[str]:
     return {n for n in dir(otp) if not n.startswith("_")}
@@ -72,7 +86,7 @@ def _modules() -> set[str]:
     return {n for n in _public() if isinstance(getattr(otp, n), ModuleType)}
 
 
-@pytest.mark.parametrize("name", sorted({*RUNTIME, *PROCESSES, *GEN_SERVER}))
+@pytest.mark.parametrize("name", sorted({*RUNTIME, *PROCESSES, *GEN_SERVER, *ACROSS_NODES}))
 def test_every_name_of_the_api_is_exported(name: str) -> None:
     assert name in otp.__all__
     assert hasattr(otp, name)
@@ -98,6 +112,12 @@ def test_exported_classes_present_themselves_as_otp(name: str) -> None:
 )
 def test_exported_functions_present_themselves_as_otp(name: str) -> None:
     assert getattr(otp, name).__module__ == "otp"
+
+
+@pytest.mark.parametrize("name", SYS)
+def test_otp_sys_offers_each_debugging_function_of_the_api(name: str) -> None:
+    assert name in otp.sys.__all__
+    assert callable(getattr(otp.sys, name))
 
 
 def test_from_thread_offers_call_cast_send_and_run() -> None:

@@ -90,11 +90,15 @@ from ._runtime._timers import cancel_timer as cancel_timer
 from ._runtime._timers import read_timer as read_timer
 from ._runtime._timers import send_after as send_after
 from .distribution import _pg as pg
+from .distribution._multi_call import abcast as abcast
+from .distribution._multi_call import multi_call as multi_call
 from .distribution._node import NodeDown as NodeDown
 from .distribution._nodes import connect as connect
 from .distribution._nodes import disconnect as disconnect
 from .distribution._nodes import monitor_node as monitor_node
 from .distribution._nodes import nodes as nodes
+from .distribution._undecodable import Undecodable as Undecodable
+from .distribution._undecodable import UndecodableMessage as UndecodableMessage
 
 
 def node() -> str:
@@ -147,7 +151,10 @@ __all__ = [
     "TaskSupervisor",
     "Task",
     "TimerRef",
+    "Undecodable",
+    "UndecodableMessage",
     "Via",
+    "abcast",
     "call",
     "cancel_timer",
     "cast",
@@ -161,6 +168,7 @@ __all__ = [
     "make_ref",
     "monitor",
     "monitor_node",
+    "multi_call",
     "node",
     "nodes",
     "pg",

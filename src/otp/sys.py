@@ -23,6 +23,11 @@ messages, in mailbox order, like any request:
 `statistics(server, True)` starts counting messages in and out.
 `suspend` makes the server handle only system messages until `resume`.
 
+A server of another node, `(name, node)` or a remote pid, Erlang's and
+Elixir's included, gets Erlang's own `sys` requests, and Erlang's `:sys`
+works on Python servers: see `otp._sys_remote` and
+`otp._behaviours._system_wire`.
+
 Each function waits at most `timeout` seconds (default 5) for the server
 to get to the request, then raises `otp.CallTimeout`; cancelling the
 caller leaves the request queued.
@@ -34,23 +39,41 @@ import asyncio
 import logging
 from typing import Any
 
+from . import _sys_remote as _remote
+from ._behaviours._gen_server_client import stop
 from ._behaviours._server_messages import From, System
 from ._behaviours._server_process import ServerProcess
 from ._behaviours._system import SYSTEM_HANDLERS
+from ._behaviours._system_wire import erlang_datetime
 from ._errors import CallTimeout, NoProc
 from ._runtime._call_timeouts import check_timeout
-from ._runtime._names import noproc, resolve
+from ._runtime._names import Dest, noproc, resolve
 from ._runtime._process import Process
 from ._runtime._repr import show, shown
 from ._runtime._scheduler import current_node, current_process
+from ._runtime._terms import Atom
 
 logger = logging.getLogger("otp")
 
-__all__ = ["get_state", "get_status", "replace_state", "resume", "statistics", "suspend", "trace"]
+__all__ = [
+    "change_code",
+    "get_state",
+    "get_status",
+    "replace_state",
+    "resume",
+    "statistics",
+    "suspend",
+    "terminate",
+    "trace",
+]
 
 
 async def get_state(server: object, timeout: float | None = 5.0) -> object:
     """The server's current state."""
+    target = _remote.remote_target(server)
+    if target is not None:
+        check_timeout(timeout, "otp.sys.get_state")
+        return await _remote.get_state(target, timeout)
     return await _system(server, "get_state", None, timeout)
 
 
@@ -58,14 +81,29 @@ async def replace_state(server: object, fn: Any, timeout: float | None = 5.0) ->
     """Replace the state with `fn(state)` and return the new state.
 
     If `fn` raises, the state is unchanged and the exception is raised here.
+    On a server of another node, `fn` travels pickled (a function defined at
+    a module's top level, not a lambda) and runs there; an Erlang server
+    cannot run it, so it answers an error, raised here as `otp.Exit`.
     """
     if not callable(fn):
         raise TypeError(f"replace_state needs a function of the state; got {show(fn)}")
+    target = _remote.remote_target(server)
+    if target is not None:
+        check_timeout(timeout, "otp.sys.replace_state")
+        return await _remote.replace_state(target, fn, timeout)
     return await _system(server, "replace_state", fn, timeout)
 
 
 async def get_status(server: object, timeout: float | None = 5.0) -> dict[str, object]:
-    """A status report: pid, name, behaviour, status, the state through `format_status`."""
+    """A status report: pid, name, behaviour, status, the state through `format_status`.
+
+    For a server of another node, the report comes from gen_server's
+    `{status, ...}` answer: `message_queue_len` and `messages_handled` are None.
+    """
+    target = _remote.remote_target(server)
+    if target is not None:
+        check_timeout(timeout, "otp.sys.get_status")
+        return await _remote.get_status(target, timeout)
     status = await _system(server, "get_status", None, timeout)
     proc = _server(server)
     report: dict[str, object] = {
@@ -83,11 +121,19 @@ async def get_status(server: object, timeout: float | None = 5.0) -> dict[str, o
 
 async def suspend(server: object, timeout: float | None = 5.0) -> None:
     """Hold every message but system ones (`resume`, `get_state`, `stop`, ...)."""
+    target = _remote.remote_target(server)
+    if target is not None:
+        check_timeout(timeout, "otp.sys.suspend")
+        return await _remote.simple(target, "suspend", timeout)
     await _system(server, "suspend", None, timeout)
 
 
 async def resume(server: object, timeout: float | None = 5.0) -> None:
     """Handle messages again after `suspend`."""
+    target = _remote.remote_target(server)
+    if target is not None:
+        check_timeout(timeout, "otp.sys.resume")
+        return await _remote.simple(target, "resume", timeout)
     await _system(server, "resume", None, timeout)
 
 
@@ -99,7 +145,17 @@ async def statistics(
     The counts: `messages_in` and `messages_out` (replies) since counting
     began, `messages_handled` over the server's life, `message_queue_len`,
     `start_time` and `current_time` (loop time). None when counting is off.
+    For a server of another node: Erlang's counts, `messages_in`,
+    `messages_out` and `reductions`, and its local `start_time` and
+    `current_time` as `((year, month, day), (hour, minute, second))`.
     """
+    target = _remote.remote_target(server)
+    if target is not None:
+        check_timeout(timeout, "otp.sys.statistics")
+        if flag is None:
+            return await _remote.statistics(target, timeout)
+        await _remote.debug(target, "statistics", bool(flag), timeout)
+        return None
     if flag is None:
         result = await _system(server, "statistics", None, timeout)
         assert result is None or isinstance(result, dict)
@@ -109,8 +165,41 @@ async def statistics(
 
 
 async def trace(server: object, flag: bool = True, timeout: float | None = 5.0) -> None:
-    """Log every event of the server on logger "otp" (INFO) while `flag` is on."""
+    """Log every event of the server on logger "otp" (INFO) while `flag` is on.
+
+    A server of another node prints its events there (an Erlang node on its
+    standard output, a Python node on its logger "otp").
+    """
+    target = _remote.remote_target(server)
+    if target is not None:
+        check_timeout(timeout, "otp.sys.trace")
+        return await _remote.debug(target, "trace", bool(flag), timeout)
     await _system(server, "debug", ("trace", bool(flag)), timeout)
+
+
+async def change_code(
+    server: object, module: object, old_vsn: object, extra: object, timeout: float | None = 5.0
+) -> None:
+    """Call the server's `code_change(old_vsn, state, extra)`; it must be suspended.
+
+    As Erlang's `sys:change_code`: suspend the server, change its code,
+    resume it. `module` names the callback module on an Erlang node (an atom);
+    a Python server ignores it.
+
+    Raises:
+        RuntimeError: the server is not suspended (local server).
+        Exit: the remote server refused (not suspended) or `code_change` failed.
+    """
+    target = _remote.remote_target(server)
+    if target is not None:
+        check_timeout(timeout, "otp.sys.change_code")
+        return await _remote.change_code(target, module, old_vsn, extra, timeout)
+    await _system(server, "suspended_change_code", (old_vsn, extra), timeout)
+
+
+async def terminate(server: Dest, reason: object = "normal", timeout: float | None = None) -> None:
+    """Stop the server with `reason` (its `terminate` runs), as `otp.stop` does."""
+    await stop(server, reason, timeout)
 
 
 # -- plumbing --------------------------------------------------------------------
@@ -126,7 +215,7 @@ def _server(server: object) -> ServerProcess:
             raise TypeError(
                 f"otp.sys works on GenServer-based processes; {proc} is a plain process"
             )
-        raise NotImplementedError("otp.sys on processes of other nodes is not supported")
+        raise noproc(server, "otp.sys request to")  # a pid of this node that is gone
     if not proc.alive:
         raise NoProc(
             "noproc", f"otp.sys request to {show(server)} failed: the process is not alive"
@@ -277,5 +366,31 @@ def _get_statistics(server: ServerProcess, _: object) -> object:
     }
 
 
+def _debug_options(server: ServerProcess, _: object) -> object:
+    """The server's debugging in the shape of Erlang's sys `Debug` list (`get_status`)."""
+    debug = _table(server).get(server)
+    if debug is None:
+        return []
+    options: list[object] = []
+    if debug.trace:
+        options.append((Atom("trace"), True))
+    if debug.stats:
+        start = erlang_datetime(debug.start_time, server.rt.loop.time())
+        counts = (start, (Atom("reductions"), 0), debug.messages_in, debug.messages_out)
+        options.append((Atom("statistics"), counts))
+    return options
+
+
+def _suspended_change_code(server: ServerProcess, payload: object) -> object:
+    if not server.suspended:
+        raise RuntimeError(
+            f"otp.sys.change_code needs {server.describe()} suspended, as Erlang requires: "
+            "call otp.sys.suspend first, then otp.sys.resume after"
+        )
+    return SYSTEM_HANDLERS["change_code"](server, payload)
+
+
 SYSTEM_HANDLERS["debug"] = _set_debug
+SYSTEM_HANDLERS["debug_options"] = _debug_options
+SYSTEM_HANDLERS["suspended_change_code"] = _suspended_change_code
 SYSTEM_HANDLERS["statistics"] = _get_statistics

@@ -15,17 +15,13 @@ read it (`ServerProcess.serve_now`), so its reply leaves in the same write.
 from __future__ import annotations
 
 from functools import partial
-from typing import Final
 
 from .._runtime._ids import Pid
 from .._runtime._process import Process
-from .._runtime._terms import Atom
 from .._runtime._wire import Replier, receive_from_wire
-from ._server_messages import GEN_CAST, From, System
+from ._server_messages import GEN_CAST, From
 from ._server_process import ServerProcess
-
-_TERMINATE: Final = Atom("terminate")
-_OK: Final = Atom("ok")
+from ._system_wire import on_system
 
 
 def _sender(msg: tuple[object, ...]) -> tuple[Pid, object] | None:
@@ -44,7 +40,7 @@ def _on_call(to: Process, msg: tuple[object, ...], reply: Replier) -> bool:
         return False
     caller, tag = sender
     request = msg[2]
-    if type(to) is ServerProcess:
+    if isinstance(to, ServerProcess):  # a debugged server (otp.sys) is a subclass
         from_ = From(caller, request, to)
         # A partial, not a closure: built in C, without a frame or cells.
         from_.remote = partial(reply, tag, caller, to)
@@ -66,17 +62,12 @@ def _on_cast(to: Process, msg: tuple[object, ...], reply: Replier) -> bool:
 
 def _on_system(to: Process, msg: tuple[object, ...], reply: Replier) -> bool:
     sender = _sender(msg)
-    if sender is None or type(to) is not ServerProcess:
+    if sender is None or not isinstance(to, ServerProcess):
         return False
     caller, tag = sender
-    request = msg[2]
-    if type(request) is tuple and len(request) == 2 and request[0] == _TERMINATE:
-        # sys:terminate (GenServer.stop) waits for `ok` before it watches
-        # the exit, as gen_server replies before stopping.
-        reply(tag, caller, to, _OK)
-        to.enqueue(System("stop", request[1], None))
-        return True
-    return False
+    # Every request of Erlang's sys module, answered as gen_server does.
+    on_system(to, caller, tag, msg[2], partial(reply, tag, caller, to))
+    return True
 
 
 receive_from_wire("$gen_call", _on_call)

@@ -14,7 +14,8 @@ connection is remembered so that losing it fires, with reason
 every pending call, as Erlang does.
 
 A packet that cannot be decoded is logged and dropped; the connection and
-every process carry on.
+every process carry on. When only its payload cannot be decoded, the
+process waiting for it is told at once (`_undecodable.py`).
 """
 
 from __future__ import annotations
@@ -52,6 +53,7 @@ from ._control import (
 from ._framing import Framing, take_over
 from ._handshake import ALIAS, EXIT_PAYLOAD
 from ._term import DecodeError, Decoder, encode
+from ._undecodable import undecodable_payload
 
 if TYPE_CHECKING:
     from ._node import Distribution
@@ -279,6 +281,8 @@ class Connection(Framing):
                 data[start],
             )
             return
+        control: object = _NO_PAYLOAD
+        payload_at = end
         try:
             # Decoded in place, from the chunk the packet arrived in: a term
             # that runs past the packet's end is a bad packet.
@@ -286,10 +290,15 @@ class Connection(Framing):
             control, at = decoder.decode_from(data, start + 1)
             payload = None
             if at < end:
+                payload_at = at
                 payload, at = decoder.decode_from(data, at)
             if at > end:
                 raise DecodeError(f"the terms run {at - end} bytes past the packet's end", end)
         except DecodeError as exc:
+            if control is not _NO_PAYLOAD and payload_at < end:
+                # Who waits for this message is told at once (`_undecodable.py`).
+                undecodable_payload(self, control, data, payload_at, end, exc)
+                return
             logger.error(
                 "Dropped a message from node %r that cannot be decoded: %s", self.peer, exc
             )

@@ -3,7 +3,7 @@
 `ensure_epmd` (in `otp.distribution._epmd`, which also exports `EpmdServer`) starts
 one when neither a running epmd nor Erlang's `epmd` program is available, so
 two Python nodes find each other on a machine without Erlang. The protocol it
-serves is described in `otp.distribution._epmd`.
+serves is described in `otp.distribution._epmd_protocol`.
 """
 
 from __future__ import annotations
@@ -16,6 +16,26 @@ import time
 from dataclasses import dataclass
 from types import TracebackType
 from typing import final
+
+from ._epmd_protocol import (
+    _ALIVE2_FIELDS,
+    _MAX_FORGOTTEN,
+    _MAX_NAME_BYTES,
+    _MAX_PACKET,
+    _REFUSED_CREATION,
+    _U16,
+    _U32,
+    ALIVE2_REQ,
+    ALIVE2_RESP,
+    ALIVE2_X_RESP,
+    DUMP_REQ,
+    KILL_REQ,
+    NAMES_REQ,
+    PORT2_RESP,
+    PORT_PLEASE2_REQ,
+    NodeInfo,
+    default_port,
+)
 
 __all__ = ["EpmdHandle", "EpmdServer"]
 
@@ -314,27 +334,3 @@ class EpmdServer:
 
 EpmdHandle = EpmdServer
 """What `ensure_epmd` returns when it started an embedded epmd: close it to stop it."""
-
-
-# `_epmd` re-exports `EpmdServer` and this module uses its protocol definitions:
-# each module imports the other last, once its own names exist, so that either
-# may be imported first.
-from ._epmd import (  # noqa: E402
-    _ALIVE2_FIELDS,
-    _MAX_FORGOTTEN,
-    _MAX_NAME_BYTES,
-    _MAX_PACKET,
-    _REFUSED_CREATION,
-    _U16,
-    _U32,
-    ALIVE2_REQ,
-    ALIVE2_RESP,
-    ALIVE2_X_RESP,
-    DUMP_REQ,
-    KILL_REQ,
-    NAMES_REQ,
-    PORT2_RESP,
-    PORT_PLEASE2_REQ,
-    NodeInfo,
-    default_port,
-)
