@@ -89,6 +89,7 @@ from .distribution._nodes import connect as connect
 from .distribution._nodes import disconnect as disconnect
 from .distribution._nodes import monitor_node as monitor_node
 from .distribution._nodes import nodes as nodes
+from .distribution._tls import TLS as TLS
 
 
 def node() -> str:
@@ -131,6 +132,7 @@ __all__ = [
     "Stop",
     "Supervisor",
     "SupervisorSpec",
+    "TLS",
     "Table",
     "TableError",
     "TaskSupervisor",
