@@ -116,7 +116,10 @@ class Authority:
             try:
                 names.append(x509.IPAddress(ipaddress.ip_address(host)))
             except ValueError:
-                names.append(x509.DNSName(host))
+                pass
+            # Also as a DNS name: OTP's ssl checks an address given as the
+            # server name indication against the DNS names.
+            names.append(x509.DNSName(host))
         now = datetime.datetime.now(datetime.UTC)
         cert = (
             x509.CertificateBuilder()

@@ -52,9 +52,13 @@ async def dial(dist: Distribution, conn: Connection) -> None:
         logger.info("Cannot connect to node %r: %s", conn.peer, why)
         conn.close(f"cannot connect: {why}")
         return
+    # Inside TLS the handshake's messages have 4-byte lengths, as inet_tls_dist's.
+    hs = _tls.Packet4(reader, writer) if dist.tls is not None else None
     try:
         peer = await asyncio.wait_for(
-            initiate(reader, writer, dist.name, dist.node.creation, dist.cookie, dist.flags),
+            initiate(
+                hs or reader, hs or writer, dist.name, dist.node.creation, dist.cookie, dist.flags
+            ),
             SETUP_TIME,
         )
     except (OSError, HandshakeError, asyncio.IncompleteReadError, TimeoutError) as exc:
@@ -87,10 +91,10 @@ async def accepted(
 ) -> None:
     try:
         async with asyncio.timeout(SETUP_TIME):  # TLS and the handshake together
-            stream = await _tls.secure_accepted(dist.tls, reader, writer)
+            hs_reader, hs_writer = await _tls.secure_accepted(dist.tls, reader, writer)
             peer = await accept(
-                stream,
-                writer,
+                hs_reader,
+                hs_writer,
                 dist.name,
                 dist.node.creation,
                 dist.cookie,

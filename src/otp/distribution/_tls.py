@@ -22,6 +22,11 @@ encrypts without checking anything (Erlang's `verify_none`): only for
 tests. TLS 1.2 or newer is required (OTP 25 offers TLS 1.2 only for the
 distribution unless configured otherwise).
 
+Inside TLS, the distribution handshake's messages have a 4-byte length
+(OTP's `inet_tls_dist` keeps its sockets in `{packet, 4}` from the start),
+where plain TCP gives them a 2-byte one: `Packet4` carries the handshake
+of `_handshake.py` that way, still refusing a message over 65,535 bytes.
+
 A TLS node refuses peers that do not speak TLS, and a plain node refuses
 peers that do: both log a line on logger "otp" saying why.
 
@@ -38,15 +43,19 @@ from __future__ import annotations
 import asyncio
 import os
 import ssl
+import struct
 from dataclasses import dataclass
 from typing import Final
 
 from .._runtime._repr import show
+from ._handshake import HandshakeError, Reader, Writer
 
 Path = str | os.PathLike[str]
 
 #: The first bytes of a TLS ClientHello: a handshake record (22), version 3.x.
 _TLS_RECORD: Final = b"\x16\x03"
+_U16: Final = struct.Struct(">H")
+_U32: Final = struct.Struct(">I")
 
 
 @dataclass(frozen=True, slots=True)
@@ -153,12 +162,13 @@ class Refused(ConnectionError):
 
 async def secure_accepted(
     tls: Contexts | None, reader: asyncio.StreamReader, writer: asyncio.StreamWriter
-) -> Replay | asyncio.StreamReader:
+) -> tuple[Reader, Writer]:
     """Make an accepted connection ready for the distribution handshake.
 
     A TLS node runs the TLS handshake (the listener paused reading, so that
     no byte of it was read before); a plain node checks the peer does not
-    start a TLS handshake. Returns what the distribution handshake reads.
+    start a TLS handshake. Returns what the distribution handshake reads
+    from and writes to.
 
     Raises:
         Refused: the peer speaks TLS to a plain node, or the TLS handshake
@@ -171,12 +181,13 @@ async def secure_accepted(
                 "the peer speaks TLS, and this node does not: start it with "
                 "tls=otp.TLS(...), or the peer without -proto_dist inet_tls"
             )
-        return Replay(reader, head)
+        return Replay(reader, head), writer
     try:
         await writer.start_tls(tls.server)
     except ssl.SSLError as exc:
         raise Refused(f"TLS handshake failed: {_why(exc)}") from None
-    return reader
+    framed = Packet4(reader, writer)
+    return framed, framed
 
 
 def dial_failure(exc: BaseException) -> str:
@@ -204,6 +215,53 @@ def _why(exc: BaseException) -> str:
     return str(exc) or type(exc).__name__
 
 
+class Packet4:
+    """The handshake's messages with 4-byte lengths, as inet_tls_dist frames them.
+
+    The handshake reads a 2-byte length, then that many bytes, and writes
+    each message as one write of a 2-byte length and the message: this
+    reads and writes 4-byte lengths in their place.
+
+    >>> import asyncio
+    >>> async def demo():
+    ...     reader = asyncio.StreamReader()
+    ...     reader.feed_data(b"\\0\\0\\0\\3abc")
+    ...     framed = Packet4(reader, None)  # type: ignore[arg-type]
+    ...     return await framed.readexactly(2), await framed.readexactly(3)
+    >>> asyncio.run(demo())
+    (b'\\x00\\x03', b'abc')
+    """
+
+    def __init__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        self.reader = reader
+        self.writer = writer
+        self._length_next = True
+
+    async def readexactly(self, n: int) -> bytes:
+        if not self._length_next:
+            self._length_next = True
+            return await self.reader.readexactly(n)
+        if n != _U16.size:
+            raise HandshakeError("the handshake read something else than a message length")
+        (length,) = _U32.unpack(await self.reader.readexactly(_U32.size))
+        if length > 0xFFFF:
+            raise HandshakeError(
+                f"a handshake message of {length} bytes: more than the 65,535 a handshake "
+                f"message may have"
+            )
+        self._length_next = False
+        return _U16.pack(length)
+
+    def write(self, data: bytes) -> None:
+        (length,) = _U16.unpack_from(data)
+        if length != len(data) - _U16.size:
+            raise HandshakeError("the handshake wrote something else than one message")
+        self.writer.write(_U32.pack(length) + data[_U16.size :])
+
+    async def drain(self) -> None:
+        await self.writer.drain()
+
+
 class Replay:
     """A reader that first gives back bytes already read from `reader`."""
 
@@ -222,4 +280,13 @@ class Replay:
         return head + await self.reader.readexactly(n - len(head))
 
 
-__all__ = ["TLS", "Contexts", "Refused", "check_tls", "contexts", "dial_failure", "secure_accepted"]
+__all__ = [
+    "TLS",
+    "Contexts",
+    "Packet4",
+    "Refused",
+    "check_tls",
+    "contexts",
+    "dial_failure",
+    "secure_accepted",
+]
