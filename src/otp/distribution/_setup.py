@@ -120,8 +120,9 @@ async def accepted(
 def _decide(dist: Distribution, peer: str) -> str:
     """The handshake status for an incoming connection from `peer`."""
     conn = dist.conns.get(peer)
-    if peer == dist.name:
-        return "not_allowed"
+    alive, _, host = peer.partition("@")
+    if peer == dist.name or not alive or not host or "@" in host or "\ufffd" in peer:
+        return "not_allowed"  # our own name, or not a node name (name@host in UTF-8)
     if conn is None:
         return "ok"
     if conn.state == "up":
