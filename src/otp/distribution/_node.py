@@ -2,8 +2,9 @@
 
 `otp.Node("py@127.0.0.1", cookie="secret")` (or `otp.run(main, node=...)`)
 gives its runtime a `Distribution`: the object `Node.route_*` hands every
-signal for a remote pid to. It accepts connections on an ephemeral TCP port
-registered with epmd, opens connections on demand (the first send, link,
+signal for a remote pid to. It accepts connections on a TCP port
+registered with epmd (`bind=` and `port=`: `_listen.py`; TLS with `tls=`:
+`_tls.py`), opens connections on demand (the first send, link,
 monitor or call to a node connects to it, as in Erlang), and keeps one
 `Connection` per peer node.
 
