@@ -17,6 +17,11 @@ an optfile with `{verify, verify_peer}` and `{fail_if_no_peer_cert, true}`:
   OTP's ssl then checks the certificate's names against it. The listening
   node does not check the dialler's host name (neither does Erlang).
 
+A node named `name@10.0.0.5` needs a certificate naming 10.0.0.5 both as
+an IP address (which Python's ssl checks an address against) and as a DNS
+name (which OTP's ssl checks the server name indication against); a node
+named `name@host.example` needs the DNS name only.
+
 `cafile=None` trusts the system's certificate authorities. `verify=False`
 encrypts without checking anything (Erlang's `verify_none`): only for
 tests. TLS 1.2 or newer is required (OTP 25 offers TLS 1.2 only for the
