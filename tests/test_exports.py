@@ -62,6 +62,8 @@ GEN_SERVER = [
     "Exit",
     "CallbackWarning",
 ]
+#: API.md's "Trust and security".
+SECURITY = ["TLS", "Node"]
 
 #: Calls across nodes, undecodable messages, and otp.sys (API.md's Debugging).
 ACROSS_NODES = ["multi_call", "abcast", "Undecodable", "UndecodableMessage"]
@@ -86,7 +88,9 @@ def _modules() -> set[str]:
     return {n for n in _public() if isinstance(getattr(otp, n), ModuleType)}
 
 
-@pytest.mark.parametrize("name", sorted({*RUNTIME, *PROCESSES, *GEN_SERVER, *ACROSS_NODES}))
+@pytest.mark.parametrize(
+    "name", sorted({*RUNTIME, *PROCESSES, *GEN_SERVER, *ACROSS_NODES, *SECURITY})
+)
 def test_every_name_of_the_api_is_exported(name: str) -> None:
     assert name in otp.__all__
     assert hasattr(otp, name)

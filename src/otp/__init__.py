@@ -97,6 +97,7 @@ from .distribution._nodes import connect as connect
 from .distribution._nodes import disconnect as disconnect
 from .distribution._nodes import monitor_node as monitor_node
 from .distribution._nodes import nodes as nodes
+from .distribution._tls import TLS as TLS
 from .distribution._undecodable import Undecodable as Undecodable
 from .distribution._undecodable import UndecodableMessage as UndecodableMessage
 
@@ -146,6 +147,7 @@ __all__ = [
     "Stop",
     "Supervisor",
     "SupervisorSpec",
+    "TLS",
     "Table",
     "TableError",
     "TaskSupervisor",

@@ -11,8 +11,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping, Sequence
 
 import otp
 
@@ -55,16 +56,33 @@ class Peer:
 
 @contextlib.asynccontextmanager
 async def erlang(
-    name: str, code: str, *, elixir: bool = False, cookie: str = COOKIE, short: bool = False
+    name: str,
+    code: str,
+    *,
+    elixir: bool = False,
+    cookie: str | None = COOKIE,
+    short: bool = False,
+    erl_flags: Sequence[str] = (),
+    env: Mapping[str, str] | None = None,
 ) -> AsyncIterator[Peer]:
-    """Run `code` on a new Erlang (or Elixir) node called `name`; kill it on the way out."""
+    """Run `code` on a new Erlang (or Elixir) node called `name`; kill it on the way out.
+
+    `cookie=None` gives no cookie flag (the node reads `$HOME/.erlang.cookie`);
+    `erl_flags` are extra flags of `erl` (for Elixir, passed with `--erl`);
+    `env` is added to the node's environment.
+    """
     if elixir:
-        args = ["elixir", "--sname" if short else "--name", name, "--cookie", cookie, "-e", code]
+        args = ["elixir", "--sname" if short else "--name", name]
+        args += ["--cookie", cookie] if cookie is not None else []
+        args += ["--erl", " ".join(erl_flags)] if erl_flags else []
+        args += ["-e", code]
     else:
-        flag = "-sname" if short else "-name"
-        args = ["erl", flag, name, "-setcookie", cookie, "-noshell", "-eval", code]
+        args = ["erl", "-sname" if short else "-name", name]
+        args += ["-setcookie", cookie] if cookie is not None else []
+        args += [*erl_flags, "-noshell", "-eval", code]
     proc = await asyncio.create_subprocess_exec(
         *args,
+        env={**os.environ, **env} if env is not None else None,
         stdin=asyncio.subprocess.DEVNULL,
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.STDOUT,

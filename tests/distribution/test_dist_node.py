@@ -1,4 +1,4 @@
-"""Distributed Python nodes: names, cookies, and two nodes talking to each other.
+"""Distributed Python nodes: names, and two nodes talking to each other.
 
 The second node runs in a subprocess (one node per event loop); it prints
 `ready` once its servers run and stops when its stdin closes. The system's
@@ -10,7 +10,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import uuid
-from pathlib import Path
 
 import pytest
 from node_helpers import python_node
@@ -18,7 +17,6 @@ from node_helpers import python_node
 import otp
 from otp import Atom
 from otp._runtime._node_options import full_name
-from otp.distribution._cookie import read_cookie
 
 COOKIE = "two-python-nodes"
 GUARD = 30.0  # seconds: only ever reached when something hangs
@@ -74,33 +72,6 @@ class TestNames:
             return otp.node(), otp.nodes()
 
         assert otp.run(main) == ("nonode@nohost", [])
-
-
-class TestCookie:
-    def test_the_cookie_argument_wins(self) -> None:
-        assert read_cookie("abc") == b"abc"
-
-    def test_without_one_the_cookie_file_is_read(
-        self, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-    ) -> None:
-        (tmp_path / ".erlang.cookie").write_text("FROMFILE\n")
-        monkeypatch.setenv("HOME", str(tmp_path))
-        assert read_cookie(None) == b"FROMFILE"
-
-    def test_a_missing_cookie_file_says_what_to_do(
-        self, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-    ) -> None:
-        monkeypatch.setenv("HOME", str(tmp_path))
-        with pytest.raises(ValueError, match="pass cookie="):
-            read_cookie(None)
-
-    def test_a_node_started_with_a_cookie_reports_its_name(self) -> None:
-        name = unique("solo")
-
-        async def main() -> tuple[str, list[str]]:
-            return otp.node(), otp.nodes()
-
-        assert otp.run(main, node=name, cookie=COOKIE) == (name, [])
 
 
 class TestTwoPythonNodes:

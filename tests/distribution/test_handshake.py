@@ -6,9 +6,13 @@ import asyncio
 import logging
 import struct
 from collections.abc import Callable
+from typing import cast
 
 import pytest
 
+from otp._runtime._node_options import DistOptions
+from otp._runtime._scheduler import current_node
+from otp.distribution._connection import Connection
 from otp.distribution._handshake import (
     MANDATORY_26,
     OUR_FLAGS,
@@ -19,6 +23,10 @@ from otp.distribution._handshake import (
     digest,
     initiate,
 )
+from otp.distribution._node import Distribution
+from otp.distribution._setup import accepted
+from otp.distribution._tls import Packet4
+from otp.testing import VirtualClock
 
 
 class Pipe:
@@ -184,3 +192,149 @@ def test_digest_is_md5_of_cookie_and_decimal_challenge() -> None:
     import hashlib
 
     assert digest(b"cookie", 42) == hashlib.md5(b"cookie42").digest()
+
+
+class _Writer:
+    """The acceptor's stream writer: what it writes goes to the initiator's reader."""
+
+    def __init__(self, peer: asyncio.StreamReader | None = None) -> None:
+        self.peer = peer
+        self.sent = bytearray()
+        self.closed = False
+
+    def write(self, data: bytes) -> None:
+        self.sent += data
+        if self.peer is not None:
+            self.peer.feed_data(data)
+
+    async def drain(self) -> None:
+        return None
+
+    def close(self) -> None:
+        self.closed = True
+        if self.peer is not None:
+            self.peer.feed_eof()
+
+    def get_extra_info(self, name: str) -> object:
+        return ("192.0.2.1", 4369) if name == "peername" else None
+
+
+def _distribution(name: str = "b@h") -> Distribution:
+    node = current_node()
+    dist = Distribution(node, DistOptions(), b"c")
+    dist.name = name
+    return dist
+
+
+async def _accepted(dist: Distribution, reader: asyncio.StreamReader, writer: _Writer) -> None:
+    await accepted(dist, reader, cast(asyncio.StreamWriter, writer))
+
+
+class TestUnauthenticatedPeers:
+    """What a peer that has not proved the cookie can do to the accepting node: nothing."""
+
+    def test_a_silent_peer_is_dropped_after_the_setup_time(self, clock: VirtualClock) -> None:
+        async def main() -> tuple[bool, dict[str, object]]:
+            dist, writer = _distribution(), _Writer()
+            await _accepted(dist, asyncio.StreamReader(), writer)  # the virtual clock runs on
+            return writer.closed, dict(dist.conns)
+
+        assert clock.run(main) == (True, {})
+
+    def test_a_peer_that_stops_inside_a_message_is_dropped(self, clock: VirtualClock) -> None:
+        async def main() -> tuple[bool, bytes]:
+            dist, writer, reader = _distribution(), _Writer(), asyncio.StreamReader()
+            reader.feed_data(b"\xff\xff" + b"N" * 100)  # 65,535 bytes announced, 100 sent
+            await _accepted(dist, reader, writer)
+            return writer.closed, bytes(writer.sent)
+
+        assert clock.run(main) == (True, b"")
+
+    @pytest.mark.parametrize("state", ["up", "connecting"])
+    def test_a_wrong_cookie_leaves_the_connection_table_alone(
+        self, clock: VirtualClock, state: str
+    ) -> None:
+        # "up": status alive (a node of that name is connected); "connecting": both
+        # nodes dial at once. Either way an impostor without the cookie changes nothing.
+        async def main() -> tuple[object, bool, str]:
+            dist = _distribution()
+            old = dist.conns["z@h"] = Connection(dist, "z@h")
+            old.state = state
+            a_in, b_in = asyncio.StreamReader(), asyncio.StreamReader()
+            writer = _Writer(a_in)
+            impostor = initiate(a_in, Pipe(b_in), "z@h", 11, b"wrong", OUR_FLAGS)
+            got, _ = await asyncio.gather(
+                impostor, _accepted(dist, b_in, writer), return_exceptions=True
+            )
+            kept = dist.conns == {"z@h": old} and old.state == state
+            old.state = "closed"
+            return type(got), kept, messages(writer.sent)[0].decode()
+
+        assert clock.run(main) == (
+            asyncio.IncompleteReadError,
+            True,
+            "salive" if state == "up" else "sok_simultaneous",
+        )
+
+    @pytest.mark.parametrize("name", ["nohost", "@h", "a@", "a@b@c", "a\udcff@h"])
+    def test_a_name_that_is_not_a_node_name_is_not_allowed(
+        self, clock: VirtualClock, name: str
+    ) -> None:
+        async def main() -> tuple[str, dict[str, object]]:
+            dist = _distribution()
+            a_in, b_in = asyncio.StreamReader(), asyncio.StreamReader()
+            raw = name.encode("utf-8", "surrogateescape")
+            b_in.feed_data(struct.pack(">HcQIH", 15 + len(raw), b"N", OUR_FLAGS, 11, len(raw)))
+            b_in.feed_data(raw)
+            writer = _Writer(a_in)
+            await _accepted(dist, b_in, writer)
+            return messages(writer.sent)[0].decode(), dict(dist.conns)
+
+        assert clock.run(main) == ("snot_allowed", {})
+
+    def test_a_tls_hello_to_a_plain_node_is_refused_at_once_and_logged(
+        self, clock: VirtualClock, caplog: pytest.LogCaptureFixture
+    ) -> None:
+        async def main() -> tuple[bool, bytes]:
+            dist, writer, reader = _distribution(), _Writer(), asyncio.StreamReader()
+            reader.feed_data(b"\x16\x03\x01\x02\x00\x01")  # the start of a ClientHello
+            await _accepted(dist, reader, writer)
+            return writer.closed, bytes(writer.sent)
+
+        with caplog.at_level(logging.WARNING, logger="otp"):
+            assert clock.run(main) == (True, b"")
+        assert "the peer speaks TLS, and this node does not" in caplog.text
+        assert "192.0.2.1" in caplog.text
+
+
+class TestInsideTLS:
+    """The handshake inside TLS: 4-byte lengths (`Packet4`), as inet_tls_dist frames it."""
+
+    def test_both_sides_complete_the_handshake_with_4_byte_lengths(self) -> None:
+        async def run() -> tuple[Peer, Peer, bytes]:
+            a_in, a_out, b_in, b_out = streams()
+            a = Packet4(a_in, cast(asyncio.StreamWriter, a_out))
+            b = Packet4(b_in, cast(asyncio.StreamWriter, b_out))
+            pa, pb = await asyncio.gather(
+                initiate(a, a, "a@h", 11, b"c", OUR_FLAGS),
+                accept(b, b, "b@h", 22, b"c", OUR_FLAGS, ok),
+            )
+            return pa, pb, bytes(a_out.sent)
+
+        pa, pb, sent = asyncio.run(run())
+        assert (pa.name, pb.name) == ("b@h", "a@h")
+        # The first message, send_name for "a@h": 18 bytes after a 4-byte length.
+        assert sent[:5] == struct.pack(">I", 18) + b"N"
+
+    def test_a_message_over_65535_bytes_is_refused_before_it_is_read(self) -> None:
+        async def run() -> BaseException | Peer:
+            reader = asyncio.StreamReader()
+            reader.feed_data(struct.pack(">I", 1 << 20))  # a megabyte announced, none sent
+            framed = Packet4(reader, cast(asyncio.StreamWriter, _Writer()))
+            [got] = await asyncio.gather(
+                accept(framed, framed, "b@h", 22, b"c", OUR_FLAGS, ok), return_exceptions=True
+            )
+            return got
+
+        got = asyncio.run(run())
+        assert isinstance(got, HandshakeError) and "more than the 65,535" in str(got)

@@ -205,6 +205,29 @@ class Node:
     nobody started with a link (the roots) get exit signal `"shutdown"`,
     newest first, and are waited for (up to `shutdown_timeout` seconds each,
     then killed); supervisors among them stop their own children in order.
+
+    Args:
+        name: `name@host` (or `name`, for this host) makes the node
+            distributed; None: a node on its own, `nonode@nohost`.
+        cookie: the secret shared with other nodes; None reads
+            `~/.erlang.cookie` as `erl` does (creating it, mode 0400, when
+            missing; refusing one that others may read).
+        hidden: not in other nodes' `nodes()` (the default); False: visible.
+        net_ticktime: seconds after which a silent peer is dead.
+        bind: the address to listen on ('127.0.0.1', '::1', a host name);
+            None: every IPv4 interface, as `erl`.
+        port: the port to listen on, a `(min, max)` range to take the
+            first free port of (Erlang's `inet_dist_listen_min/max`), or
+            None for any free port.
+        tls: `otp.TLS(certfile, keyfile, cafile)` to run every connection
+            in TLS, as Erlang's `-proto_dist inet_tls` (certificates checked
+            both ways); None: plain TCP.
+        pickle: True (the default) unpickles `{'$otp_pickle', Bin}` from
+            peers, which runs code the sender chose: as in Erlang, a node
+            that knows the cookie is trusted. False keeps those terms as
+            tuples and refuses to send values that have no Erlang form.
+        rpc: `"*"`, or a list of module names: limits which modules other
+            nodes' spawn/rpc may run.
     """
 
     def __init__(

@@ -52,6 +52,7 @@ from ._control import (
 )
 from ._framing import Framing, take_over
 from ._handshake import ALIAS, EXIT_PAYLOAD
+from ._no_pickle import refuse_pickles
 from ._term import DecodeError, Decoder, encode
 from ._undecodable import undecodable_payload
 
@@ -66,6 +67,8 @@ _HEAD = struct.Struct(">IB")
 _TICK: Final = b"\0\0\0\0"
 _EMPTY: Final = Atom("")
 _NO_PAYLOAD: Final = object()
+#: The control messages whose payload is an exit or DOWN reason.
+_REASONS: Final = frozenset((PAYLOAD_EXIT, PAYLOAD_EXIT2, PAYLOAD_MONITOR_P_EXIT))
 #: How much of a peer's term a log line shows.
 _SHOWN: Final = 1000
 
@@ -81,7 +84,8 @@ class Connection(Framing):
         self.flags = 0
         self.queued: list[bytes] | None = []  # until the handshake is done
         self.writer: asyncio.StreamWriter | None = None
-        self.decoder = Decoder(pids=dist.pid_hook)
+        self.decoder = Decoder(pids=dist.pid_hook, allow_pickle=dist.options.pickle)
+        self.refuses_pickles = not dist.options.pickle  # then sends none either
         self.ready: asyncio.Future[bool] = dist.loop.create_future()
         self.links: set[tuple[Process, Pid]] = set()
         self.unlinking: dict[tuple[Process, Pid], int] = {}
@@ -204,6 +208,8 @@ class Connection(Framing):
             parts = (_HEAD.pack(len(head) + 1, 112), head)
         else:
             body = encode(payload)
+            if self.refuses_pickles and control[0] not in _REASONS:
+                refuse_pickles(payload, body)  # a crash's reason still goes (_no_pickle)
             parts = (_HEAD.pack(len(head) + len(body) + 1, 112), head, body)
         if self.up:
             # Frames sent in one burst or loop step go out in one write: a

@@ -2,8 +2,9 @@
 
 `otp.Node("py@127.0.0.1", cookie="secret")` (or `otp.run(main, node=...)`)
 gives its runtime a `Distribution`: the object `Node.route_*` hands every
-signal for a remote pid to. It accepts connections on an ephemeral TCP port
-registered with epmd, opens connections on demand (the first send, link,
+signal for a remote pid to. It accepts connections on a TCP port
+registered with epmd (`bind=` and `port=`: `_listen.py`; TLS with `tls=`:
+`_tls.py`), opens connections on demand (the first send, link,
 monitor or call to a node connects to it, as in Erlang), and keeps one
 `Connection` per peer node.
 
@@ -43,12 +44,13 @@ from .._runtime._node_options import DistOptions
 from .._runtime._process import Process
 from .._runtime._scheduler import current_process
 from .._runtime._terms import Atom
-from . import _epmd
+from . import _epmd, _tls
 from ._connection import Connection
 from ._control import REG_SEND, SEND
 from ._cookie import read_cookie
 from ._erpc import call as erpc_call
 from ._handshake import OUR_FLAGS, PUBLISHED
+from ._listen import listen
 from ._remote_call import remote_call
 from ._setup import accepted, dial
 from ._spawn import spawn_request
@@ -83,6 +85,7 @@ class Distribution:
         self.hidden = options.hidden
         self.net_ticktime = options.net_ticktime
         self.flags = OUR_FLAGS | (0 if options.hidden else PUBLISHED)
+        self.tls = _tls.contexts(options.tls)  # None: plain TCP
         self.loop = node.loop
         self.conns: dict[str, Connection] = {}
         self.node_monitors: dict[str, list[Process]] = {}
@@ -109,11 +112,16 @@ class Distribution:
 
     async def start(self) -> None:
         """Listen, register with epmd (starting one if none runs), set the creation."""
-        # IPv4 on every interface, as erl listens (epmd announces TCP over IPv4).
+        # `bind`, else IPv4 on every interface, as erl listens (see `_listen`).
         # Started in a context of its own, which its connections' callbacks
         # then run in: none of them belongs to the process that started the node.
         self._server = await self.loop.create_task(
-            asyncio.start_server(partial(accepted, self), host="0.0.0.0", port=0),
+            listen(
+                partial(accepted, self),
+                self.options.bind,
+                self.options.port,
+                paused=self.tls is not None,
+            ),
             context=contextvars.Context(),
         )
         self.port = self._server.sockets[0].getsockname()[1]

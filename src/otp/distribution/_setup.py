@@ -19,7 +19,7 @@ import logging
 from functools import partial
 from typing import TYPE_CHECKING, Final
 
-from . import _epmd
+from . import _epmd, _tls
 from ._connection import Connection
 from ._handshake import HandshakeError, accept, initiate
 
@@ -38,16 +38,27 @@ async def dial(dist: Distribution, conn: Connection) -> None:
         info = await _epmd.port_please(alive, host)
         if info is None:
             raise ConnectionError(f"epmd on {host!r} knows no node named {alive!r}")
+        tls = dist.tls.client if dist.tls is not None else None
         reader, writer = await asyncio.wait_for(
-            asyncio.open_connection(host, info.port), SETUP_TIME
+            # With TLS, the certificate must name the host of the peer's node
+            # name, as Erlang's inet_tls_dist checks it (server name indication).
+            asyncio.open_connection(
+                host, info.port, ssl=tls, server_hostname=host if tls is not None else None
+            ),
+            SETUP_TIME,
         )
     except (OSError, _epmd.EpmdError, ValueError, TimeoutError) as exc:
-        logger.info("Cannot connect to node %r: %s", conn.peer, exc)
-        conn.close(f"cannot connect: {exc}")
+        why = _tls.dial_failure(exc) if dist.tls is not None else str(exc)
+        logger.info("Cannot connect to node %r: %s", conn.peer, why)
+        conn.close(f"cannot connect: {why}")
         return
+    # Inside TLS the handshake's messages have 4-byte lengths, as inet_tls_dist's.
+    hs = _tls.Packet4(reader, writer) if dist.tls is not None else None
     try:
         peer = await asyncio.wait_for(
-            initiate(reader, writer, dist.name, dist.node.creation, dist.cookie, dist.flags),
+            initiate(
+                hs or reader, hs or writer, dist.name, dist.node.creation, dist.cookie, dist.flags
+            ),
             SETUP_TIME,
         )
     except (OSError, HandshakeError, asyncio.IncompleteReadError, TimeoutError) as exc:
@@ -79,19 +90,22 @@ async def accepted(
     dist: Distribution, reader: asyncio.StreamReader, writer: asyncio.StreamWriter
 ) -> None:
     try:
-        peer = await asyncio.wait_for(
-            accept(
-                reader,
-                writer,
+        async with asyncio.timeout(SETUP_TIME):  # TLS and the handshake together
+            hs_reader, hs_writer = await _tls.secure_accepted(dist.tls, reader, writer)
+            peer = await accept(
+                hs_reader,
+                hs_writer,
                 dist.name,
                 dist.node.creation,
                 dist.cookie,
                 dist.flags,
                 partial(_decide, dist),
                 partial(_on_alive, dist),
-            ),
-            SETUP_TIME,
-        )
+            )
+    except _tls.Refused as exc:
+        logger.warning("Refused a connection from %s: %s", writer.get_extra_info("peername"), exc)
+        writer.close()
+        return
     except (OSError, HandshakeError, asyncio.IncompleteReadError, TimeoutError) as exc:
         logger.debug("Refused an incoming connection: %s", exc)
         writer.close()
@@ -106,8 +120,9 @@ async def accepted(
 def _decide(dist: Distribution, peer: str) -> str:
     """The handshake status for an incoming connection from `peer`."""
     conn = dist.conns.get(peer)
-    if peer == dist.name:
-        return "not_allowed"
+    alive, _, host = peer.partition("@")
+    if peer == dist.name or not alive or not host or "@" in host or "\ufffd" in peer:
+        return "not_allowed"  # our own name, or not a node name (name@host in UTF-8)
     if conn is None:
         return "ok"
     if conn.state == "up":
