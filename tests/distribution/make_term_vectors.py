@@ -100,7 +100,31 @@ STATIC: list[tuple[str, str, str, bool]] = [
         "{i: i * i for i in range(1, 41)}",
         False,  # 40 keys: a hash map, whose wire order is not Python's
     ),
-    ("map_colliding_keys", '#{a => 1, <<"a">> => 2}', "DecodeError", False),
+    (
+        "map_colliding_keys",
+        '#{a => 1, <<"a">> => 2}',
+        "StrictMap([(Atom('a'), 1), ('a', 2)])",
+        True,
+    ),
+    (
+        "map_int_float_keys",
+        "#{1 => a, 1.0 => b}",
+        "StrictMap([(1, Atom('a')), (1.0, Atom('b'))])",
+        True,
+    ),
+    (
+        "map_true_one_keys",
+        "#{true => x, 1 => y}",
+        "StrictMap([(1, Atom('y')), (True, Atom('x'))])",
+        True,
+    ),
+    (
+        "map_nested_colliding_keys",
+        "#{{1} => a, {1.0} => b, [0] => c, [0.0] => d}",
+        "StrictMap([((1,), Atom('a')), ((1.0,), Atom('b')), (FrozenList([0]), Atom('c')),"
+        " (FrozenList([0.0]), Atom('d'))])",
+        True,
+    ),
     ("export_fun", "fun lists:map/2", "Export('lists', 'map', 2)", True),
     (
         "elixir_struct",

@@ -27,6 +27,7 @@ from otp.distribution import (
     Fun,
     ImproperList,
     Port,
+    StrictMap,
 )
 
 VECTORS: list[dict[str, Any]] = json.loads(
@@ -62,6 +63,7 @@ NAMESPACE: dict[str, object] = {
     "FrozenList": FrozenList,
     "FrozenMap": FrozenMap,
     "ImproperList": ImproperList,
+    "StrictMap": StrictMap,
     "fun": FunSpec,
     "pid": pid,
     "port": port,
