@@ -259,6 +259,22 @@ class TestOurSpawnRequests:
 
         assert clock.run(main) is True
 
+    def test_this_node_s_own_name_runs_a_pair_or_a_plain_function_as_a_peer_s_would(
+        self,
+    ) -> None:
+        async def main() -> list[object]:
+            here = otp.node()
+            await otp.spawn(("spawn_targets", "report"), otp.self(), "by name", node=here)
+            reported = await otp.receive()
+            _, ref = await otp.spawn_monitor(spawn_targets.fail, "bad", node=here)
+            down = await otp.receive()
+            assert isinstance(down, otp.Down) and down.ref == ref
+            return [reported, down.reason]
+
+        reported, reason = otp.run(main, node=unique("py") + "@127.0.0.1", cookie=COOKIE)
+        assert reported[:2] == (Atom("report"), "by name")  # type: ignore[index]
+        assert isinstance(reason, ValueError) and str(reason) == "bad"
+
 
 # -- two Python nodes -------------------------------------------------------------------
 

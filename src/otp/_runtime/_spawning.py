@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any, overload
 
 from .._errors import NotInProcess
 from ._ids import Pid, Ref
+from ._node import check_process_fn
 from ._process import Process
 from ._repr import show
 from ._scheduler import current_node, current_process, node_of_loop, off_loop, self_process
@@ -82,7 +83,9 @@ def _elsewhere(
     monitor: bool,
 ) -> asyncio.Future[tuple[Pid, Ref | None]]:
     """A spawn with `node=`: through the distribution, or here for this node's name."""
-    if node != rt.name:
+    if node != rt.name or (rt.dist is not None and not _runs_as_process(fn)):
+        # Another node; or this one, with a target only the distribution layer
+        # knows how to run (a `(module, function)` pair, a plain function).
         return rt.remote().spawn_request(node, fn, args, caller, link, monitor)
     proc = rt.spawn(fn, args, link_to=caller if link else None)  # type: ignore[arg-type]
     ref = None
@@ -92,6 +95,14 @@ def _elsewhere(
     done: asyncio.Future[tuple[Pid, Ref | None]] = rt.loop.create_future()
     done.set_result((proc, ref))
     return done
+
+
+def _runs_as_process(fn: object) -> bool:
+    try:
+        check_process_fn(fn, "spawn")
+    except TypeError:
+        return False
+    return True
 
 
 def _first(fut: asyncio.Future[tuple[Pid, Ref | None]]) -> asyncio.Future[Pid]:

@@ -38,7 +38,7 @@ from .._runtime._process import Process
 from .._runtime._repr import show
 from .._runtime._terms import Atom
 from ._control import DEMONITOR_P, HANDLERS
-from ._spawned import LINKED, MONITORED, SPAWN_REPLY, SPAWN_REPLY_TT, SPAWN_REQUEST
+from ._spawned import LINKED, MONITORED, SPAWN_REPLY, SPAWN_REPLY_TT, SPAWN_REQUEST, run_target
 
 if TYPE_CHECKING:
     from ._connection import Connection
@@ -217,7 +217,35 @@ def spawn_request(
     monitor: bool,
 ) -> asyncio.Future[Spawned]:
     """The runtime's remote spawn (`Node.remote().spawn_request`): a future of `(pid, ref)`."""
+    if node == dist.name:
+        return _spawn_here(dist, fn, args, caller, link, monitor)
     return request(dist, node, fn, args, caller, link, monitor).fut
+
+
+def _spawn_here(
+    dist: Distribution,
+    fn: object,
+    args: tuple[object, ...],
+    caller: Process | None,
+    link: bool,
+    monitor: bool,
+) -> asyncio.Future[Spawned]:
+    # `otp.spawn(("math", "sqrt"), 2.0, node=otp.node())`: the target runs here
+    # as a spawn request from another node would run it (sync or async, under
+    # this node's rpc= list), without going through a connection.
+
+    module, function, wire_args = target_of(fn, args)
+    rt = dist.node
+    proc = rt.spawn(
+        run_target, (dist, module, function, wire_args), link_to=caller if link else None
+    )
+    ref = None
+    if monitor and caller is not None:
+        ref = rt.make_ref()
+        rt.route_monitor(caller, proc, ref, proc)
+    done: asyncio.Future[Spawned] = dist.loop.create_future()
+    done.set_result((proc, ref))
+    return done
 
 
 def _on_spawn_reply(c: Connection, ctl: tuple[object, ...], _: object) -> None:
