@@ -55,3 +55,8 @@ class Counter(otp.GenServer):
 class Refuses(otp.GenServer):
     def init(self, arg: object) -> object:
         return otp.Stop(arg)
+
+
+def unsendable() -> object:
+    """A result with no Erlang form that cannot be pickled either."""
+    return lambda: None
