@@ -112,9 +112,13 @@ class TestAwaitedTasks:
             status, pid = await start_task(other, [owner(first), MONITOR])
             ref = otp.monitor(pid)
             otp.exit(first, "kill")
-            return status, await down_of(ref)
+            reason = await down_of(ref)
+            assert isinstance(reason, tuple)
+            # The task monitors its owner once it runs, which may be after the
+            # owner was killed: Elixir's task then exits {shutdown, noproc} too.
+            return status, reason[0], reason[1] in ("killed", "noproc")
 
-        assert with_other_node(main) == (OK, ("shutdown", "killed"))
+        assert with_other_node(main) == (OK, "shutdown", True)
 
 
 class TestStartChild:
