@@ -55,3 +55,31 @@ class Counter(otp.GenServer):
 class Refuses(otp.GenServer):
     def init(self, arg: object) -> object:
         return otp.Stop(arg)
+
+
+def unsendable() -> object:
+    """A result with no Erlang form that cannot be pickled either."""
+    return lambda: None
+
+
+class Traps(otp.GenServer):
+    """Traps exits; its terminate sends `("terminated", reason)` to the pid it started with."""
+
+    def init(self, arg: object) -> object:
+        otp.trap_exit(True)
+        return arg
+
+    def terminate(self, reason: object, state: object) -> object:
+        assert isinstance(state, otp.Pid)
+        otp.send(state, ("terminated", reason))
+        return None
+
+
+class CrashesAtOnce(otp.GenServer):
+    """Starts, then crashes in its first callback, before any message."""
+
+    def init(self, arg: object) -> object:
+        return otp.Ok(arg, continue_="crash")
+
+    def handle_continue(self, arg: object, state: object) -> object:
+        raise RuntimeError("crashed at once")

@@ -356,6 +356,65 @@ class TestBetweenPythonNodes:
 
         assert two_nodes(main) == ([True, 5], True)
 
+    def test_a_server_dying_right_after_start_is_seen_through_the_link(self) -> None:
+        async def main(other: str) -> object:
+            otp.trap_exit(True)
+            pid = await spawn_targets.CrashesAtOnce.start_link(None, node=other)
+            exited = await otp.receive(timeout=GUARD, match=lambda m: isinstance(m, otp.Exited))
+            assert isinstance(exited, otp.Exited) and exited.pid == pid
+            return type(exited.reason).__name__
+
+        # Linked only after the start, the caller would get `noproc` instead.
+        assert two_nodes(main) == "RuntimeError"
+
+    def test_the_caller_s_exit_stops_a_trapping_server_as_its_parent_s_does(self) -> None:
+        async def main(other: str) -> object:
+            me = otp.self()
+
+            async def caller() -> None:
+                pid = await spawn_targets.Traps.start_link(me, node=other)
+                otp.send(me, ("started", pid))
+                await otp.receive()
+
+            starter = otp.spawn(caller)
+            started: Any = await otp.receive(timeout=GUARD)
+            ref = otp.monitor(started[1])
+            otp.exit(starter, "kill")
+            terminated: Any = await otp.receive(
+                timeout=GUARD, match=lambda m: type(m) is tuple and m[0] == "terminated"
+            )
+            down = await otp.receive(timeout=GUARD, match=lambda m: isinstance(m, otp.Down))
+            assert isinstance(down, otp.Down) and down.ref == ref
+            return terminated[1], down.reason
+
+        assert two_nodes(main) == ("killed", "killed")
+
+    def test_a_failed_start_link_raises_start_error_and_sends_no_exit_signal(self) -> None:
+        async def main(other: str) -> object:
+            otp.trap_exit(True)
+            with pytest.raises(otp.StartError) as failed:
+                await spawn_targets.Refuses.start_link("nope", node=other)
+            # An exit signal of the failed server would have come ahead of the answer.
+            with pytest.raises(TimeoutError):
+                await otp.receive(timeout=0)
+            return failed.value.reason
+
+        assert two_nodes(main) == "nope"
+
+    def test_killing_the_server_s_node_fires_the_link_with_noconnection(self) -> None:
+        other = unique("other") + "@127.0.0.1"
+
+        async def run() -> object:
+            otp.trap_exit(True)
+            async with python_node(OTHER, other, COOKIE, "*") as proc:
+                pid = await spawn_targets.Counter.start_link(1, node=other)
+                assert pid is not None
+                proc.kill()
+                exited = await otp.receive(timeout=GUARD, match=lambda m: isinstance(m, otp.Exited))
+                return exited == otp.Exited(pid, "noconnection")
+
+        assert otp.run(run, node=unique("py") + "@127.0.0.1", cookie=COOKIE) is True
+
     def test_a_failed_remote_start_raises_start_error(self) -> None:
         async def main(other: str) -> object:
             with pytest.raises(otp.StartError) as failed:

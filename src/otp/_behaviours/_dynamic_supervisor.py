@@ -52,6 +52,7 @@ import inspect
 import logging
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import partial
 from typing import TYPE_CHECKING, Literal, overload
 
 from .._errors import MaxChildren, StartError
@@ -312,6 +313,18 @@ def _state_from_init(cls: type[DynamicSupervisor], options: object) -> _State:
     return _state(*given.values())
 
 
+#: How another node's call in its own shape starts a child, by the call's first
+#: element (an atom): `start = FOREIGN_STARTS[tag]`, `await start(request,
+#: start_child)` is the reply, where `start_child(spec)` starts a child as
+#: `DynamicSupervisor.start_child` does and returns its pid, None or the
+#: exception. The distribution layer registers Elixir's `{start_task, ...}`
+#: (`Task.Supervisor`'s request) here; the runtime never does.
+FOREIGN_STARTS: dict[
+    str,
+    Callable[[tuple[object, ...], Callable[[ChildSpec], Awaitable[object]]], Awaitable[object]],
+] = {}
+
+
 class _DynamicServer(GenServer):
     _otp_label = "DynamicSupervisor"
     _otp_shutdown = None  # at node shutdown, wait for the children's own shutdowns
@@ -334,6 +347,9 @@ class _DynamicServer(GenServer):
 
     def handle_call(self, request: object, from_: From, state: object) -> object:
         assert isinstance(state, _State)
+        if type(request) is tuple and request and request[0] in FOREIGN_STARTS:
+            start = FOREIGN_STARTS[request[0]]
+            return eager(_reply(state, start(request, partial(_start_new, state))))
         if not (type(request) is tuple and len(request) == 3 and request[0] == "$dynsup"):
             # As in OTP, a stray call crashes the supervisor (and its children go too).
             raise TypeError(

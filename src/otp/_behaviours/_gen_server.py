@@ -130,7 +130,8 @@ class GenServer:
 
         With `node="b@h"` (a Python node), the server starts on that node,
         which imports the class by its module and name, and is linked to
-        the caller across the connection.
+        the caller across the connection from its start, with the caller
+        as its parent.
 
         Returns:
             The pid, or None when `init` returned `otp.Ignore()`.
@@ -242,8 +243,14 @@ def node_name() -> str:
 
 
 async def start_server(
-    cls: type[GenServer], arg: object, name: object, timeout: float | None, link: bool
+    cls: type[GenServer],
+    arg: object,
+    name: object,
+    timeout: float | None,
+    link: bool,
+    remote_parent: Pid | None = None,
 ) -> Pid | None:
+    """Start `cls(arg)`; linked to the caller, or with `remote_parent` to that pid elsewhere."""
     if not (isinstance(cls, type) and issubclass(cls, GenServer)):
         raise TypeError(f"start_link needs a GenServer subclass; got {show(cls)}")
     parent = current_process.get()
@@ -254,6 +261,11 @@ async def start_server(
         proc.parent = parent
         proc.add_link(parent)
         parent.add_link(proc)
+    elif remote_parent is not None:
+        # start_link(node=...) from another node: the caller there is the parent,
+        # linked before init runs, as gen_server:start_link links its parent.
+        proc.parent = remote_parent
+        node.route_link(proc, remote_parent)
     if cls._otp_async_init:
         result = await _await_init(proc, parent, arg, timeout)
     else:
@@ -390,6 +402,9 @@ def _abort_start(proc: ServerProcess, parent: Process | None, reason: object) ->
     if parent is not None:
         parent.remove_link(proc)
         proc.remove_link(parent)
+    remote = proc.parent
+    if remote is not None and not isinstance(remote, Process) and proc.links:
+        proc.rt.route_unlink(proc, remote)  # a parent on another node: the same, over the wire
     proc.die(reason)
 
 

@@ -3,10 +3,18 @@
 The caller's node asks the other node (through erpc, `Node.remote()`) to
 run `start_here` with the class's module and qualified name: the other
 node imports the class, starts the server there and answers `("ok", pid)`
-or `("error", exception)`; the caller then links to the pid for
-`start_link` (if the server died meanwhile, the link delivers `noproc`, as
-a link to a dead process does). The other node must be a Python node whose
+or `("error", exception)`. The other node must be a Python node whose
 `rpc=` allow-list admits the class's module.
+
+For `start_link`, the caller's pid goes along: the server is linked to it
+before its `init` runs and has it as its parent, as `gen_server:start_link`
+links its parent. The link travels (LINK) ahead of the answer on the same
+connection, so the caller's node holds it when `start_link` returns: a
+server that dies at once is seen, an exit signal from the caller stops the
+server as its parent's does (a trapping server's `terminate` runs), and
+losing the connection fires the link both ways with `noconnection`. A
+start that fails unlinks first, so the caller gets `StartError`, not also
+an exit signal.
 """
 
 from __future__ import annotations
@@ -36,8 +44,9 @@ async def start_elsewhere(
     if link and caller is None:
         raise TypeError("start_link(node=...) must be called from an otp process: use start")
     try:
+        parent = caller if link else None
         answer = await rt.remote().call_function(
-            node, start_here, (cls.__module__, cls.__qualname__, arg, name, timeout), None
+            node, start_here, (cls.__module__, cls.__qualname__, arg, name, timeout, parent), None
         )
     except NoConnection:
         raise
@@ -54,16 +63,23 @@ async def start_elsewhere(
             raise answer[1]
         raise StartError(answer[1])
     pid = answer[1]
-    if link and isinstance(pid, Pid) and caller is not None:
-        rt.route_link(caller, pid)
     return pid if isinstance(pid, Pid) else None
 
 
 async def start_here(
-    module: str, qualname: str, arg: object, name: object, timeout: float | None
+    module: str,
+    qualname: str,
+    arg: object,
+    name: object,
+    timeout: float | None,
+    parent: Pid | None = None,
 ) -> tuple[Atom, object]:
-    """On the server's node: import the class and start it; `(ok, pid)` or `(error, exc)`."""
-    from ._gen_server import GenServer
+    """On the server's node: import the class and start it; `(ok, pid)` or `(error, exc)`.
+
+    With `parent` (the caller of `start_link`, on another node) the server
+    is linked to it from its start and has it as its parent.
+    """
+    from ._gen_server import GenServer, start_server
 
     options = current_node("GenServer.start").dist_options
     rpc = "*" if options is None else options.rpc
@@ -78,7 +94,7 @@ async def start_here(
     if not (isinstance(found, type) and issubclass(found, GenServer)):
         return _ERROR, StartError("undef", f"{module}.{qualname} is not a GenServer here")
     try:
-        return _OK, await found.start(arg, name=name, timeout=timeout)
+        return _OK, await start_server(found, arg, name, timeout, False, remote_parent=parent)
     except StartError as exc:
         return _ERROR, exc
 

@@ -19,6 +19,11 @@ server handles the task's `(ref, value)` reply and its `Down` message in
 `handle_info`. A crashing task then cannot take the server down with it.
 
 Children are temporary by default: a task that crashes is not restarted.
+
+From an Elixir node, `Task.Supervisor.async({:tasks, :"py@host"}, :"pkg.mod",
+:fun, args)` (and `async_nolink`, `async_stream`, `start_child`) runs the
+Python function `pkg.mod.fun(*args)` under this supervisor, allow-listed by
+the node's `rpc=` as a remote spawn is (`otp.distribution._task_supervised`).
 """
 
 from __future__ import annotations

@@ -55,6 +55,7 @@ from ._remote_call import remote_call
 from ._setup import accepted, dial
 from ._spawn import spawn_request
 from ._spawned import rex_message
+from ._task_supervised import start_task as _start_task  # noqa: F401  (registers it)
 
 logger = logging.getLogger("otp")
 
