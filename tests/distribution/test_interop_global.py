@@ -1,0 +1,357 @@
+"""otp.Global against real Erlang and Elixir nodes, and between two Python nodes.
+
+Each test runs a visible Python node and an `erl` or `elixir` node (marked
+`erlang`); the Erlang side prints one line per observation and the test waits
+for it. Where the Python side must know that its name server has handled
+something, it asks that server (`{sync, Nodes}`, `get_known`): a call is
+answered only after the messages queued before it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+
+import pytest
+from erlang_nodes import COOKIE, GUARD, Peer, erl, erlang, unique
+from node_helpers import python_node
+
+import otp
+from otp import Atom
+
+pytestmark = pytest.mark.erlang
+
+
+class Echo(otp.GenServer):
+    def handle_call(self, request: object, from_: otp.From, state: object) -> object:
+        return otp.Reply((Atom("echo"), request), state)
+
+
+async def global_sync(*nodes: str) -> object:
+    """This node's `global:sync(Nodes)`: wait until its name server synced with them."""
+    request = (Atom("sync"), [Atom(n) for n in nodes])
+    return await otp.call("global_name_server", request, timeout=GUARD)
+
+
+async def served() -> None:
+    """Wait until the name server has handled what is queued for it."""
+    await otp.call("global_name_server", Atom("get_known"), timeout=GUARD)
+
+
+Scenario = Callable[[str], Awaitable[object]]
+
+
+def run_visible(scenario: Scenario) -> object:
+    """Run `scenario(py)` in a process of a new visible Python node named `py`."""
+    py = f"{unique('py')}@127.0.0.1"
+
+    async def body(done: asyncio.Future[object]) -> None:
+        try:
+            done.set_result(await scenario(py))
+        except BaseException as exc:
+            done.set_exception(exc)
+
+    async def main() -> object:
+        async with otp.Node(py, cookie=COOKIE, hidden=False):
+            done: asyncio.Future[object] = asyncio.get_running_loop().create_future()
+            otp.spawn(body, done)
+            async with asyncio.timeout(GUARD * 2):
+                return await done
+
+    return asyncio.run(main())
+
+
+# An Erlang process that answers gen_server calls (as a gen_server would) until `stop`.
+SERVE = """
+Serve = fun Loop() ->
+    receive
+        {'$gen_call', From, Req} -> gen_server:reply(From, {erl, Req}), Loop();
+        stop -> ok
+    end
+end,
+"""
+
+
+class TestSync:
+    def test_global_sync_returns_when_the_python_node_connects_first(self) -> None:
+        en = f"{unique('erl')}@127.0.0.1"
+        code = """
+            register(tester, self()),
+            io:format("up~n"),
+            receive go -> ok end,
+            io:format("sync ~p~n", [global:sync()]),
+            io:format("synced ~p~n", [gen_server:call(global_name_server, get_synced)]),
+            timer:sleep(infinity).
+            """
+
+        async def scenario(py: str) -> object:
+            async with erlang(en, code) as peer:
+                await peer.expect("up")
+                assert await otp.connect(en)
+                otp.send(("tester", en), Atom("go"))
+                return [await peer.expect("sync"), await peer.expect("synced") == f"['{py}']"]
+
+        assert run_visible(scenario) == ["ok", True]
+
+    def test_global_sync_returns_when_erlang_connects_to_the_python_node(self) -> None:
+        en = f"{unique('erl')}@127.0.0.1"
+
+        async def scenario(py: str) -> object:
+            code = erl(
+                """
+                pong = net_adm:ping($PY),
+                io:format("sync ~p~n", [global:sync()]),
+                io:format("synced ~p~n", [gen_server:call(global_name_server, get_synced)]),
+                timer:sleep(infinity).
+                """,
+                PY=py,
+            )
+            async with erlang(en, code) as peer:
+                return [await peer.expect("sync"), await peer.expect("synced") == f"['{py}']"]
+
+        assert run_visible(scenario) == ["ok", True]
+
+    def test_the_python_side_syncs_with_the_erlang_node_too(self) -> None:
+        en = f"{unique('erl')}@127.0.0.1"
+
+        async def scenario(py: str) -> object:
+            code = erl(
+                'pong = net_adm:ping($PY), io:format("up~n"), timer:sleep(infinity).', PY=py
+            )
+            async with erlang(en, code) as peer:
+                await peer.expect("up")
+                synced = await global_sync(en)
+                return synced, await otp.call("global_name_server", Atom("get_synced"))
+
+        assert run_visible(scenario) == ("ok", [Atom(en)])
+
+
+class TestNamesOfPython:
+    def test_erlang_finds_and_calls_a_python_server_by_its_global_name(self) -> None:
+        en = f"{unique('erl')}@127.0.0.1"
+
+        async def scenario(py: str) -> object:
+            pid = await Echo.start_link(None, name=otp.Global("py_echo"))
+            code = erl(
+                """
+                pong = net_adm:ping($PY),
+                ok = global:sync(),
+                Pid = global:whereis_name(py_echo),
+                io:format("node ~p~n", [node(Pid)]),
+                io:format("call ~p~n", [gen_server:call({global, py_echo}, hello)]),
+                io:format("names ~p~n", [global:registered_names()]),
+                timer:sleep(infinity).
+                """,
+                PY=py,
+            )
+            async with erlang(en, code) as peer:
+                node = await peer.expect("node")
+                return [node == f"'{py}'", await peer.expect("call"), await peer.expect("names")]
+            del pid
+
+        assert run_visible(scenario) == [True, "{echo,hello}", "[py_echo]"]
+
+    def test_a_name_registered_after_the_sync_reaches_erlang_at_once(self) -> None:
+        en = f"{unique('erl')}@127.0.0.1"
+
+        async def scenario(py: str) -> object:
+            code = erl(
+                """
+                register(tester, self()),
+                pong = net_adm:ping($PY),
+                ok = global:sync(),
+                io:format("synced~n"),
+                receive registered -> ok end,
+                io:format("call ~p~n", [gen_server:call({global, late}, hi)]),
+                timer:sleep(infinity).
+                """,
+                PY=py,
+            )
+            async with erlang(en, code) as peer:
+                await peer.expect("synced")
+                await global_sync(en)
+                await Echo.start_link(None, name=otp.Global("late"))
+                otp.send(("tester", en), Atom("registered"))
+                return await peer.expect("call")
+
+        assert run_visible(scenario) == "{echo,hi}"
+
+    def test_a_python_holder_that_exits_loses_its_name_on_erlang(self) -> None:
+        en = f"{unique('erl')}@127.0.0.1"
+
+        async def scenario(py: str) -> object:
+            pid = await Echo.start(None, name=otp.Global("short_lived"))
+            code = erl(
+                """
+                pong = net_adm:ping($PY),
+                ok = global:sync(),
+                Pid = global:whereis_name(short_lived),
+                Ref = monitor(process, Pid),
+                io:format("before ~p~n", [is_pid(Pid)]),
+                receive {'DOWN', Ref, process, _, Why} -> io:format("down ~p~n", [Why]) end,
+                _ = sys:get_state(global_name_server),
+                io:format("after ~p~n", [global:whereis_name(short_lived)]),
+                timer:sleep(infinity).
+                """,
+                PY=py,
+            )
+            async with erlang(en, code) as peer:
+                seen = [await peer.expect("before")]
+                await otp.stop(pid)
+                seen += [await peer.expect("down"), await peer.expect("after")]
+                return seen
+
+        assert run_visible(scenario) == ["true", "normal", "undefined"]
+
+    def test_erlang_cannot_take_a_name_a_python_process_holds(self) -> None:
+        en = f"{unique('erl')}@127.0.0.1"
+
+        async def scenario(py: str) -> object:
+            await Echo.start_link(None, name=otp.Global("mine"))
+            code = erl(
+                """
+                pong = net_adm:ping($PY),
+                ok = global:sync(),
+                io:format("register ~p~n", [global:register_name(mine, self())]),
+                timer:sleep(infinity).
+                """,
+                PY=py,
+            )
+            async with erlang(en, code) as peer:
+                return await peer.expect("register")
+
+        assert run_visible(scenario) == "no"
+
+
+class TestNamesOfErlang:
+    def test_python_calls_an_erlang_server_registered_with_global(self) -> None:
+        en = f"{unique('erl')}@127.0.0.1"
+        code = (
+            SERVE
+            + """
+            yes = global:register_name(erl_server, self()),
+            io:format("registered~n"),
+            Serve().
+            """
+        )
+
+        async def scenario(py: str) -> object:
+            async with erlang(en, code) as peer:
+                await peer.expect("registered")
+                assert await otp.connect(en)
+                await global_sync(en)
+                pid = otp.whereis(otp.Global("erl_server"))
+                assert pid is not None
+                reply = await otp.call(otp.Global(Atom("erl_server")), "q")
+                return pid.node == en, reply
+
+        assert run_visible(scenario) == (True, (Atom("erl"), "q"))
+
+    def test_a_python_start_under_an_erlang_name_fails_with_the_erlang_holder(self) -> None:
+        en = f"{unique('erl')}@127.0.0.1"
+        code = """
+            yes = global:register_name(taken, self()),
+            io:format("registered~n"),
+            timer:sleep(infinity).
+            """
+
+        async def scenario(py: str) -> object:
+            async with erlang(en, code) as peer:
+                await peer.expect("registered")
+                assert await otp.connect(en)
+                await global_sync(en)
+                with pytest.raises(otp.AlreadyStarted) as info:
+                    await Echo.start_link(None, name=otp.Global("taken"))
+                return info.value.pid == otp.whereis(otp.Global("taken")), info.value.pid.node
+
+        assert run_visible(scenario) == (True, en)
+
+    def test_the_names_of_a_node_that_goes_down_disappear(self) -> None:
+        en = f"{unique('erl')}@127.0.0.1"
+        code = """
+            yes = global:register_name(doomed, self()),
+            io:format("registered~n"),
+            timer:sleep(infinity).
+            """
+
+        async def scenario(py: str) -> object:
+            async with erlang(en, code) as peer:
+                await peer.expect("registered")
+                assert await otp.connect(en)
+                await global_sync(en)
+                before = otp.whereis(otp.Global("doomed")) is not None
+                otp.monitor_node(en)
+                await peer.kill()
+                await otp.receive(timeout=GUARD, match=lambda m: isinstance(m, otp.NodeDown))
+                await served()
+                return before, otp.whereis(otp.Global("doomed"))
+
+        assert run_visible(scenario) == (True, None)
+
+    def test_erlang_forgets_the_names_of_a_python_node_that_disconnects(self) -> None:
+        en = f"{unique('erl')}@127.0.0.1"
+
+        async def scenario(py: str) -> object:
+            await Echo.start_link(None, name=otp.Global("leaving"))
+            code = erl(
+                """
+                pong = net_adm:ping($PY),
+                ok = global:sync(),
+                monitor_node($PY, true),
+                io:format("before ~p~n", [is_pid(global:whereis_name(leaving))]),
+                receive {nodedown, _} -> ok end,
+                _ = sys:get_state(global_name_server),
+                io:format("after ~p~n", [global:whereis_name(leaving)]),
+                timer:sleep(infinity).
+                """,
+                PY=py,
+            )
+            async with erlang(en, code) as peer:
+                seen = [await peer.expect("before")]
+                otp.disconnect(en)
+                seen.append(await peer.expect("after"))
+                return seen
+
+        assert run_visible(scenario) == ["true", "undefined"]
+
+
+class TestElixir:
+    def test_elixir_reaches_a_python_server_through_global(self) -> None:
+        ex = f"{unique('ex')}@127.0.0.1"
+
+        async def scenario(py: str) -> object:
+            await Echo.start_link(None, name=otp.Global("py_echo"))
+            code = f"""
+                true = Node.connect(:"{py}")
+                :ok = :global.sync()
+                pid = :global.whereis_name(:py_echo)
+                IO.puts("node #{{node(pid) == :"{py}"}}")
+                IO.puts("call #{{inspect(GenServer.call({{:global, :py_echo}}, :hello))}}")
+                Process.sleep(:infinity)
+                """
+            async with erlang(ex, code, elixir=True) as peer:
+                return [await peer.expect("node"), await peer.expect("call")]
+
+        assert run_visible(scenario) == ["true", "{:echo, :hello}"]
+
+    def test_python_calls_an_elixir_server_registered_with_global(self) -> None:
+        ex = f"{unique('ex')}@127.0.0.1"
+        code = """
+            defmodule ExEcho do
+              use GenServer
+              def init(arg), do: {:ok, arg}
+              def handle_call(request, _from, state), do: {:reply, {:ex, request}, state}
+            end
+            {:ok, _} = GenServer.start_link(ExEcho, nil, name: {:global, :ex_echo})
+            IO.puts("registered")
+            Process.sleep(:infinity)
+            """
+
+        async def scenario(py: str) -> object:
+            async with erlang(ex, code, elixir=True) as peer:
+                await peer.expect("registered")
+                assert await otp.connect(ex)
+                await global_sync(ex)
+                return await otp.call(otp.Global("ex_echo"), "hi")
+
+        assert run_visible(scenario) == (Atom("ex"), "hi")
