@@ -43,6 +43,7 @@ class TestNamesOfOneNode:
     def test_casts_sends_and_stops_reach_the_holder(self, clock: VirtualClock) -> None:
         async def main() -> object:
             pid = await Echo.start(None, name=otp.Global("echo"))
+            assert pid is not None
             otp.cast(otp.Global("echo"), "cast")
             cast = await otp.sys.get_state(pid)
             otp.send(otp.Global("echo"), "sent")

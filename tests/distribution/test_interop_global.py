@@ -13,8 +13,7 @@ import asyncio
 from collections.abc import Awaitable, Callable
 
 import pytest
-from erlang_nodes import COOKIE, GUARD, Peer, erl, erlang, unique
-from node_helpers import python_node
+from erlang_nodes import COOKIE, GUARD, erl, erlang, unique
 
 import otp
 from otp import Atom
@@ -115,9 +114,7 @@ class TestSync:
         en = f"{unique('erl')}@127.0.0.1"
 
         async def scenario(py: str) -> object:
-            code = erl(
-                'pong = net_adm:ping($PY), io:format("up~n"), timer:sleep(infinity).', PY=py
-            )
+            code = erl('pong = net_adm:ping($PY), io:format("up~n"), timer:sleep(infinity).', PY=py)
             async with erlang(en, code) as peer:
                 await peer.expect("up")
                 synced = await global_sync(en)
@@ -355,3 +352,46 @@ class TestElixir:
                 return await otp.call(otp.Global("ex_echo"), "hi")
 
         assert run_visible(scenario) == (Atom("ex"), "hi")
+
+
+class TestThreeNodes:
+    def test_a_second_erlang_node_syncs_with_the_python_node_through_the_first(self) -> None:
+        e1, e2 = f"{unique('erla')}@127.0.0.1", f"{unique('erlb')}@127.0.0.1"
+
+        async def scenario(py: str) -> object:
+            await Echo.start_link(None, name=otp.Global("py_echo"))
+            first = erl(
+                """
+                pong = net_adm:ping($PY),
+                ok = global:sync(),
+                yes = global:register_name(first, self()),
+                io:format("ready~n"),
+                timer:sleep(infinity).
+                """,
+                PY=py,
+            )
+            second = erl(
+                """
+                pong = net_adm:ping($E1),
+                ok = global:sync(),
+                io:format("call ~p~n", [gen_server:call({global, py_echo}, hi)]),
+                io:format("again ~p ~p~n", [global:sync(), lists:member($PY, nodes())]),
+                yes = global:register_name(second, self()),
+                io:format("registered~n"),
+                timer:sleep(infinity).
+                """,
+                E1=e1,
+                PY=py,
+            )
+            async with erlang(e1, first) as peer1:
+                await peer1.expect("ready")
+                async with erlang(e2, second) as peer2:
+                    seen: list[object] = [await peer2.expect("call"), await peer2.expect("again")]
+                    await peer2.expect("registered")
+                    await global_sync(e1, e2)
+                    for name, node in (("first", e1), ("second", e2)):
+                        pid = otp.whereis(otp.Global(name))
+                        seen.append(pid is not None and pid.node == node)
+                    return seen
+
+        assert run_visible(scenario) == ["{echo,hi}", "ok true", True, True]

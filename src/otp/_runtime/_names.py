@@ -120,7 +120,8 @@ def resolve(node: Node, dest: object, what: str = "send") -> Pid | None:
         return None
     raise TypeError(
         f"{what}: a destination must be a Pid, a registered name (str), "
-        f"otp.Via(registry, key), otp.Global(name) or (name, node); got {show(dest)} ({type(dest).__name__})"
+        f"otp.Via(registry, key), otp.Global(name) or (name, node); "
+        f"got {show(dest)} ({type(dest).__name__})"
     )
 
 

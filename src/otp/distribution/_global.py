@@ -130,57 +130,76 @@ class _GlobalServer(GenServer):
 
     def handle_call(self, request: object, from_: From, state: object) -> object:
         assert isinstance(state, Cluster)
-        if type(request) is not tuple:
-            request = (request,)
-        op = request[0] if request else None
-        caller = from_.caller
-        if op in ("register", "register_ext") and len(request) >= 4:
-            if isinstance(request[2], Pid) and caller is not None:
-                state.ins_name(request[1], request[2], request[3], caller, [])
-            return Reply(_YES, state)
-        if op == "unregister" and len(request) == 2:
-            state.delete_name(request[1])
-            return Reply(_OK, state)
-        if op == "set_lock" and len(request) == 2 and caller is not None:
-            return Reply(state.set_lock(request[1], caller), state)
-        if op == "del_lock" and len(request) == 2 and caller is not None:
-            state.del_lock(request[1], caller)
-            return Reply(True, state)
-        if op == "get_known":
-            return Reply([_A(n) for n in state.known], state)
-        if op == "get_synced":
-            return Reply([_A(n) for n in state.synced], state)
-        if op == "get_protocol_version":
-            return Reply(VSN, state)
-        if op == "get_names_ext":
-            return Reply([], state)
-        if op == "sync" and len(request) == 2 and isinstance(request[1], list):
-            nodes = [str(n) for n in request[1] if isinstance(n, str)]
-            return Reply(_OK, state) if state.sync(nodes, from_) else NoReply(state)
-        logger.warning("global_name_server: unexpected call %s", shown(request))
-        return NoReply(state)
+        try:
+            return _call(state, request, from_)
+        except Exception:  # a malformed request must not stop the node's global
+            logger.exception("global_name_server: cannot handle the call %s", shown(request))
+            return NoReply(state)
 
     def handle_cast(self, request: object, state: object) -> object:
         assert isinstance(state, Cluster)
         if type(request) is tuple and request and isinstance(request[0], Atom):
-            _cast(state, request)
+            try:
+                _cast(state, request)
+            except Exception:
+                logger.exception("global_name_server: cannot handle the cast %s", shown(request))
         return NoReply(state)
 
     def handle_info(self, msg: object, state: object) -> object:
         assert isinstance(state, Cluster)
-        if type(msg) is _NodeUp:
-            dist = state.proc.rt.dist
-            conn = dist.conns.get(msg.node) if isinstance(dist, Distribution) else None
-            if conn is not None and conn.flags & PUBLISHED:
-                monitor_node(msg.node)
-                state.nodeup(msg.node)
-        elif type(msg) is NodeDown:
-            state.nodedown(msg.node)
-        elif type(msg) is Down:
-            state.table.down(msg.ref, msg.pid)
-        elif type(msg) is tuple and msg and isinstance(msg[0], Atom):
-            _info(state, msg)
+        try:
+            _handle_info(state, msg)
+        except Exception:
+            logger.exception("global_name_server: cannot handle the message %s", shown(msg))
         return NoReply(state)
+
+
+def _call(state: Cluster, request: object, from_: From) -> object:
+    """A call from another node's global (or from our locker and registrar)."""
+    if type(request) is not tuple:
+        request = (request,)
+    op = request[0] if request else None
+    caller = from_.caller
+    if op in ("register", "register_ext") and len(request) >= 4:
+        if isinstance(request[2], Pid) and caller is not None:
+            state.ins_name(request[1], request[2], request[3], caller, [])
+        return Reply(_YES, state)
+    if op == "unregister" and len(request) == 2:
+        state.delete_name(request[1])
+        return Reply(_OK, state)
+    if op == "set_lock" and len(request) == 2 and caller is not None:
+        return Reply(state.set_lock(request[1], caller), state)
+    if op == "del_lock" and len(request) == 2 and caller is not None:
+        state.del_lock(request[1], caller)
+        return Reply(True, state)
+    if op == "get_known":
+        return Reply([_A(n) for n in state.known], state)
+    if op == "get_synced":
+        return Reply([_A(n) for n in state.synced], state)
+    if op == "get_protocol_version":
+        return Reply(VSN, state)
+    if op == "get_names_ext":
+        return Reply([], state)
+    if op == "sync" and len(request) == 2 and isinstance(request[1], list):
+        nodes = [str(n) for n in request[1] if isinstance(n, str)]
+        return Reply(_OK, state) if state.sync(nodes, from_) else NoReply(state)
+    logger.warning("global_name_server: unexpected call %s", shown(request))
+    return NoReply(state)
+
+
+def _handle_info(state: Cluster, msg: object) -> None:
+    if type(msg) is _NodeUp:
+        dist = state.proc.rt.dist
+        conn = dist.conns.get(msg.node) if isinstance(dist, Distribution) else None
+        if conn is not None and conn.flags & PUBLISHED:
+            monitor_node(msg.node)
+            state.nodeup(msg.node)
+    elif type(msg) is NodeDown:
+        state.nodedown(msg.node)
+    elif type(msg) is Down:
+        state.table.down(msg.ref, msg.pid)
+    elif type(msg) is tuple and msg and isinstance(msg[0], Atom):
+        _info(state, msg)
 
 
 def _cast(state: Cluster, msg: tuple[object, ...]) -> None:
@@ -260,7 +279,16 @@ class _Registrar(GenServer):
     async def handle_call(self, request: object, from_: From, state: object) -> object:
         assert isinstance(state, Cluster) and type(request) is tuple
         _, key, pid = request
-        return Reply(await _register(state, key, pid), state)
+        try:
+            return Reply(await _register(state, key, pid), state)
+        except Exception as exc:  # the caller gets it; the registrar goes on
+            return Reply(_Failed(exc), state)
+
+
+class _Failed(NamedTuple):
+    """A registration that raised: `Cluster.register` raises it in the caller."""
+
+    exc: Exception
 
 
 async def _register(cluster: Cluster, key: object, pid: Pid) -> Pid | None:

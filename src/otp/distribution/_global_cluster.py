@@ -84,6 +84,9 @@ class Cluster:
         """Register `pid` as `key` on every known node (through the registrar)."""
         assert self.registrar is not None
         result = await call(self.registrar, ("register", key, pid), None)
+        exc = getattr(result, "exc", None)
+        if isinstance(exc, Exception):
+            raise exc
         return result if isinstance(result, Pid) else None
 
     # -- the process dictionary of OTP's server ------------------------------------

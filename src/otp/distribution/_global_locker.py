@@ -28,6 +28,7 @@ process, linked to the name server.
 
 from __future__ import annotations
 
+import logging
 import random
 from typing import TYPE_CHECKING, Final, final
 
@@ -35,6 +36,7 @@ from .._behaviours._gen_server_client import call, cast
 from .._errors import Exit
 from .._runtime._ids import Pid
 from .._runtime._mailbox import receive
+from .._runtime._repr import shown
 from .._runtime._scheduler import current_node, self_process
 from .._runtime._spawning import make_ref
 from .._runtime._terms import Atom
@@ -42,6 +44,8 @@ from ._global_table import GLOBAL, table_of
 
 if TYPE_CHECKING:
     from ._global_table import GlobalTable
+
+logger = logging.getLogger("otp")
 
 SERVER: Final = "global_name_server"
 LOCK_SET: Final = Atom("lock_set")
@@ -157,10 +161,14 @@ class Locker:
             try:
                 msg = await receive(timeout=timeout)
             except TimeoutError:
-                if not self.table.is_global_lock_set():
+                msg = None
+            try:
+                if msg is not None:
+                    await self.handle(msg)
+                elif not self.table.is_global_lock_set():
                     await self.select_node()
-                continue
-            await self.handle(msg)
+            except Exception:  # a malformed message must not stop the node's global
+                logger.exception("global locker: cannot handle %s", shown(msg))
 
     async def handle(self, msg: object) -> None:
         if type(msg) is not tuple or not msg:
