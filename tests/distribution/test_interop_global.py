@@ -395,3 +395,45 @@ class TestThreeNodes:
                     return seen
 
         assert run_visible(scenario) == ["{echo,hi}", "ok true", True, True]
+
+    def test_the_python_node_leaves_when_erlang_drops_it_from_its_partition(self) -> None:
+        # The Python node cuts its link to E2; E2 tells E1, whose global
+        # (prevent_overlapping_partitions) asks the Python node to disconnect: it
+        # does, so E1's global:sync() does not wait on a node it no longer syncs.
+        e1, e2 = f"{unique('erla')}@127.0.0.1", f"{unique('erlb')}@127.0.0.1"
+
+        async def scenario(py: str) -> object:
+            first = erl(
+                """
+                pong = net_adm:ping($PY),
+                ok = global:sync(),
+                monitor_node($PY, true),
+                io:format("ready~n"),
+                receive {nodedown, _} -> ok end,
+                io:format("sync ~p~n", [global:sync()]),
+                timer:sleep(infinity).
+                """,
+                PY=py,
+            )
+            second = erl(
+                """
+                pong = net_adm:ping($E1),
+                pong = net_adm:ping($PY),
+                ok = global:sync(),
+                io:format("ready~n"),
+                timer:sleep(infinity).
+                """,
+                E1=e1,
+                PY=py,
+            )
+            async with erlang(e1, first) as peer1:
+                await peer1.expect("ready")
+                async with erlang(e2, second) as peer2:
+                    await peer2.expect("ready")
+                    await global_sync(e1, e2)
+                    otp.monitor_node(e1)
+                    otp.disconnect(e2)
+                    await otp.receive(timeout=GUARD, match=lambda m: m == otp.NodeDown(e1))
+                    return await peer1.expect("sync")
+
+        assert run_visible(scenario) == "ok"

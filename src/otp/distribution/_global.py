@@ -45,7 +45,9 @@ resolved as `global:random_exit_name/3` does (the holder on the lesser node
 keeps the name, the other is killed), whatever method the Erlang side
 registered with, since Python cannot run Erlang funs. The Python node does
 not take part in `prevent_overlapping_partitions`: it never asks peers to
-disconnect and ignores such requests. Names registered by C nodes
+disconnect and ignores their `lost_connection` reports, but when an Erlang
+node drops it from its partition (`remove_connection`) it disconnects from
+that node, as OTP does, so the node's `global:sync()` never waits on it. Names registered by C nodes
 (`register_name_external`) count as ordinary names.
 """
 
@@ -262,7 +264,15 @@ def _info(state: Cluster, msg: tuple[object, ...]) -> None:
         if not (my_tag == msg[2] and state.get("sync_tag_his", node) == msg[3]):
             state.send_cancel_connect_message(node, msg[3])
             state.restart_connect(node, my_tag)
-    # lost_connection and remove_connection (prevent_overlapping_partitions) are ignored.
+    elif tag == "remove_connection" and n == 2 and (node in state.known or node in state.pending):
+        # prevent_overlapping_partitions on `node` dropped us from its partition and
+        # asks us to disconnect (a connection left up would make its global:sync()
+        # wait for us): do so, as OTP does; a later connection syncs anew.
+        dist = state.proc.rt.dist
+        state.nodedown(node)
+        if isinstance(dist, Distribution):
+            dist.disconnect(node)
+    # lost_connection (another node's lost link) is not acted on: see the module docstring.
 
 
 # -- the registrar: registrations of this node's processes ---------------------------------

@@ -115,8 +115,9 @@ class Cluster:
         if isinstance(dist, Distribution) and node in dist.nodes():
             send((SERVER, node), msg)
 
-    def known_list(self) -> list[tuple[str, int]]:
-        return list(self.known.items())
+    def known_list(self) -> list[tuple[Atom, int]]:
+        """OTP's `mk_known_list/2`: `[{Node, Vsn}]` (node names are atoms on the wire)."""
+        return [(_A(n), v) for n, v in self.known.items()]
 
     def node_vsn(self, node: str) -> int:
         if node == self.node:
@@ -264,7 +265,8 @@ class Cluster:
         self.notify_syncers(node)
         for other in his_nodes:
             self.cancel_resolved(other)
-        msg: tuple[object, ...] = (_NEW_NODES, _A(self.node), ops, [], new_nodes, extra)
+        wire_nodes = [(_A(n), v) for n, v in new_nodes]
+        msg: tuple[object, ...] = (_NEW_NODES, _A(self.node), ops, [], wire_nodes, extra)
         told = list(self.known)
 
         def tell_our_partition() -> None:

@@ -233,7 +233,7 @@ class Locker:
         return True
 
     def send_lock_set(self, is_set: bool, his_locker: Pid, vsn: int, his_tag: object) -> None:
-        msg: tuple[object, ...] = (LOCK_SET, self.me, is_set, list(self.known))
+        msg: tuple[object, ...] = (LOCK_SET, self.me, is_set, [Atom(n) for n in self.known])
         if vsn >= 8:
             msg = (*msg, his_tag)
         cast((SERVER, his_locker.node), msg)
