@@ -16,6 +16,8 @@ from node_helpers import python_node
 import otp
 from otp import Atom
 from otp._runtime._ids import _new_remote_pid
+from otp._runtime._scheduler import self_process
+from otp.distribution._global_cluster import Cluster
 from otp.distribution._global_locker import lock_id, pid_order
 from otp.distribution._global_table import GLOBAL, GlobalTable, key_of, table_of
 from otp.testing import VirtualClock
@@ -156,7 +158,7 @@ class TestLocks:
 
     def test_a_holder_that_exits_loses_its_names_and_locks(self, clock: VirtualClock) -> None:
         async def main() -> object:
-            table = table_of(otp.self().rt)  # type: ignore[attr-defined]
+            table = table_of(self_process().rt)
             pid = otp.spawn(otp.receive)
             table.insert(Atom("n"), pid, None, None)
             table.set_lock((GLOBAL, "me"), pid)
@@ -192,6 +194,57 @@ class TestLockIds:
     def test_both_lockers_compute_the_same_lock_id(self) -> None:
         a, b = _new_remote_pid("a@h", 7, 0, 1), _new_remote_pid("b@h", 3, 0, 1)
         assert lock_id(a, b) == lock_id(b, a) == (GLOBAL, [b, a])
+
+
+INSERT = Atom("insert")
+
+
+class TestSyncSteps:
+    def test_new_names_of_the_other_side_become_inserts(self, clock: VirtualClock) -> None:
+        async def main() -> object:
+            cluster = Cluster(self_process(), table_of(otp.self().rt))  # type: ignore[attr-defined]
+            ours, theirs = otp.spawn(otp.receive), otp.spawn(otp.receive)
+            cluster.table.insert(Atom("same"), ours, None, None)
+            names: list[object] = [(Atom("same"), ours, None), (Atom("new"), theirs, None)]
+            ops, resolved = cluster.exchange_names(names, "other@h")
+            return ops == [(INSERT, (Atom("new"), theirs, None))], resolved
+
+        assert clock.run(main) == (True, [])
+
+    def test_both_sides_operations_apply_once_both_arrived(self, clock: VirtualClock) -> None:
+        async def main() -> object:
+            cluster = Cluster(self_process(), table_of(otp.self().rt))  # type: ignore[attr-defined]
+            mine, theirs = otp.spawn(otp.receive), otp.spawn(otp.receive)
+            cluster.put("sync_tag_my", "other@h", 1)
+            cluster.got_resolved("other@h", [(INSERT, (Atom("theirs"), theirs, None))], [])
+            early = cluster.table.whereis_name("theirs")
+            cluster.exchange_ops("other@h", [(INSERT, (Atom("mine"), mine, None))], [])
+            return (
+                early,
+                cluster.table.whereis_name("theirs") == theirs,
+                cluster.table.whereis_name("mine") == mine,
+                cluster.synced,
+                cluster.known,
+            )
+
+        assert clock.run(main) == (None, True, True, ["other@h"], {"other@h": 8})
+
+    def test_a_sync_with_no_node_to_wait_for_is_answered_at_once(self, clock: VirtualClock) -> None:
+        async def main() -> object:
+            cluster = Cluster(self_process(), table_of(otp.self().rt))  # type: ignore[attr-defined]
+            return cluster.sync(["nowhere@h"], None)  # type: ignore[arg-type]
+
+        assert clock.run(main) is True
+
+    def test_a_registration_outside_the_lock_is_undone(self, clock: VirtualClock) -> None:
+        async def main() -> object:
+            cluster = Cluster(self_process(), table_of(otp.self().rt))  # type: ignore[attr-defined]
+            holder, registrar, other = (otp.spawn(otp.receive) for _ in range(3))
+            cluster.set_lock((Atom("global"), registrar), registrar)
+            cluster.ins_name(Atom("x"), holder, None, other, [])
+            return cluster.table.whereis_name("x")
+
+        assert clock.run(main) is None
 
 
 OTHER_NODE = """

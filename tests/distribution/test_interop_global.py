@@ -437,3 +437,77 @@ class TestThreeNodes:
                     return await peer1.expect("sync")
 
         assert run_visible(scenario) == "ok"
+
+
+class TestClashes:
+    def test_a_name_held_on_both_sides_when_they_meet_goes_to_the_lesser_node(self) -> None:
+        # Erlang's global:random_exit_name/3: the holder on the greater node
+        # ('py...' > 'erl...') is killed and the name is the Erlang holder's.
+        en = f"{unique('erl')}@127.0.0.1"
+        code = """
+            yes = global:register_name(both, self()),
+            io:format("registered~n"),
+            timer:sleep(infinity).
+            """
+
+        async def scenario(py: str) -> object:
+            pid = await Echo.start(None, name=otp.Global("both"))
+            assert pid is not None
+            ref = otp.monitor(pid)
+            async with erlang(en, code) as peer:
+                await peer.expect("registered")
+                assert await otp.connect(en)
+                await global_sync(en)
+                down = await otp.receive(timeout=GUARD, match=lambda m: isinstance(m, otp.Down))
+                holder = otp.whereis(otp.Global("both"))
+                return down == otp.Down(ref, pid, "killed"), holder is not None and holder.node
+
+        assert run_visible(scenario) == (True, en)
+
+    def test_the_python_node_resolves_a_clash_when_its_name_is_the_lesser(self) -> None:
+        # 'py...' < 'zerl...': the Python side resolves, keeps its own holder and
+        # kills the Erlang one, as random_exit_name/3 would.
+        en = f"{unique('zerl')}@127.0.0.1"
+        code = """
+            Holder = spawn(fun() -> receive after infinity -> ok end end),
+            yes = global:register_name(both, Holder),
+            Ref = monitor(process, Holder),
+            io:format("registered~n"),
+            receive {'DOWN', Ref, process, _, Why} -> io:format("down ~p~n", [Why]) end,
+            ok = global:sync(),
+            io:format("holder ~p~n", [node(global:whereis_name(both))]),
+            timer:sleep(infinity).
+            """
+
+        async def scenario(py: str) -> object:
+            pid = await Echo.start(None, name=otp.Global("both"))
+            async with erlang(en, code) as peer:
+                await peer.expect("registered")
+                assert await otp.connect(en)
+                seen = [await peer.expect("down"), await peer.expect("holder") == f"'{py}'"]
+                return seen, otp.whereis(otp.Global("both")) == pid
+
+        assert run_visible(scenario) == (["killed", True], True)
+
+
+class TestLookups:
+    def test_the_whereis_message_of_older_nodes_is_answered(self) -> None:
+        en = f"{unique('erl')}@127.0.0.1"
+
+        async def scenario(py: str) -> object:
+            await Echo.start_link(None, name=otp.Global("asked"))
+            code = erl(
+                """
+                Tag = make_ref(),
+                {global_name_server, $PY} ! {whereis, asked, {self(), Tag}},
+                receive {Tag, Pid} -> io:format("found ~p~n", [node(Pid)]) end,
+                {global_name_server, $PY} ! {whereis, nobody, {self(), Tag}},
+                receive {Tag, Other} -> io:format("other ~p~n", [Other]) end,
+                timer:sleep(infinity).
+                """,
+                PY=py,
+            )
+            async with erlang(en, code) as peer:
+                return await peer.expect("found") == f"'{py}'", await peer.expect("other")
+
+        assert run_visible(scenario) == (True, "undefined")
