@@ -37,18 +37,31 @@ its name everywhere.
 Hidden nodes (the default) take no part in `global`, as in OTP: their
 `otp.Global` names are this node's only (they work for calls, casts and
 sends within it) and Erlang's global names are not seen. A later version may
-register and look up through a visible peer; `GlobalTable.cluster` is where
-such a service plugs in.
+register and look up through a visible peer; `GlobalTable.service` is where
+such a service plugs in. (For lookups OTP's server offers no call, only an
+old plain message, `{whereis, Name, {Pid, Tag}}`, which this server answers
+too; resolving a name stays synchronous here, so a hidden node does not use
+it yet.)
 
-What is not OTP's: a name clash found while two partitions merge is always
-resolved as `global:random_exit_name/3` does (the holder on the lesser node
-keeps the name, the other is killed), whatever method the Erlang side
-registered with, since Python cannot run Erlang funs. The Python node does
-not take part in `prevent_overlapping_partitions`: it never asks peers to
-disconnect and ignores their `lost_connection` reports, but when an Erlang
-node drops it from its partition (`remove_connection`) it disconnects from
-that node, as OTP does, so the node's `global:sync()` never waits on it. Names registered by C nodes
-(`register_name_external`) count as ordinary names.
+Names on the wire: `otp.Global("x")` is the atom `x` (Erlang's
+`{global, x}`, Elixir's `{:global, :x}`); other terms are sent as they
+encode (`bytes` for a binary, tuples, numbers), lists frozen to be keys.
+Atoms equal strings in Python, so the Erlang names `x` and `<<"x">>` are
+one name on a Python node.
+
+What is not OTP's: when the Python node resolves a name clash found while
+two partitions merge (it does when its name is the lesser of the two), it
+does as `global:random_exit_name/3` (the holder on the lesser node keeps the
+name, the other is killed), whatever method the name was registered with,
+since Python cannot run Erlang funs; an Erlang node resolving runs its own
+method. The Python node does not take part in
+`prevent_overlapping_partitions`: it never asks peers to disconnect and
+ignores their `lost_connection` reports, but when an Erlang node drops it
+from its partition (`remove_connection`) it disconnects from that node, as
+OTP does, so that node's `global:sync()` never waits on it. Names that C
+nodes register (`register_name_external`) count as ordinary names; global
+locks (`global:set_lock/2`, `global:trans/2`) taken by Erlang code are
+honoured, with no Python function to take them.
 """
 
 from __future__ import annotations
@@ -119,13 +132,13 @@ class _GlobalServer(GenServer):
         dist.up_hooks.append(up)
         for peer in dist.nodes():
             up(peer)
-        table.cluster = cluster
+        table.service = cluster
         return cluster
 
     def terminate(self, reason: object, state: object) -> None:
         assert isinstance(state, Cluster)
-        if state.table.cluster is state:
-            state.table.cluster = None
+        if state.table.service is state:
+            state.table.service = None
         dist = state.proc.rt.dist
         if isinstance(dist, Distribution) and state.up_hook in dist.up_hooks:
             dist.up_hooks.remove(state.up_hook)

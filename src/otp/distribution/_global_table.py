@@ -26,7 +26,7 @@ True
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Final, NamedTuple, final
+from typing import TYPE_CHECKING, Final, NamedTuple, Protocol, final
 
 from .._runtime._ids import Pid, Ref
 from .._runtime._names import GlobalHook
@@ -36,7 +36,6 @@ from .._runtime._terms import Atom, Export, freeze
 
 if TYPE_CHECKING:
     from .._runtime._node import Node
-    from ._global_cluster import Cluster
 
 GLOBAL: Final = Atom("global")
 #: The method OTP's `global:register_name/2` uses: `fun global:random_exit_name/3`.
@@ -56,6 +55,20 @@ def key_of(name: object) -> object:
             f"got {show(name)} ({type(name).__name__})"
         ) from None
     return key
+
+
+class Service(Protocol):
+    """Who registers this node's global names beyond it.
+
+    The global name server of a visible node (`_global_cluster.Cluster`) is
+    one. A hidden node has none (its names are its own); a service that
+    registers through a visible peer (e.g. by erpc to `global:register_name/2`)
+    would plug in here.
+    """
+
+    async def register(self, key: object, pid: Pid) -> Pid | None:
+        """Register `pid` as `key`: None if done, else the holder's pid."""
+        ...
 
 
 class Entry(NamedTuple):
@@ -81,7 +94,7 @@ class Lock:
 class GlobalTable:
     """The names and locks of one node (see the module docstring)."""
 
-    __slots__ = ("cluster", "global_lock_down", "locks", "names", "pid_names")
+    __slots__ = ("global_lock_down", "locks", "names", "pid_names", "service")
 
     def __init__(self) -> None:
         self.names: dict[object, Entry] = {}
@@ -89,9 +102,9 @@ class GlobalTable:
         self.locks: dict[object, Lock] = {}
         #: True when the global lock went away because its holder died (OTP's flag).
         self.global_lock_down = False
-        #: The global name server's side of the table, when one runs (visible nodes).
-        #: Without it names are this node's only.
-        self.cluster: Cluster | None = None
+        #: Registers names beyond this node (a visible node's name server), or None:
+        #: names are then this node's only.
+        self.service: Service | None = None
 
     def __repr__(self) -> str:
         return f"<global table {len(self.names)} names, {len(self.locks)} locks>"
@@ -108,8 +121,8 @@ class GlobalTable:
 
     async def register_name(self, name: object, pid: Pid) -> Pid | None:
         key = key_of(name)
-        if self.cluster is not None:
-            return await self.cluster.register(key, pid)
+        if self.service is not None:
+            return await self.service.register(key, pid)
         holder = self.whereis_name(key)
         if holder is not None:
             return holder
@@ -220,4 +233,4 @@ def table_of(node: Node) -> GlobalTable:
 
 GlobalHook.table = table_of
 
-__all__ = ["GLOBAL", "RANDOM_EXIT", "Entry", "GlobalTable", "Lock", "key_of", "table_of"]
+__all__ = ["GLOBAL", "RANDOM_EXIT", "Entry", "GlobalTable", "Lock", "Service", "key_of", "table_of"]
