@@ -62,7 +62,7 @@ from typing import TYPE_CHECKING, ClassVar
 from .._errors import AlreadyStarted, Exit, StartError
 from .._runtime._ids import Pid
 from .._runtime._messages import Global, Via
-from .._runtime._names import via_registry
+from .._runtime._names import global_names, via_registry
 from .._runtime._node import Node
 from .._runtime._process import Process, is_normal_exit
 from .._runtime._repr import MESSAGE_LIMIT, show, shown
@@ -256,7 +256,10 @@ async def start_server(
     parent = current_process.get()
     node = node_of(parent, "start_link")
     proc = ServerProcess(node, cls())
-    _claim_name(node, proc, name)
+    if isinstance(name, Global):
+        await _claim_global(node, proc, name)
+    else:
+        _claim_name(node, proc, name)
     if link and parent is not None:
         proc.parent = parent
         proc.add_link(parent)
@@ -434,18 +437,24 @@ def _claim_name(node: Node, proc: ServerProcess, name: object) -> None:
             proc.die("normal")
             assert holder_pid is not None
             raise AlreadyStarted(holder_pid, f"{show(name)} is already taken by {show(holder_pid)}")
-    elif isinstance(name, Global):
-        proc.die("normal")
-        raise NotImplementedError(
-            "otp.Global names (Erlang's :global) are not supported yet: register a local "
-            "name and reach it as (name, node), or share membership with otp.pg"
-        )
     else:
         proc.die("normal")
         raise TypeError(
             f"name must be a str, otp.Via(registry, key) or otp.Global(name); "
             f"got {show(name)} ({type(name).__name__})"
         )
+
+
+async def _claim_global(node: Node, proc: ServerProcess, name: Global) -> None:
+    """Register `proc` as `name` in `:global` (every connected node), as gen does."""
+    try:
+        holder = await global_names(node).register_name(name.name, proc)
+    except BaseException:
+        proc.die("normal")
+        raise
+    if holder is not None:
+        proc.die("normal")
+        raise AlreadyStarted(holder, f"{show(name)} is already taken by {show(holder)}")
 
 
 __all__ = ["From", "GenServer", "call", "cast", "reply", "start_server", "stop"]

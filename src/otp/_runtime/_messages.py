@@ -42,6 +42,12 @@ class Via(NamedTuple):
 
 @final
 class Global(NamedTuple):
-    """A cluster-wide name, registered through `:global` (distribution)."""
+    """A cluster-wide name: Erlang's `{global, Name}` (see `otp.distribution._global`).
+
+    Accepted wherever a name is: `start_link(name=...)`, `call`, `cast`,
+    `send`, `stop`, `whereis`. On a visible node the name is registered on
+    every connected Erlang, Elixir and Python node; on a hidden node it is
+    this node's only. A `str` name is an atom on the wire.
+    """
 
     name: object

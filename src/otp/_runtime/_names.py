@@ -1,12 +1,17 @@
 """Registered names, and the resolution of every kind of destination.
 
-A destination is a pid, a registered name (`str`), `otp.Via(registry, key)`
-or `(name, node)`. `resolve` turns the local ones into a pid.
+A destination is a pid, a registered name (`str`), `otp.Via(registry, key)`,
+`otp.Global(name)` or `(name, node)`. `resolve` turns them into a pid.
+
+`otp.Global` names live in the node's copy of `:global`'s name table, which
+the distribution layer keeps (`otp.distribution._global`); the runtime finds
+it through `GlobalHook.table`, which that layer sets when it is imported.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Protocol, TypeGuard, runtime_checkable
+from collections.abc import Callable
+from typing import TYPE_CHECKING, ClassVar, Protocol, TypeGuard, final, runtime_checkable
 
 from .._errors import AlreadyRegistered, NoProc
 from ._ids import Pid
@@ -31,6 +36,29 @@ class ViaRegistry(Protocol):
     def whereis_name(self, key: object) -> Pid | None: ...
     def register_name(self, key: object, pid: Pid) -> bool: ...
     def unregister_name(self, key: object) -> None: ...
+
+
+class GlobalNames(Protocol):
+    """What `otp.Global(name)` needs of a node: its copy of the `:global` name table."""
+
+    def whereis_name(self, name: object) -> Pid | None: ...
+    async def register_name(self, name: object, pid: Pid) -> Pid | None:
+        """Register `pid` as `name` cluster-wide: None if done, else the holder's pid."""
+        ...
+
+
+@final
+class GlobalHook:
+    """Where the runtime finds a node's `GlobalNames` (set by the distribution layer)."""
+
+    table: ClassVar[Callable[[Node], GlobalNames] | None] = None
+
+
+def global_names(node: Node) -> GlobalNames:
+    """The `otp.Global` name table of `node`."""
+    if GlobalHook.table is None:
+        raise RuntimeError("otp.Global needs the distribution layer: import otp first")
+    return GlobalHook.table(node)
 
 
 def via_registry(node: Node, registry: object) -> ViaRegistry:
@@ -83,6 +111,8 @@ def resolve(node: Node, dest: object, what: str = "send") -> Pid | None:
         return node.names.get(dest)
     if isinstance(dest, Via):
         return via_registry(node, dest.registry).whereis_name(dest.key)
+    if isinstance(dest, Global):
+        return global_names(node).whereis_name(dest.name)
     if type(dest) is tuple and len(dest) == 2 and isinstance(dest[1], str):
         name, node_name = dest
         if node_name == node.name:
@@ -90,7 +120,8 @@ def resolve(node: Node, dest: object, what: str = "send") -> Pid | None:
         return None
     raise TypeError(
         f"{what}: a destination must be a Pid, a registered name (str), "
-        f"otp.Via(registry, key) or (name, node); got {show(dest)} ({type(dest).__name__})"
+        f"otp.Via(registry, key), otp.Global(name) or (name, node); "
+        f"got {show(dest)} ({type(dest).__name__})"
     )
 
 
@@ -151,7 +182,7 @@ def unregister(name: str) -> None:
 
 
 def whereis(name: object) -> Pid | None:
-    """The pid registered as `name` (a `str` or `otp.Via`), or None."""
+    """The pid registered as `name` (a `str`, `otp.Via` or `otp.Global`), or None."""
     node = current_node("otp.whereis")
     pid = resolve(node, name, "whereis")
     if isinstance(pid, Process) and not pid.alive:

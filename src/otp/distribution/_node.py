@@ -44,7 +44,7 @@ from .._runtime._node_options import DistOptions
 from .._runtime._process import Process
 from .._runtime._scheduler import current_process
 from .._runtime._terms import Atom
-from . import _epmd, _tls
+from . import _epmd, _global_table, _tls  # noqa: F401 (_global_table: the runtime's otp.Global hook)
 from ._connection import Connection
 from ._control import REG_SEND, SEND
 from ._cookie import read_cookie
@@ -135,6 +135,10 @@ class Distribution:
             await self.stop()
             raise
         self.node.creation = self._registration.creation
+        if not self.hidden:
+            from ._global import start_global  # it needs this module: imported here
+
+            await start_global(self)
 
     async def stop(self) -> None:
         """Close every connection, unregister from epmd, stop listening."""
