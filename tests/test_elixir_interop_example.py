@@ -48,6 +48,8 @@ def test_run_sh_serves_the_elixir_client_then_stops_the_python_node() -> None:
         "model: stopping (normal) after 4 predictions and 3 updates",
     ]
     assert elixir == [
+        "global: :model runs on py@127.0.0.1",
+        "erpc: math.hypot(3.0, 4.0) on Python -> 5.0",
         "predict [1.0, 2.0] -> 1.0",
         "predict [3.0, -1.0] -> 2.75",
         "predict [0, 4] -> 0.0",

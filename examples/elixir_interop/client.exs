@@ -2,14 +2,24 @@
 #
 #   elixir examples/elixir_interop/client.exs     # with model.py running
 #
-# Nothing here knows the server is Python: it is {:model, :"py@127.0.0.1"},
-# called, cast to and monitored as any GenServer on another node.
+# Nothing here knows the server is Python: it is the global name :model,
+# called, cast to and monitored as any GenServer of the cluster.
 
 {:ok, _} = Node.start(:"elixir@127.0.0.1", :longnames)
 Node.set_cookie(:"elixir-interop-example")
+py = :"py@127.0.0.1"
 
-model = {:model, :"py@127.0.0.1"}
-ref = Process.monitor(model)
+# The Python node is visible: it joins :global, and sync waits for it only
+# as long as for any node.
+true = Node.connect(py)
+:ok = :global.sync()
+model = {:global, :model}
+pid = :global.whereis_name(:model)
+IO.puts("global: :model runs on #{node(pid)}")
+ref = Process.monitor(pid)
+
+# Any Python function, by module and name, as :erpc calls an Elixir one.
+IO.puts("erpc: math.hypot(3.0, 4.0) on Python -> #{:erpc.call(py, :math, :hypot, [3.0, 4.0])}")
 
 for xs <- [[1.0, 2.0], [3.0, -1.0], [0, 4]] do
   {:ok, y} = GenServer.call(model, {:predict, xs})
@@ -29,8 +39,8 @@ IO.puts("stats: #{inspect(GenServer.call(model, :stats))}")
 :ok = GenServer.call(model, :stop)
 
 receive do
-  {:DOWN, ^ref, :process, {:model, node}, reason} ->
-    IO.puts("monitor: model on #{node} went down (#{inspect(reason)})")
+  {:DOWN, ^ref, :process, _pid, reason} ->
+    IO.puts("monitor: model on #{node(pid)} went down (#{inspect(reason)})")
 after
   5_000 -> raise "no :DOWN message from the model's monitor within 5 s"
 end

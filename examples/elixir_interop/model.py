@@ -3,10 +3,13 @@
     python examples/elixir_interop/model.py     # then: elixir examples/elixir_interop/client.exs
     examples/elixir_interop/run.sh               # both, in one command
 
-The node is `py@127.0.0.1` with the cookie `elixir-interop-example`. Elixir
-reaches the server as `{:model, :"py@127.0.0.1"}`, exactly as it reaches
-one of its own: `GenServer.call`, `GenServer.cast` and `Process.monitor` work as
-they do between Elixir nodes.
+The node is `py@127.0.0.1` with the cookie `elixir-interop-example`,
+visible (`hidden=False`), so it takes part in Erlang's `:global`: the server
+is registered as the global name `model`, and Elixir reaches it as
+`{:global, :model}` (or `{:model, :"py@127.0.0.1"}`), exactly as it reaches
+one of its own: `GenServer.call`, `GenServer.cast` and `Process.monitor` work
+as they do between Elixir nodes. Elixir may also run any Python function on
+the node: `:erpc.call(:"py@127.0.0.1", :math, :hypot, [3.0, 4.0])`.
 
 The model is a tiny linear one, `y = w . x + b`:
 
@@ -108,11 +111,11 @@ class Model(otp.GenServer):
 
 
 async def main() -> None:
-    await Model.start_link(None, name="model")
+    await Model.start_link(None, name=otp.Global("model"))
     print("model: ready", flush=True)
     # Serve until the node is stopped: SIGTERM (or Ctrl-C) shuts it down gracefully.
     await otp.receive()
 
 
 if __name__ == "__main__":
-    otp.run(main, node=NODE, cookie=COOKIE)
+    otp.run(main, node=NODE, cookie=COOKIE, hidden=False)
