@@ -87,7 +87,19 @@ def _elsewhere(
         # Another node; or this one, with a target only the distribution layer
         # knows how to run (a `(module, function)` pair, a plain function).
         return rt.remote().spawn_request(node, fn, args, caller, link, monitor)
-    proc = rt.spawn(fn, args, link_to=caller if link else None)  # type: ignore[arg-type]
+    return spawned_here(rt, fn, args, caller, link, monitor)  # type: ignore[arg-type]
+
+
+def spawned_here(
+    rt: Node,
+    fn: ProcessFn,
+    args: tuple[object, ...],
+    caller: Process | None,
+    link: bool,
+    monitor: bool,
+) -> asyncio.Future[tuple[Pid, Ref | None]]:
+    """Spawn `fn(*args)` on `rt` as a `node=` spawn does: a done future of `(pid, ref)`."""
+    proc = rt.spawn(fn, args, link_to=caller if link else None)
     ref = None
     if monitor and caller is not None:
         ref = rt.make_ref()

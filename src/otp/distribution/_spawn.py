@@ -36,6 +36,7 @@ from .._errors import NoConnection, SpawnError
 from .._runtime._ids import Pid, Ref
 from .._runtime._process import Process
 from .._runtime._repr import show
+from .._runtime._spawning import spawned_here
 from .._runtime._terms import Atom
 from ._control import DEMONITOR_P, HANDLERS
 from ._spawned import LINKED, MONITORED, SPAWN_REPLY, SPAWN_REPLY_TT, SPAWN_REQUEST, run_target
@@ -233,19 +234,9 @@ def _spawn_here(
     # `otp.spawn(("math", "sqrt"), 2.0, node=otp.node())`: the target runs here
     # as a spawn request from another node would run it (sync or async, under
     # this node's rpc= list), without going through a connection.
-
     module, function, wire_args = target_of(fn, args)
-    rt = dist.node
-    proc = rt.spawn(
-        run_target, (dist, module, function, wire_args), link_to=caller if link else None
-    )
-    ref = None
-    if monitor and caller is not None:
-        ref = rt.make_ref()
-        rt.route_monitor(caller, proc, ref, proc)
-    done: asyncio.Future[Spawned] = dist.loop.create_future()
-    done.set_result((proc, ref))
-    return done
+    body = (dist, module, function, wire_args)
+    return spawned_here(dist.node, run_target, body, caller, link, monitor)
 
 
 def _on_spawn_reply(c: Connection, ctl: tuple[object, ...], _: object) -> None:
