@@ -329,6 +329,24 @@ async def _register(cluster: Cluster, key: object, pid: Pid) -> Pid | None:
         await delete_global_lock(lock, nodes)
 
 
+async def unregister(dist: Distribution, key: object) -> None:
+    """OTP's `global:unregister_name/1`: under the cluster lock, remove `key` on every
+    known node (only here when this node runs no name server)."""
+    table = table_of(dist.node)
+    cluster = table.service
+    if not isinstance(cluster, Cluster):
+        table.delete(key)  # no name server: its names hold no monitors
+        return
+    if table.whereis_name(key) is None:
+        return
+    lock = (GLOBAL, self_process())
+    nodes = await _set_lock_known(cluster, lock)
+    try:
+        await multi_call(nodes, (_A("unregister"), key))
+    finally:
+        await delete_global_lock(lock, nodes)
+
+
 async def _set_lock_known(cluster: Cluster, lock: object) -> list[str]:
     """Take `lock` on the boss, then on every known node; retry until the known set holds."""
     times = 0
@@ -351,4 +369,4 @@ async def start_global(dist: Distribution) -> None:
     await start_server(_GlobalServer, dist, SERVER, None, link=False)
 
 
-__all__ = ["start_global"]
+__all__ = ["start_global", "unregister"]
