@@ -27,10 +27,26 @@ With no visible peer, `otp.Global` names are this node's own, as before.
 - `otp.whereis(otp.Global(x))` is plain too: it sees this node's table only
   (names registered here), not the peer's.
 
+What a hidden node does not do: names registered while it had no visible
+peer stay its own (they are not registered when a peer connects later),
+and a name whose peer went down is gone from the cluster (global there
+saw the connection go) but stays in this node's table until its process
+exits; a start under a global name fails (NoConnection, CallTimeout) if
+the peer cannot be reached.
+
 So that a hidden Python node can use a visible Python node as its peer,
 every Python node answers erpc to `global:register_name/2`,
 `global:whereis_name/1`, `global:send/2` and `global:unregister_name/1`,
-emulated against its own table and name server (`_spawn_targets`).
+emulated against its own table and name server (`_spawn_targets`). Here a
+hidden node with no peer asks itself:
+
+>>> import otp
+>>> async def main():
+...     me = otp.node()
+...     yes = await otp.erpc.call(me, "global", "register_name", ["doc", otp.self()])
+...     return yes, await otp.erpc.call(me, "global", "whereis_name", ["doc"]) == otp.self()
+>>> otp.run(main, node="global_hidden_doc@127.0.0.1")
+(Atom('yes'), True)
 """
 
 from __future__ import annotations
