@@ -89,8 +89,8 @@ async def both(
 class TestInitiateAndAccept:
     def test_both_sides_learn_the_other_and_share_the_common_flags(self) -> None:
         a, b, _ = asyncio.run(both())
-        assert a == Peer("b@h", OUR_FLAGS, 22)
-        assert b == Peer("a@h", OUR_FLAGS, 11)
+        assert a == Peer("b@h", OUR_FLAGS, 22, published=True)
+        assert b == Peer("a@h", OUR_FLAGS, 11, published=False)
 
     def test_send_name_is_the_version_6_message(self) -> None:
         _, _, sent = asyncio.run(both())

@@ -15,7 +15,8 @@ from typing import TYPE_CHECKING, TypeGuard
 from .._errors import CallTimeout, Exit, NoProc
 from .._runtime._call_timeouts import CallTimeouts, check_timeout, timeouts_for
 from .._runtime._ids import Pid
-from .._runtime._names import noproc, resolve
+from .._runtime._messages import Global
+from .._runtime._names import global_names, noproc, resolve
 from .._runtime._process import Process
 from .._runtime._repr import show
 from .._runtime._scheduler import current_node, current_process, node_of, off_loop
@@ -68,7 +69,10 @@ async def call(server: Dest, request: object, timeout: float | None = 5.0) -> ob
         if proc is None:
             if _is_remote_name(server):
                 return await node.remote().call(server, request, timeout)
-            raise noproc(server, "call to")
+            if isinstance(server, Global):
+                proc = await global_names(node).lookup(server.name, timeout)
+            if proc is None:
+                raise noproc(server, "call to")
     if not isinstance(proc, ServerProcess):
         assert proc is not None
         return await _call_other(proc, server, request, timeout, caller)
@@ -232,6 +236,8 @@ def cast(server: Dest, request: object) -> None:
             node.route_send(pid, (_WIRE_CAST, request))
         elif _is_remote_name(server):
             node.remote().send_name(server[0], server[1], (_WIRE_CAST, request))
+        elif isinstance(server, Global):
+            global_names(node).send(server.name, (_WIRE_CAST, request))
     except Exception:  # a bad or unknown name, no connection: dropped
         return
 
@@ -279,6 +285,8 @@ async def stop(server: Dest, reason: object = "normal", timeout: float | None = 
     caller = current_process.get()
     node = node_of(caller, "otp.stop")
     proc = resolve(node, server, "stop")
+    if proc is None and isinstance(server, Global):
+        proc = await global_names(node).lookup(server.name, timeout)
     if proc is None:
         if _is_remote_name(server):
             return await _stop_remote(node, server, reason, timeout)

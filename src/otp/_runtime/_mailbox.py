@@ -6,7 +6,8 @@ from collections.abc import Callable
 from threading import get_ident
 
 from ._call_timeouts import check_timeout
-from ._names import noproc, resolve
+from ._messages import Global
+from ._names import global_names, noproc, resolve
 from ._process import Process
 from ._scheduler import current_node, current_process, off_loop, self_process
 
@@ -32,6 +33,8 @@ def send(dest: object, msg: object) -> None:
         return
     pid = resolve(node, dest, "send")
     if pid is None:
+        if isinstance(dest, Global) and global_names(node).send(dest.name, msg):
+            return
         raise noproc(dest, "send to")
     node.route_send(pid, msg)
 

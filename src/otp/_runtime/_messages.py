@@ -46,8 +46,12 @@ class Global(NamedTuple):
 
     Accepted wherever a name is: `start_link(name=...)`, `call`, `cast`,
     `send`, `stop`, `whereis`. On a visible node the name is registered on
-    every connected Erlang, Elixir and Python node; on a hidden node it is
-    this node's only. A `str` name is an atom on the wire.
+    every connected Erlang, Elixir and Python node. A hidden node registers
+    and looks up through a visible node it is connected to (see
+    `otp.distribution._global_hidden`); there `whereis` sees this node's
+    names only, and a send or cast to a name nobody holds is dropped
+    instead of raising; with no visible node connected, names are this
+    node's only. A `str` name is an atom on the wire.
     """
 
     name: object

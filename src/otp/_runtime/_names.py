@@ -6,6 +6,11 @@ A destination is a pid, a registered name (`str`), `otp.Via(registry, key)`,
 `otp.Global` names live in the node's copy of `:global`'s name table, which
 the distribution layer keeps (`otp.distribution._global`); the runtime finds
 it through `GlobalHook.table`, which that layer sets when it is imported.
+`resolve` only reads that table; a name it does not hold may still be known
+beyond this node (a hidden node asks a visible peer, see
+`otp.distribution._global_hidden`): `call` and `stop` then ask
+`GlobalNames.lookup`, `send` and `cast` hand the message to
+`GlobalNames.send`.
 """
 
 from __future__ import annotations
@@ -44,6 +49,19 @@ class GlobalNames(Protocol):
     def whereis_name(self, name: object) -> Pid | None: ...
     async def register_name(self, name: object, pid: Pid) -> Pid | None:
         """Register `pid` as `name` cluster-wide: None if done, else the holder's pid."""
+        ...
+
+    async def lookup(self, name: object, timeout: float | None) -> Pid | None:
+        """The holder of a name this table does not hold, asked beyond this node; or None."""
+        ...
+
+    def send(self, name: object, msg: object) -> bool:
+        """Pass `msg` on to the holder of a name this table does not hold.
+
+        False when there is nobody to ask (the name is then unknown); True
+        when the message went on its way, to be dropped there if nobody
+        holds the name.
+        """
         ...
 
 

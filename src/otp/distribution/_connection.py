@@ -82,6 +82,9 @@ class Connection(Framing):
         self.peer = peer
         self.state = "connecting"  # then "up", then "closed"
         self.flags = 0
+        #: The peer is a visible node (its handshake flags have PUBLISHED, which
+        #: `flags`, the shared ones, lack when this node is hidden).
+        self.published = False
         self.queued: list[bytes] | None = []  # until the handshake is done
         self.writer: asyncio.StreamWriter | None = None
         self.decoder = Decoder(pids=dist.pid_hook, allow_pickle=dist.options.pickle)

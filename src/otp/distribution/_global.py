@@ -34,14 +34,15 @@ registered on any node is added on every node under the cluster lock
 monitors the holder, so a holder that exits, or whose node goes down, loses
 its name everywhere.
 
-Hidden nodes (the default) take no part in `global`, as in OTP: their
-`otp.Global` names are this node's only (they work for calls, casts and
-sends within it) and Erlang's global names are not seen. A later version may
-register and look up through a visible peer; `GlobalTable.service` is where
-such a service plugs in. (For lookups OTP's server offers no call, only an
-old plain message, `{whereis, Name, {Pid, Tag}}`, which this server answers
-too; resolving a name stays synchronous here, so a hidden node does not use
-it yet.)
+Hidden nodes (the default) take no part in `global`'s protocol, as in OTP;
+they register and look up through the name server of a visible node they
+are connected to, their *global peer* (`_global_hidden`): erpc to
+`global:register_name/2` and `global:whereis_name/1` there, so their names
+are the cluster's and Erlang's are theirs. `otp.whereis` on a hidden node
+sees only the names registered on it, and a send or cast to a name nobody
+holds is dropped on the peer instead of raising. With no visible peer a
+hidden node's names are its own. (This server also answers OTP's old plain
+lookup message, `{whereis, Name, {Pid, Tag}}`.)
 
 Names on the wire: `otp.Global("x")` is the atom `x` (Erlang's
 `{global, x}`, Elixir's `{:global, :x}`); other terms are sent as they
@@ -329,6 +330,24 @@ async def _register(cluster: Cluster, key: object, pid: Pid) -> Pid | None:
         await delete_global_lock(lock, nodes)
 
 
+async def unregister(dist: Distribution, key: object) -> None:
+    """OTP's `global:unregister_name/1`: under the cluster lock, remove `key` on every
+    known node (only here when this node runs no name server)."""
+    table = table_of(dist.node)
+    cluster = table.service
+    if not isinstance(cluster, Cluster):
+        table.delete(key)  # no name server: its names hold no monitors
+        return
+    if table.whereis_name(key) is None:
+        return
+    lock = (GLOBAL, self_process())
+    nodes = await _set_lock_known(cluster, lock)
+    try:
+        await multi_call(nodes, (_A("unregister"), key))
+    finally:
+        await delete_global_lock(lock, nodes)
+
+
 async def _set_lock_known(cluster: Cluster, lock: object) -> list[str]:
     """Take `lock` on the boss, then on every known node; retry until the known set holds."""
     times = 0
@@ -351,4 +370,4 @@ async def start_global(dist: Distribution) -> None:
     await start_server(_GlobalServer, dist, SERVER, None, link=False)
 
 
-__all__ = ["start_global"]
+__all__ = ["start_global", "unregister"]

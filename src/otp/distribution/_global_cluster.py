@@ -7,7 +7,8 @@ methods are the steps of a sync, named as in OTP (`init_connect`,
 `lock_is_set`, `exchange`, `resolved`, `new_nodes`, `in_sync`); the server
 (`_global.py`) calls them for each message. The name resolver that OTP runs
 as a process runs here inline: it needs no remote calls, as clashes are
-resolved as `global:random_exit_name/3` does.
+resolved as `global:random_exit_name/3` does. Only a visible node runs
+it; a hidden node registers through a visible peer (`_global_hidden`).
 """
 
 from __future__ import annotations

@@ -61,13 +61,28 @@ class Service(Protocol):
     """Who registers this node's global names beyond it.
 
     The global name server of a visible node (`_global_cluster.Cluster`) is
-    one. A hidden node has none (its names are its own); a service that
-    registers through a visible peer (e.g. by erpc to `global:register_name/2`)
-    would plug in here.
+    one; on a hidden node it is `_global_hidden.HiddenGlobal`, which
+    registers through a visible peer (erpc to `global:register_name/2`).
+    With none, names are this node's own.
     """
 
     async def register(self, key: object, pid: Pid) -> Pid | None:
         """Register `pid` as `key`: None if done, else the holder's pid."""
+        ...
+
+
+class Remote(Protocol):
+    """Who knows the global names this table does not hold (a hidden node's peer).
+
+    A visible node needs none: its table holds every name of its cluster.
+    """
+
+    async def whereis(self, key: object, timeout: float | None) -> Pid | None:
+        """The holder of `key` as the peer sees it, or None."""
+        ...
+
+    def send(self, key: object, msg: object) -> bool:
+        """Send `msg` to the holder of `key` through the peer; False if there is no peer."""
         ...
 
 
@@ -94,7 +109,7 @@ class Lock:
 class GlobalTable:
     """The names and locks of one node (see the module docstring)."""
 
-    __slots__ = ("global_lock_down", "locks", "names", "pid_names", "service")
+    __slots__ = ("global_lock_down", "locks", "names", "pid_names", "remote", "service")
 
     def __init__(self) -> None:
         self.names: dict[object, Entry] = {}
@@ -105,6 +120,8 @@ class GlobalTable:
         #: Registers names beyond this node (a visible node's name server), or None:
         #: names are then this node's only.
         self.service: Service | None = None
+        #: Knows the names beyond this table (a hidden node's visible peer), or None.
+        self.remote: Remote | None = None
 
     def __repr__(self) -> str:
         return f"<global table {len(self.names)} names, {len(self.locks)} locks>"
@@ -128,6 +145,14 @@ class GlobalTable:
             return holder
         self.insert(key, pid, RANDOM_EXIT, None)
         return None
+
+    async def lookup(self, name: object, timeout: float | None) -> Pid | None:
+        if self.remote is None:
+            return None
+        return await self.remote.whereis(key_of(name), timeout)
+
+    def send(self, name: object, msg: object) -> bool:
+        return self.remote is not None and self.remote.send(key_of(name), msg)
 
     # -- names -------------------------------------------------------------------------
 
@@ -233,4 +258,14 @@ def table_of(node: Node) -> GlobalTable:
 
 GlobalHook.table = table_of
 
-__all__ = ["GLOBAL", "RANDOM_EXIT", "Entry", "GlobalTable", "Lock", "Service", "key_of", "table_of"]
+__all__ = [
+    "GLOBAL",
+    "RANDOM_EXIT",
+    "Entry",
+    "GlobalTable",
+    "Lock",
+    "Remote",
+    "Service",
+    "key_of",
+    "table_of",
+]

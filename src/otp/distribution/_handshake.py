@@ -122,6 +122,7 @@ class Peer(NamedTuple):
     name: str
     flags: int  # the flags both nodes share
     creation: int
+    published: bool = False  # the peer is visible (its own flags have PUBLISHED)
 
 
 def digest(cookie: bytes, challenge: int) -> bytes:
@@ -194,7 +195,7 @@ async def initiate(
     ack = await _recv(reader)
     if ack[:1] != b"a" or not hmac.compare_digest(ack[1:], digest(cookie, ours)):
         raise HandshakeError(f"node {peer_name!r} did not prove it knows the cookie")
-    return Peer(peer_name, flags & peer_flags, peer_creation)
+    return Peer(peer_name, flags & peer_flags, peer_creation, bool(peer_flags & PUBLISHED))
 
 
 #: How an acceptor decides on a new connection from `name`: returns the status
@@ -267,7 +268,7 @@ async def accept(
     if status == "alive" and on_alive is not None:
         on_alive(peer_name)
     await _send(writer, b"a" + digest(cookie, theirs))
-    return Peer(peer_name, flags & peer_flags, peer_creation)
+    return Peer(peer_name, flags & peer_flags, peer_creation, bool(peer_flags & PUBLISHED))
 
 
 __all__ = [

@@ -135,10 +135,15 @@ class Distribution:
             await self.stop()
             raise
         self.node.creation = self._registration.creation
+        # Both answer erpc to global's functions; a hidden node registers through a peer.
+        from ._global_hidden import install  # they need this module: imported here
+
         if not self.hidden:
-            from ._global import start_global  # it needs this module: imported here
+            from ._global import start_global
 
             await start_global(self)
+        else:
+            install(self)
 
     async def stop(self) -> None:
         """Close every connection, unregister from epmd, stop listening."""

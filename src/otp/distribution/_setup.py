@@ -71,6 +71,7 @@ async def dial(dist: Distribution, conn: Connection) -> None:
             conn.close(f"connected to {peer.name!r} instead")
         return
     conn.attach(reader, writer, peer.flags)
+    conn.published = peer.published
     dist.node_up(conn.peer)
 
 
@@ -114,6 +115,7 @@ async def accepted(
     if conn is None or conn.state != "connecting":
         conn = dist.conns[peer.name] = Connection(dist, peer.name)
     conn.attach(reader, writer, peer.flags)
+    conn.published = peer.published
     dist.node_up(peer.name)
 
 
