@@ -103,6 +103,28 @@ class TestStartChild:
         assert elixir_runs(code, "child") == ["true"]
 
 
+class TestLookingAtTheChildren:
+    def test_children_count_children_and_terminate_child_answer_in_otp_s_shapes(self) -> None:
+        code = """
+        {:ok, pid} = Task.Supervisor.start_child({:sup, p}, :spawn_targets, :wait_forever, [])
+        IO.puts("children #{Task.Supervisor.children({:sup, p}) == [pid]}")
+        [{:undefined, ^pid, :worker, _}] = DynamicSupervisor.which_children({:sup, p})
+        IO.puts("counts #{inspect(DynamicSupervisor.count_children({:sup, p}))}")
+        ref = Process.monitor(pid)
+        :ok = Task.Supervisor.terminate_child({:sup, p}, pid)
+        receive do {:DOWN, ^ref, :process, _, reason} -> IO.puts("down #{inspect(reason)}") end
+        IO.puts("again #{inspect(Task.Supervisor.terminate_child({:sup, p}, pid))}")
+        IO.puts("after #{inspect(Task.Supervisor.children({:sup, p}))}")
+        """
+        assert elixir_runs(code, "children", "counts", "down", "again", "after") == [
+            "true",
+            "%{active: 1, specs: 1, supervisors: 0, workers: 1}",
+            ":shutdown",
+            "{:error, :not_found}",
+            "[]",
+        ]
+
+
 class TestNodeLoss:
     def test_losing_the_python_node_ends_task_await_with_noconnection(self) -> None:
         code = """

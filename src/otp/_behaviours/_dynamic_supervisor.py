@@ -78,6 +78,7 @@ from ._eager import eager
 from ._gen_server import GenServer, call
 from ._intensity import RestartIntensity
 from ._results import MISSING, Ignore, NoReply, Ok, Reply, Stop
+from ._supervisor_calls import NOT_FOUND, OK, erlang_children, erlang_counts, erlang_op
 
 if TYPE_CHECKING:
     from .._runtime._names import Dest
@@ -350,6 +351,9 @@ class _DynamicServer(GenServer):
         if type(request) is tuple and request and request[0] in FOREIGN_STARTS:
             start = FOREIGN_STARTS[request[0]]
             return eager(_reply(state, start(request, partial(_start_new, state))))
+        erlang = erlang_op(request)
+        if erlang is not None:
+            return _erlang_call(state, *erlang)
         if not (type(request) is tuple and len(request) == 3 and request[0] == "$dynsup"):
             # As in OTP, a stray call crashes the supervisor (and its children go too).
             raise TypeError(
@@ -400,6 +404,20 @@ class _DynamicServer(GenServer):
         if not state.children:
             return None
         return eager(_stop_all(state))
+
+
+def _erlang_call(state: _State, op: str, arg: object) -> object:
+    """An OTP supervisor call from another node, answered in OTP's shapes."""
+    if op == "which_children":
+        rows = [_row(pid, e) for pid, e in state.children.items()]
+        return Reply(erlang_children(rows + [_row(None, e) for e in state.pending.values()]), state)
+    if op == "count_children":
+        return Reply(erlang_counts(_counts(state)), state)
+    entry = state.children.pop(arg, None) if isinstance(arg, Pid) else None
+    if entry is None:
+        return Reply(NOT_FOUND, state)
+    assert isinstance(arg, Pid)
+    return eager(_reply(state, shutdown_child(arg, entry.spec.shutdown), OK))
 
 
 async def _reply(state: _State, work: Awaitable[object], value: object = MISSING) -> Reply:
