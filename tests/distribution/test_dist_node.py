@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import uuid
 
 import pytest
-from node_helpers import python_node
+from node_helpers import SERVE, python_node
+from node_helpers import unique_node as unique
 
 import otp
 from otp import Atom
@@ -21,7 +21,8 @@ from otp._runtime._node_options import full_name
 COOKIE = "two-python-nodes"
 GUARD = 30.0  # seconds: only ever reached when something hangs
 
-OTHER_NODE = """
+OTHER_NODE = (
+    """
 import asyncio, sys, otp
 
 class Echo(otp.GenServer):
@@ -37,18 +38,13 @@ class Echo(otp.GenServer):
 async def main():
     await Echo.start(None, name="echo")
     await Echo.start(None, name="victim")
-    loop = asyncio.get_running_loop()
-    reader = asyncio.StreamReader()
-    await loop.connect_read_pipe(lambda: asyncio.StreamReaderProtocol(reader), sys.stdin)
-    print("ready", flush=True)
-    await reader.read()
+"""
+    + SERVE
+    + """
 
 otp.run(main, node=sys.argv[1], cookie=sys.argv[2])
 """
-
-
-def unique(prefix: str) -> str:
-    return f"{prefix}{uuid.uuid4().hex[:10]}@127.0.0.1"
+)
 
 
 def other_node(name: str) -> contextlib.AbstractAsyncContextManager[asyncio.subprocess.Process]:

@@ -5,11 +5,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import struct
-import uuid
 
 import pytest
 from fake_transport import Wire
-from node_helpers import python_node
+from node_helpers import SERVE, python_node
+from node_helpers import unique_node as unique
 
 import otp
 from otp import Atom
@@ -24,7 +24,8 @@ from otp.testing import VirtualClock, wait_idle
 
 COOKIE = "multi-call"
 
-OTHER_NODE = """
+OTHER_NODE = (
+    """
 import asyncio, sys, otp
 
 class Named(otp.GenServer):
@@ -41,14 +42,13 @@ class Named(otp.GenServer):
 
 async def main():
     await Named.start("other", name="srv")
-    loop = asyncio.get_running_loop()
-    reader = asyncio.StreamReader()
-    await loop.connect_read_pipe(lambda: asyncio.StreamReaderProtocol(reader), sys.stdin)
-    print("ready", flush=True)
-    await reader.read()
+"""
+    + SERVE
+    + """
 
 otp.run(main, node=sys.argv[1], cookie=sys.argv[2])
 """
+)
 
 
 class Named(otp.GenServer):
@@ -64,10 +64,6 @@ class Named(otp.GenServer):
 
     def handle_cast(self, request: object, state: object) -> object:
         return otp.NoReply(request)
-
-
-def unique(prefix: str) -> str:
-    return f"{prefix}{uuid.uuid4().hex[:10]}@127.0.0.1"
 
 
 def other_node(name: str) -> contextlib.AbstractAsyncContextManager[asyncio.subprocess.Process]:

@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 import spawn_targets
 from erlang_nodes import COOKIE, GUARD, unique
-from node_helpers import python_node
+from node_helpers import SERVE, python_node
 from test_connection import PEER, frame, open_connection, remote_pid
 
 import otp
@@ -284,11 +284,7 @@ sys.path.insert(0, {HERE!r})
 import otp
 
 async def main():
-    loop = asyncio.get_running_loop()
-    reader = asyncio.StreamReader()
-    await loop.connect_read_pipe(lambda: asyncio.StreamReaderProtocol(reader), sys.stdin)
-    print("ready", flush=True)
-    await reader.read()
+{SERVE}
 
 rpc = sys.argv[3].split(",") if sys.argv[3] != "*" else "*"
 otp.run(main, node=sys.argv[1], cookie=sys.argv[2], rpc=rpc)

@@ -10,17 +10,18 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import operator
-import uuid
 
 import pytest
-from node_helpers import python_node
+from node_helpers import SERVE, python_node
+from node_helpers import unique_node as unique
 
 import otp
 from otp import Atom
 
 COOKIE = "sys-remote"
 
-OTHER_NODE = """
+OTHER_NODE = (
+    """
 import asyncio, sys, otp
 
 class Counter(otp.GenServer):
@@ -40,18 +41,13 @@ class Busy(otp.GenServer):
 async def main():
     await Counter.start(None, name="counter")
     await Busy.start(None, name="busy")
-    loop = asyncio.get_running_loop()
-    reader = asyncio.StreamReader()
-    await loop.connect_read_pipe(lambda: asyncio.StreamReaderProtocol(reader), sys.stdin)
-    print("ready", flush=True)
-    await reader.read()
+"""
+    + SERVE
+    + """
 
 otp.run(main, node=sys.argv[1], cookie=sys.argv[2])
 """
-
-
-def unique(prefix: str) -> str:
-    return f"{prefix}{uuid.uuid4().hex[:10]}@127.0.0.1"
+)
 
 
 def other_node(name: str) -> contextlib.AbstractAsyncContextManager[asyncio.subprocess.Process]:

@@ -13,7 +13,7 @@ import os
 from typing import Any
 
 from erlang_nodes import COOKIE, GUARD, unique
-from node_helpers import python_node
+from node_helpers import SERVE, python_node
 
 import otp
 from otp import Atom
@@ -29,11 +29,7 @@ import otp
 async def main():
     await otp.TaskSupervisor.start_link(name="sup")
     await otp.TaskSupervisor.start_link(name="full", max_children=0)
-    loop = asyncio.get_running_loop()
-    reader = asyncio.StreamReader()
-    await loop.connect_read_pipe(lambda: asyncio.StreamReaderProtocol(reader), sys.stdin)
-    print("ready", flush=True)
-    await reader.read()
+{SERVE}
 
 otp.run(main, node=sys.argv[1], cookie=sys.argv[2], rpc="*")
 """
