@@ -7,16 +7,13 @@ import logging
 import struct
 
 import pytest
-from fake_transport import Wire
+from test_framing import open_connection
 
 import otp
 from otp import Atom
 from otp._runtime._ids import _new_ref
-from otp._runtime._node_options import DistOptions
 from otp._runtime._scheduler import current_node
 from otp.distribution import ImproperList, encode
-from otp.distribution._connection import Connection
-from otp.distribution._handshake import OUR_FLAGS
 from otp.distribution._node import Distribution
 from otp.distribution._undecodable import call_header, reply_tag
 from otp.testing import VirtualClock, wait_idle
@@ -40,15 +37,6 @@ def tuple_with_garbage(*first: object) -> bytes:
     """The payload `{First..., <undecodable>}`: its header decodes, its last element not."""
     head = bytes([131, 104, len(first) + 1])
     return head + b"".join(encode(t)[1:] for t in first) + GARBAGE
-
-
-def open_connection() -> tuple[Connection, Wire]:
-    node = current_node()
-    dist = node.dist = Distribution(node, DistOptions(), b"cookie")
-    conn = dist.conns[PEER] = Connection(dist, PEER)
-    wire = Wire()
-    conn.attach(asyncio.StreamReader(), wire.writer(), OUR_FLAGS)
-    return conn, wire
 
 
 def peer_pid(dist: Distribution, id_: int) -> otp.Pid:
