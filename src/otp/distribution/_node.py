@@ -212,22 +212,13 @@ class Distribution:
             proc.enqueue(NodeDown(conn.peer))
 
     def is_system_name(self, name: str) -> bool:
-        return name in ("net_kernel", "rex")
+        return name in _SYSTEM_NAMES
 
     def system_message(self, conn: Connection, name: str, msg: object) -> None:
         """A message to a name no process holds: answer `net_adm:ping` and rpc, drop the rest."""
-        if name == "rex":
-            rex_message(self, conn, msg)
-            return
-        if name != "net_kernel" or type(msg) is not tuple or len(msg) != 3:
-            return
-        if msg[0] != _GEN_CALL or type(msg[1]) is not tuple or len(msg[1]) != 2:
-            return
-        request = msg[2]
-        if type(request) is tuple and request and request[0] == "is_auth":
-            caller, tag = msg[1]
-            if isinstance(caller, Pid):
-                conn.reply(tag, caller, self.anonymous_pid(), _YES)
+        answer = _SYSTEM_NAMES.get(name)
+        if answer is not None:
+            answer(self, conn, msg)
 
     # -- the Distribution protocol of the runtime ------------------------------------
 
@@ -329,6 +320,27 @@ class Distribution:
         watchers.append(proc)
         if peer != self.name:
             self.connection(peer)
+
+
+def _net_kernel(dist: Distribution, conn: Connection, msg: object) -> None:
+    """`net_adm:ping`'s `{'$gen_call', From, {is_auth, Node}}`: answer `yes`."""
+    if type(msg) is not tuple or len(msg) != 3:
+        return
+    if msg[0] != _GEN_CALL or type(msg[1]) is not tuple or len(msg[1]) != 2:
+        return
+    request = msg[2]
+    if type(request) is tuple and request and request[0] == "is_auth":
+        caller, tag = msg[1]
+        if isinstance(caller, Pid):
+            conn.reply(tag, caller, dist.anonymous_pid(), _YES)
+
+
+#: The names this node answers without a process of that name: Erlang's
+#: `net_kernel` (pings) and `rex` (rpc; `_spawned.rex_message`).
+_SYSTEM_NAMES: Final[dict[str, Callable[[Distribution, Connection, object], None]]] = {
+    "net_kernel": _net_kernel,
+    "rex": rex_message,
+}
 
 
 def _noproc_exit(proc: Process, target: Pid) -> None:

@@ -219,24 +219,13 @@ def spawn_request(
 ) -> asyncio.Future[Spawned]:
     """The runtime's remote spawn (`Node.remote().spawn_request`): a future of `(pid, ref)`."""
     if node == dist.name:
-        return _spawn_here(dist, fn, args, caller, link, monitor)
+        # `otp.spawn(("math", "sqrt"), 2.0, node=otp.node())`: the target runs here
+        # as a spawn request from another node would run it (sync or async, under
+        # this node's rpc= list), without going through a connection.
+        module, function, wire_args = target_of(fn, args)
+        body = (dist, module, function, wire_args)
+        return spawned_here(dist.node, run_target, body, caller, link, monitor)
     return request(dist, node, fn, args, caller, link, monitor).fut
-
-
-def _spawn_here(
-    dist: Distribution,
-    fn: object,
-    args: tuple[object, ...],
-    caller: Process | None,
-    link: bool,
-    monitor: bool,
-) -> asyncio.Future[Spawned]:
-    # `otp.spawn(("math", "sqrt"), 2.0, node=otp.node())`: the target runs here
-    # as a spawn request from another node would run it (sync or async, under
-    # this node's rpc= list), without going through a connection.
-    module, function, wire_args = target_of(fn, args)
-    body = (dist, module, function, wire_args)
-    return spawned_here(dist.node, run_target, body, caller, link, monitor)
 
 
 def _on_spawn_reply(c: Connection, ctl: tuple[object, ...], _: object) -> None:
