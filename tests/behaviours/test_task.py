@@ -520,6 +520,67 @@ class TestAsyncStream:
             otp.Task.async_stream(double, 5)  # type: ignore[call-overload]
 
 
+class TestAsyncStreamChunks:
+    def test_a_chunk_runs_its_items_in_one_task_in_order(self, clock: VirtualClock) -> None:
+        pids: list[otp.Pid] = []
+
+        async def work(seconds: float) -> float:
+            pids.append(otp.self())
+            return await nap(seconds)
+
+        async def main() -> tuple[list[object], float]:
+            stream = otp.Task.async_stream(
+                work, [1, 2, 3, 4, 5], chunk_size=2, timeout=None, max_concurrency=3
+            )
+            return [r async for r in stream], clock.time()
+
+        results, elapsed = clock.run(main)
+        assert results == [("ok", 1), ("ok", 2), ("ok", 3), ("ok", 4), ("ok", 5)]
+        # Three chunks run side by side; each runs its items one after the other.
+        assert elapsed == 7.0 and len(set(pids)) == 3
+
+    def test_a_crashing_item_yields_its_exit_to_a_trapping_caller(self) -> None:
+        def check(x: int) -> int:
+            if x == 2:
+                raise ValueError(x)
+            return x
+
+        async def main() -> list[object]:
+            otp.trap_exit(True)
+            stream = otp.Task.async_stream(check, [1, 2, 3], chunk_size=3)
+            return [r async for r in stream]
+
+        first, crashed, last = otp.run(main)
+        assert first == ("ok", 1) and last == ("ok", 3)
+        assert isinstance(crashed, tuple) and isinstance(crashed[1], ValueError)
+
+    def test_a_crashing_item_takes_a_caller_that_does_not_trap_down(self) -> None:
+        def check(x: int) -> int:
+            raise ValueError(x)
+
+        async def caller() -> None:
+            async for _ in otp.Task.async_stream(check, [1, 2], chunk_size=2):
+                pass
+
+        async def main() -> object:
+            _, ref = otp.spawn_monitor(caller)
+            down = await otp.receive()
+            assert isinstance(down, otp.Down) and down.ref == ref
+            return down.reason
+
+        reason = otp.run(main)
+        assert isinstance(reason, ValueError) and reason.args == (1,)
+
+    def test_a_late_chunk_gives_timeout_for_each_of_its_items(self, clock: VirtualClock) -> None:
+        async def main() -> list[object]:
+            stream = otp.Task.async_stream(
+                nap, [1, 9, 1], chunk_size=2, timeout=5, on_timeout="kill_task"
+            )
+            return [r async for r in stream]
+
+        assert clock.run(main) == [("exit", "timeout"), ("exit", "timeout"), ("ok", 1)]
+
+
 class TestStart:
     def test_start_runs_a_function_in_an_unlinked_process(self, clock: VirtualClock) -> None:
         async def main() -> tuple[object, list[object]]:

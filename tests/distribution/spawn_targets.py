@@ -83,3 +83,43 @@ class CrashesAtOnce(otp.GenServer):
 
     def handle_continue(self, arg: object, state: object) -> object:
         raise RuntimeError("crashed at once")
+
+
+def whoami_of(item: object) -> tuple[object, str]:
+    return item, otp.node()
+
+
+class Shard(otp.GenServer):
+    """A partition that says where it runs: `call(..., "where")` -> (partition, node)."""
+
+    def init(self, partition: object) -> object:
+        return partition
+
+    def handle_call(self, request: object, from_: otp.From, state: object) -> object:
+        return otp.Reply((state, otp.node()), state)
+
+
+async def wait_forever_on(item: object) -> None:
+    await otp.receive()
+
+
+def fail_on(item: object) -> object:
+    if item == "bad":
+        raise ValueError(item)
+    return item
+
+
+async def report_and_wait(to: object, item: object) -> None:
+    otp.send(to, ("running", item))
+    await otp.receive()
+
+
+class Stubborn(otp.GenServer):
+    """Traps exits and never stops on its own: its supervisor must kill it."""
+
+    async def init(self, arg: object) -> object:
+        otp.trap_exit(True)
+        return arg
+
+    async def terminate(self, reason: object, state: object) -> None:
+        await otp.receive()

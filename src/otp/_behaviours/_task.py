@@ -56,7 +56,7 @@ from __future__ import annotations
 
 import asyncio
 import inspect
-from collections.abc import AsyncIterable, Callable, Coroutine, Generator, Iterable
+from collections.abc import AsyncIterable, Callable, Coroutine, Generator, Iterable, Sequence
 from functools import partial
 from typing import TYPE_CHECKING, Any, Generic, Literal, TypeVar, final, overload
 
@@ -69,8 +69,10 @@ from .._runtime._scheduler import current_node, current_process
 from .._runtime._signals import demonitor, monitor, unlink
 from .._runtime._signals import exit as send_exit
 from .._runtime._spawning import spawn, spawn_link
+from ._task_remote import ChunkResult, let_go_remote, shutdown_remote, start_remote
 
 if TYPE_CHECKING:
+    from .._runtime._node import RemoteTaskHandle
     from ._task_stream import TaskStream
 
 T = TypeVar("T")
@@ -94,15 +96,26 @@ class Task(Generic[T]):
     `otp.Task.async_stream`, `otp.Task.start`, `otp.Task.start_link`.
     """
 
-    __slots__ = ("_attached", "_fut", "_proc", "_taken", "owner", "pid", "ref")
+    __slots__ = (
+        "_attached",
+        "_fut",
+        "_pid",
+        "_pid_waiter",
+        "_proc",
+        "_remote",
+        "_taken",
+        "owner",
+        "ref",
+    )
 
-    pid: Pid
     ref: Ref
     owner: Pid | None
     _proc: Process
     _fut: asyncio.Future[Outcome[T]]
     _taken: bool
     _attached: asyncio.Future[None] | None
+    #: A task on another node: the distribution's hold on it (else None).
+    _remote: RemoteTaskHandle | None
 
     def __init__(self, owner: Process | None, loop: asyncio.AbstractEventLoop) -> None:
         # Built by Task.async_ (and TaskSupervisor); `attach` completes it.
@@ -110,6 +123,36 @@ class Task(Generic[T]):
         self._fut = loop.create_future()
         self._taken = False
         self._attached = None
+        self._remote = None
+        self._pid: Pid | None = None
+        self._pid_waiter: asyncio.Future[Pid] | None = None
+
+    @property
+    def pid(self) -> Pid:
+        """The task's process (on another node for `async_(..., node=)`)."""
+        pid = self._pid
+        if pid is None:
+            raise RuntimeError(
+                f"{self!r} runs on another node, which has not answered its spawn yet: "
+                f"its pid is known once it has (await otp.Task.yield_(task, 0) lets it come)"
+            )
+        return pid
+
+    async def pid_known(self) -> Pid:
+        """The pid, once the other node answered the spawn (at once for a local task)."""
+        if self._pid is None:
+            waiter = self._pid_waiter
+            if waiter is None:
+                waiter = self._pid_waiter = self._fut.get_loop().create_future()
+            return await asyncio.shield(waiter)
+        return self._pid
+
+    def spawned(self, pid: Pid) -> None:
+        """The other node started the task as `pid` (or it failed: a dead pid)."""
+        self._pid = pid
+        waiter = self._pid_waiter
+        if waiter is not None and not waiter.done():
+            waiter.set_result(pid)
 
     def __repr__(self) -> str:
         if self._taken:
@@ -118,8 +161,8 @@ class Task(Generic[T]):
             state = "running"
         else:
             state = "finished" if self._fut.result()[0] == "ok" else "exited"
-        pid = getattr(self, "pid", None)
-        return f"<Task {pid} {state}>"
+        where = f"{self._pid}" if self._pid is not None else "(starting)"
+        return f"<Task {where} {state}>"
 
     def __await__(self) -> Generator[Any, None, T]:
         """`await task` is `await Task.await_(task)` with the default timeout."""
@@ -133,7 +176,7 @@ class Task(Generic[T]):
         Must run in the owner's context. The process's body must be
         `run_task(task, fn, args)`, which reports the result.
         """
-        self.pid = self._proc = proc
+        self._pid = self._proc = proc
         if self.owner is not None and monitored:
             self.ref = monitor(proc)
         else:
@@ -152,12 +195,14 @@ class Task(Generic[T]):
 
     @overload
     @staticmethod
-    def async_(fn: Callable[..., Coroutine[Any, Any, T]], *args: object) -> Task[T]: ...
+    def async_(
+        fn: Callable[..., Coroutine[Any, Any, T]], *args: object, node: str | None = None
+    ) -> Task[T]: ...
     @overload
     @staticmethod
-    def async_(fn: Callable[..., T], *args: object) -> Task[T]: ...
+    def async_(fn: Callable[..., T], *args: object, node: str | None = None) -> Task[T]: ...
     @staticmethod
-    def async_(fn: Callable[..., object], *args: object) -> Task[Any]:
+    def async_(fn: Callable[..., object], *args: object, node: str | None = None) -> Task[Any]:
         """Run `fn(*args)` in a new process linked to and monitored by the caller.
 
         >>> import otp
@@ -174,13 +219,34 @@ class Task(Generic[T]):
         process that started it. Called from a plain asyncio task, the
         task is not linked to anything (there is no process to link to).
 
+        With `node="b@h"` the task runs on that node, and everything else
+        stays the same: it is linked to and monitored by the caller, its
+        result comes as `(task.ref, value)`, `await_`, `yield_` and
+        `shutdown` work on it. `fn`, the arguments and the value travel as
+        terms, pickled when they are not Erlang terms: `fn` must be defined
+        at a module's top level (the other node imports it), or be a
+        picklable callable. Losing the node ends the task with
+        `"noconnection"` (the linked caller gets that exit signal), as
+        does a node that cannot be reached. A remote task is started from
+        a process; `task.pid` is known once the other node has answered.
+
         Returns:
             The `Task`: `task.pid`, `task.ref`; await it for the result.
+
+        Raises:
+            TypeError: `fn` is not a function, or (with `node=`) cannot
+                travel (a lambda or a closure: define it at module level).
+            NotInProcess: `node=` from code that is not an otp process.
         """
         _check_fn(fn, "Task.async_")
         owner = current_process.get()
-        node = current_node("otp.Task.async_")
-        task: Task[Any] = Task(owner, node.loop)
+        rt = current_node("otp.Task.async_")
+        task: Task[Any] = Task(owner, rt.loop)
+        if node is not None and node != rt.name:
+            if not isinstance(node, str):
+                raise TypeError(f"Task.async_: node must be a node name (str); got {show(node)}")
+            start_remote(task, owner, fn, args, node)
+            return task
         if owner is not None:
             pid = spawn_link(run_task, task, fn, args)
         else:
@@ -217,7 +283,7 @@ class Task(Generic[T]):
         if outcome is None:
             _let_go(task, kill=True)
             raise TimeoutError(
-                f"Task.await_: {task.pid} did not finish within {timeout} s, so it was "
+                f"Task.await_: {_named(task)} did not finish within {timeout} s, so it was "
                 f"killed. Raise the timeout (None waits forever), or use Task.yield_ to "
                 f"wait without stopping the task"
             )
@@ -289,6 +355,8 @@ class Task(Generic[T]):
                 f"Task.shutdown: timeout must be seconds, None or 'brutal_kill'; "
                 f"got {show(timeout)}"
             )
+        if task._remote is not None:
+            return await shutdown_remote(task, timeout)
         brutal = timeout == "brutal_kill"
         if task.owner is not None:
             unlink(task.pid)
@@ -342,6 +410,8 @@ class Task(Generic[T]):
         ordered: bool = True,
         timeout: float | None = 5.0,
         on_timeout: Literal["exit", "kill_task"] = "exit",
+        nodes: Sequence[str] | None = None,
+        chunk_size: int = 1,
     ) -> TaskStream[T]: ...
     @overload
     @staticmethod
@@ -353,6 +423,8 @@ class Task(Generic[T]):
         ordered: bool = True,
         timeout: float | None = 5.0,
         on_timeout: Literal["exit", "kill_task"] = "exit",
+        nodes: Sequence[str] | None = None,
+        chunk_size: int = 1,
     ) -> TaskStream[T]: ...
     @staticmethod
     def async_stream(
@@ -363,6 +435,8 @@ class Task(Generic[T]):
         ordered: bool = True,
         timeout: float | None = 5.0,
         on_timeout: Literal["exit", "kill_task"] = "exit",
+        nodes: Sequence[str] | None = None,
+        chunk_size: int = 1,
     ) -> TaskStream[Any]:
         """Run `fn(item)` for each of `items` in tasks, a few at a time; iterate the outcomes.
 
@@ -374,7 +448,9 @@ class Task(Generic[T]):
         >>> otp.run(main)
         [('ok', 1), ('ok', 4), ('ok', 9)]
 
-        See `TaskStream` for the semantics and the options.
+        With `nodes=[...]` the tasks run on those nodes (the same code,
+        spread over them), and `chunk_size=k` sends `k` items per task; see
+        `TaskStream` for the semantics and the options.
         """
         from ._task_stream import TaskStream  # it builds on Task: imported here, not above
 
@@ -385,6 +461,8 @@ class Task(Generic[T]):
             ordered=ordered,
             timeout=timeout,
             on_timeout=on_timeout,
+            nodes=nodes,
+            chunk_size=chunk_size,
         )
 
 
@@ -404,10 +482,16 @@ async def run_task(task: Task[Any], fn: Callable[..., object], args: tuple[objec
     value = fn(*args)
     if inspect.isawaitable(value):
         value = await value
+    crash = None
+    if isinstance(value, ChunkResult):  # a chunk of a stream: its outcomes, then its crash
+        crash = value.crash
+        value = value.outcomes
     task.settle(("ok", value))
     owner = task.owner
     if isinstance(owner, Process):
         owner.enqueue((task.ref, value))
+    if crash is not None:
+        raise crash
 
 
 async def _attached(task: Task[Any]) -> bool:
@@ -486,7 +570,7 @@ async def _wait(task: Task[T], timeout: float | None) -> Outcome[T] | None:
     if not fut.done():
         if timeout is not None and timeout <= 0:
             return None
-        loop = task._proc.rt.loop
+        loop = fut.get_loop()
         await _wait_any(loop, [fut], None if timeout is None else loop.time() + timeout)
         if not fut.done():
             return None
@@ -526,6 +610,9 @@ async def _wait_any(
 def _let_go(task: Task[Any], kill: bool) -> None:
     """The owner is done with `task`: unlink, drop its monitor and messages, maybe kill it."""
     task._taken = True
+    if task._remote is not None:
+        let_go_remote(task, kill)
+        return
     owner = task.owner
     if isinstance(owner, Process):
         if kill:
@@ -541,9 +628,15 @@ def _flush_reply(owner: Process, ref: Ref) -> None:
     if not mb:
         return
     for i, msg in enumerate(mb):
-        if type(msg) is tuple and len(msg) == 2 and msg[0] is ref:
+        # `==`: the reply of a task on another node carries a decoded copy of the ref.
+        if type(msg) is tuple and len(msg) == 2 and (msg[0] is ref or msg[0] == ref):
             del mb[i]
             return
+
+
+def _named(task: Task[Any]) -> str:
+    """The task's pid for a message, also before another node has answered its spawn."""
+    return str(task._pid) if task._pid is not None else "(not started yet)"
 
 
 def _exit_error(task: Task[Any], reason: object) -> Exit:
@@ -551,7 +644,7 @@ def _exit_error(task: Task[Any], reason: object) -> Exit:
         what = f"crashed: {type(reason).__name__}: {reason}"
     else:
         what = f"exited with {show(reason)} before returning a result"
-    exc = Exit(reason, f"task {task.pid} {what}")
+    exc = Exit(reason, f"task {_named(task)} {what}")
     if isinstance(reason, BaseException):
         exc.__cause__ = reason
     return exc

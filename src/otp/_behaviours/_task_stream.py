@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import os
 from collections import deque
-from collections.abc import AsyncIterable, AsyncIterator, Callable, Iterable, Iterator
+from collections.abc import AsyncIterable, AsyncIterator, Callable, Iterable, Iterator, Sequence
 from functools import partial
 from typing import Any, Generic, Literal, TypeVar, final
 
@@ -18,6 +18,7 @@ from .._runtime._process import Process
 from .._runtime._repr import show
 from .._runtime._scheduler import current_process
 from ._task import Outcome, Task, _check_fn, _let_go, _wait_any
+from ._task_remote import run_chunk
 
 T = TypeVar("T")
 
@@ -61,12 +62,25 @@ class TaskStream(Generic[T]):
     Items yield `("ok", value)` otherwise.
 
     Options:
-        max_concurrency: how many tasks run at once (default `os.cpu_count()`).
+        max_concurrency: how many tasks run at once (default `os.cpu_count()`;
+            with `nodes`, two per node: one running, one on its way).
         ordered: True yields outcomes in input order; False as they finish.
         timeout: seconds each task may run (None: no limit), from its start.
         on_timeout: `"exit"` kills every task of the stream and raises
             `TimeoutError` in the caller; `"kill_task"` kills only the late
             task, which yields `("exit", "timeout")`.
+        nodes: node names to run the tasks on (this node's own name too),
+            each new task going to the node with the fewest running; values
+            that are not Erlang terms travel pickled, and `fn` must be
+            importable there (defined at a module's top level).
+        chunk_size: items per task (default 1). A task then runs `fn` on
+            each of its items in turn and answers them together: across
+            nodes, where each message costs tens of microseconds, a chunk of
+            work worth a few milliseconds keeps that cost small. Outcomes
+            are still one per item; `timeout` is then per chunk, and an
+            item that crashes takes the caller down once the chunk answered
+            (a trapping caller gets `("exit", exception)` for that item).
+            Losing a node ends its running chunks with `"noconnection"`.
 
     Nothing runs until the first item is asked for. `items` may be an
     iterable or an async iterable; it is read lazily. Leaving the loop
@@ -77,6 +91,7 @@ class TaskStream(Generic[T]):
     """
 
     __slots__ = (
+        "_chunk",
         "_closed",
         "_emit",
         "_exhausted",
@@ -84,7 +99,9 @@ class TaskStream(Generic[T]):
         "_fn",
         "_items",
         "_iter",
+        "_load",
         "_max",
+        "_nodes",
         "_on_timeout",
         "_ordered",
         "_owner",
@@ -93,6 +110,7 @@ class TaskStream(Generic[T]):
         "_spawned",
         "_timeout",
         "_waiter",
+        "_where",
     )
 
     def __init__(
@@ -104,15 +122,28 @@ class TaskStream(Generic[T]):
         ordered: bool,
         timeout: float | None,
         on_timeout: Literal["exit", "kill_task"],
+        nodes: Sequence[str] | None = None,
+        chunk_size: int = 1,
     ) -> None:
         _check_fn(fn, "Task.async_stream")
+        if nodes is not None:
+            if isinstance(nodes, str) or not all(isinstance(n, str) for n in nodes) or not nodes:
+                raise TypeError(
+                    f"Task.async_stream: nodes must be a non-empty list of node names; "
+                    f"got {show(nodes)}"
+                )
+            nodes = list(nodes)
+        if not isinstance(chunk_size, int) or isinstance(chunk_size, bool) or chunk_size < 1:
+            raise ValueError(
+                f"Task.async_stream: chunk_size must be a positive int; got {show(chunk_size)}"
+            )
         if not isinstance(items, Iterable | AsyncIterable):
             raise TypeError(
                 f"Task.async_stream needs an iterable or async iterable of items; got "
                 f"{show(items)} ({type(items).__name__})"
             )
         if max_concurrency is None:
-            max_concurrency = os.cpu_count() or 1
+            max_concurrency = 2 * len(nodes) if nodes else (os.cpu_count() or 1)
         if not isinstance(max_concurrency, int) or max_concurrency < 1:
             raise ValueError(
                 f"Task.async_stream: max_concurrency must be a positive int; "
@@ -131,12 +162,17 @@ class TaskStream(Generic[T]):
         self._items = items
         self._iter: Iterator[object] | AsyncIterator[object] | None = None
         self._max = max_concurrency
+        self._nodes = nodes
+        self._chunk = chunk_size
+        self._load: dict[str, int] = dict.fromkeys(nodes, 0) if nodes else {}
+        self._where: dict[Task[Any], str] = {}
         self._ordered = ordered
         self._timeout = timeout
         self._on_timeout = on_timeout
         self._owner: Process | Literal[False] | None = False  # False: not started
-        self._running: dict[Task[T], tuple[int, float | None]] = {}
-        self._finished: deque[Task[T]] = deque()
+        #: Each running task: its first item's position, its item count, its deadline.
+        self._running: dict[Task[Any], tuple[int, int, float | None]] = {}
+        self._finished: deque[Task[Any]] = deque()
         self._ready: dict[int, Outcome[T]] = {}
         self._spawned = 0
         self._emit = 0
@@ -198,16 +234,42 @@ class TaskStream(Generic[T]):
 
     async def _fill(self) -> None:
         while not self._exhausted and len(self._running) < self._max:
-            item = await self._next_item()
-            if item is _END:
-                self._exhausted = True
+            items: list[object] = []
+            while len(items) < self._chunk:
+                item = await self._next_item()
+                if item is _END:
+                    self._exhausted = True
+                    break
+                items.append(item)
+            if not items:
                 return
-            task: Task[T] = Task.async_(self._fn, item)
-            loop = task._proc.rt.loop
+            node = self._pick()
+            task: Task[Any]
+            if self._chunk == 1:
+                task = Task.async_(self._fn, items[0], node=node)
+            else:
+                task = Task.async_(run_chunk, self._fn, items, node=node)
+            loop = task._fut.get_loop()
             deadline = None if self._timeout is None else loop.time() + self._timeout
-            self._running[task] = (self._spawned, deadline)
-            self._spawned += 1
+            self._running[task] = (self._spawned, len(items), deadline)
+            self._spawned += len(items)
+            if node is not None:
+                self._load[node] += 1
+                self._where[task] = node
             task._fut.add_done_callback(partial(self._on_done, task))
+
+    def _pick(self) -> str | None:
+        """The node with the fewest running tasks (the first of them on a tie)."""
+        if not self._load:
+            return None
+        return min(self._load, key=self._load.__getitem__)
+
+    def _done_with(self, task: Task[Any]) -> tuple[int, int, float | None] | None:
+        entry = self._running.pop(task, None)
+        node = self._where.pop(task, None)
+        if node is not None:
+            self._load[node] -= 1
+        return entry
 
     async def _next_item(self) -> object:
         it = self._iter
@@ -233,7 +295,7 @@ class TaskStream(Generic[T]):
             return ready.pop(next(iter(ready)))
         return None
 
-    def _on_done(self, task: Task[T], _: object) -> None:
+    def _on_done(self, task: Task[Any], _: object) -> None:
         self._finished.append(task)
         waiter = self._waiter
         if waiter is not None and not waiter.done():
@@ -243,8 +305,8 @@ class TaskStream(Generic[T]):
         """Wait for a finished task or the earliest deadline; the deadline if it passed."""
         if self._finished:
             return None
-        first, (_, deadline) = next(iter(self._running.items()))
-        loop = first._proc.rt.loop
+        first, (_, _, deadline) = next(iter(self._running.items()))
+        loop = first._fut.get_loop()
         self._waiter = loop.create_future()
         try:
             if await _wait_any(loop, [self._waiter], deadline):
@@ -256,15 +318,27 @@ class TaskStream(Generic[T]):
     def _collect(self) -> None:
         while self._finished:
             task = self._finished.popleft()
-            entry = self._running.pop(task, None)
+            entry = self._done_with(task)
             if entry is not None:
                 _let_go(task, kill=False)
-                self._ready[entry[0]] = task._fut.result()
+                self._outcomes(entry, task._fut.result())
+
+    def _outcomes(self, entry: tuple[int, int, float | None], outcome: Outcome[Any]) -> None:
+        """The ready outcome of each item of a finished task (of a chunk: one per item)."""
+        index, count, _ = entry
+        if self._chunk == 1:
+            self._ready[index] = outcome
+        elif outcome[0] == "ok":
+            for j, item_outcome in enumerate(outcome[1]):
+                self._ready[index + j] = item_outcome
+        else:
+            for j in range(count):
+                self._ready[index + j] = outcome
 
     def _expire(self, fired: float | None) -> None:
         if fired is None:
             return
-        for task, (index, deadline) in list(self._running.items()):
+        for task, (index, count, deadline) in list(self._running.items()):
             if deadline is None or deadline > fired:
                 break
             if task._fut.done():
@@ -275,14 +349,14 @@ class TaskStream(Generic[T]):
                     _let_go(other, kill=True)
                 self._running.clear()
                 raise TimeoutError(
-                    f"Task.async_stream: the task for item #{index} ({task.pid}) ran longer "
+                    f"Task.async_stream: the task for item #{index} ({task._pid}) ran longer "
                     f"than the timeout of {self._timeout} s; every task of the stream was "
                     f"killed. Raise timeout=, or pass on_timeout='kill_task' to get "
                     f"('exit', 'timeout') for late items instead"
                 )
-            del self._running[task]
+            self._done_with(task)
             _let_go(task, kill=True)
-            self._ready[index] = ("exit", "timeout")
+            self._outcomes((index, count, deadline), ("exit", "timeout"))
 
 
 __all__ = ["TaskStream"]

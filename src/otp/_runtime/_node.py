@@ -63,6 +63,16 @@ if TYPE_CHECKING:
             link: bool,
             monitor: bool,
         ) -> asyncio.Future[tuple[Pid, Ref | None]]: ...
+        def spawn_task(
+            self,
+            node: str,
+            body: object,
+            args: tuple[object, ...],
+            owner: Process,
+            ref: Ref,
+            link: bool,
+            sink: TaskSink,
+        ) -> RemoteTaskHandle: ...
         async def call_function(
             self, node: str, fn: object, args: tuple[object, ...], timeout: float | None
         ) -> object: ...
@@ -70,6 +80,17 @@ if TYPE_CHECKING:
         async def stop(self) -> None: ...
 
     DistributionFactory = Callable[["Node", DistOptions], Distribution]
+
+    class TaskSink(Protocol):
+        """What a task on another node reports to (`otp.Task`)."""
+
+        def spawned(self, pid: Pid) -> None: ...
+        def settle(self, outcome: Any) -> None: ...  # otp.Task's Outcome
+
+    class RemoteTaskHandle(Protocol):
+        """The owner's hold on a task on another node."""
+
+        def let_go(self, kill: bool) -> None: ...
 
 
 logger = logging.getLogger("otp")

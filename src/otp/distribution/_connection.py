@@ -58,6 +58,7 @@ from ._undecodable import undecodable_payload
 
 if TYPE_CHECKING:
     from ._node import Distribution
+    from ._remote_task import RemoteTask
     from ._spawn import Spawning
 
 logger = logging.getLogger("otp")
@@ -96,6 +97,7 @@ class Connection(Framing):
         self.watchers: dict[Ref, tuple[Process, Pid, object]] = {}  # theirs: target, watcher, as
         self.calls: dict[Ref, tuple[asyncio.Future[object], object]] = {}
         self.spawns: dict[Ref, Spawning] = {}  # our spawn requests, by ReqId (`_spawn.py`)
+        self.tasks: dict[Ref, RemoteTask] = {}  # our tasks there, by ref (`_remote_task.py`)
         self._seen_reads = self._seen_writes = 0
         self._silent = 0
         self._unlink_ids = 0
@@ -149,6 +151,9 @@ class Connection(Framing):
         self.dist.closed(self)
 
     def _fire_noconnection(self) -> None:
+        tasks, self.tasks = self.tasks, {}
+        for task in tasks.values():
+            task.lost()
         links, self.links = self.links, set()
         for proc, remote in links:
             proc.remove_link(remote)
@@ -354,7 +359,7 @@ class Connection(Framing):
                 receiver = wire_receiver(first)
                 if receiver is not None and receiver(to, msg, self.replier):
                     return
-            elif len(msg) == 2 and (self.calls or type(first) is ImproperList):
+            elif len(msg) == 2 and (self.calls or self.tasks or type(first) is ImproperList):
                 if self._answer(msg):
                     return  # a reply by plain send, not through the alias
         to.enqueue(msg)
@@ -374,6 +379,9 @@ class Connection(Framing):
             return False
         call = self.calls.get(ref)
         if call is None:
+            task = self.tasks.get(ref)
+            if task is not None:  # a task's result (`_remote_task.py`): swallowed if let go
+                return not task.result(msg[1])
             # `[alias | Ref]` with one of our refs: the reply to a call that is
             # over (it timed out), from a server that replied to the pid.
             # Dropped, as the alias would have dropped it.

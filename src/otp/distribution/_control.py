@@ -218,6 +218,9 @@ def _down(c: Connection, target: object, to: object, ref: object, reason: object
         if not fut.done():
             fut.set_exception(call_failure(reason, called, c.peer))
         return
+    task = c.tasks.pop(ref, None) if c.tasks else None
+    if task is not None and not task.down(reason):
+        return  # a task let go: its Down is swallowed (`_remote_task.py`)
     record = c.monitors.pop(ref, None)
     if record is not None:
         record[0].deliver_down(ref, record[1], reason)

@@ -52,6 +52,7 @@ from ._erpc import call as erpc_call
 from ._handshake import OUR_FLAGS, PUBLISHED
 from ._listen import listen
 from ._remote_call import remote_call
+from ._remote_task import spawn_task
 from ._setup import accepted, dial
 from ._spawn import spawn_request
 from ._spawned import rex_message
@@ -284,6 +285,7 @@ class Distribution:
 
     call = remote_call
     spawn_request = spawn_request
+    spawn_task = spawn_task
 
     async def call_function(
         self, node: str, fn: object, args: tuple[object, ...], timeout: float | None

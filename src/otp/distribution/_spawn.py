@@ -179,15 +179,19 @@ def request(
     link: bool = False,
     monitor: bool = False,
     result: Callable[[object], None] | None = None,
+    ref: Ref | None = None,
 ) -> Spawning:
     """Send a spawn request to `node`; the returned Spawning's `fut` gives `(pid, ref)`.
 
-    Raises TypeError (and sends nothing) for a target that cannot travel.
+    `ref` is the request's ReqId (and the monitor's reference): a new one
+    unless given. Raises TypeError (and sends nothing) for a target that
+    cannot travel.
     """
     module, function, wire_args = target_of(fn, args)
     conn = dist.connection(node)
     requester = caller if caller is not None else dist.anonymous_pid()
-    ref = dist.node.make_ref()
+    if ref is None:
+        ref = dist.node.make_ref()
     opts = ([_LINK] if link else []) + ([_MONITOR] if monitor else [])
     control = (SPAWN_REQUEST, ref, requester, requester, (module, function, len(args)), opts)
     spawning = Spawning(conn, ref, requester, link, monitor, result)
