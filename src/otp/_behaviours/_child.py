@@ -11,8 +11,9 @@ from types import CodeType, CoroutineType
 from typing import Any, Literal, NamedTuple, final
 
 from .._errors import StartError
-from .._runtime._ids import Pid
-from .._runtime._messages import Exited
+from .._runtime._ids import Pid, Ref
+from .._runtime._mailbox import receive
+from .._runtime._messages import Down, Exited
 from .._runtime._process import Process, is_reason
 from .._runtime._repr import show
 from .._runtime._scheduler import self_process
@@ -232,7 +233,7 @@ def signal_shutdown(pid: Pid, shutdown: Shutdown) -> asyncio.Future[object] | No
     """
     sup = self_process()
     if not isinstance(pid, Process):
-        raise NotImplementedError("supervising remote children needs distribution")
+        return _signal_remote(sup, pid, shutdown)
     sup.rt.route_unlink(sup, pid)
     _drop_exit_message(sup, pid)
     if shutdown == "brutal_kill":
@@ -246,6 +247,45 @@ def signal_shutdown(pid: Pid, shutdown: Shutdown) -> asyncio.Future[object] | No
         timer = sup.rt.loop.call_later(shutdown, _kill_late, sup, pid, shutdown)
         done.add_done_callback(lambda _: timer.cancel())
     return done
+
+
+def _signal_remote(sup: Process, pid: Pid, shutdown: Shutdown) -> asyncio.Future[object]:
+    """`signal_shutdown` of a child on another node: its exit comes as a monitor's Down.
+
+    A small local process holds the monitor (set up before the exit signal
+    leaves, on the same connection, so the Down cannot be missed) and
+    turns the Down into the future's result; a lost connection gives
+    `"noconnection"`. The supervisor itself may wait on several children.
+    """
+    rt = sup.rt
+    done: asyncio.Future[object] = rt.loop.create_future()
+    ref = rt.make_ref()
+    watcher = rt.spawn(_watch_exit, (ref, done))
+    rt.route_monitor(watcher, pid, ref, pid)
+    rt.route_unlink(sup, pid)
+    _drop_exit_message(sup, pid)
+    rt.route_exit(pid, sup, "kill" if shutdown == "brutal_kill" else "shutdown")
+    if shutdown is not None and shutdown != "brutal_kill":
+
+        def kill_late() -> None:
+            if not done.done():
+                logger.warning(
+                    "Child %s did not stop within %s s of exit signal 'shutdown'; killing it",
+                    pid,
+                    shutdown,
+                )
+                rt.route_exit(pid, sup, "kill")
+
+        timer = rt.loop.call_later(shutdown, kill_late)
+        done.add_done_callback(lambda _: timer.cancel())
+    return done
+
+
+async def _watch_exit(ref: Ref, done: asyncio.Future[object]) -> None:
+    down = await receive(match=lambda m: type(m) is Down and m.ref == ref)
+    assert isinstance(down, Down)
+    if not done.done():
+        done.set_result(down.reason)
 
 
 def exit_reason(pid: Pid) -> object:

@@ -73,7 +73,7 @@ from .._runtime._steps import drive
 from . import _server_wire  # noqa: F401
 from ._callback_names import check_callback_names
 from ._gen_server_client import call, cast, reply, stop
-from ._remote_start import start_elsewhere
+from ._remote_start import start_elsewhere, start_on_first
 from ._results import MISSING, Ignore, NoReply, Ok, Reply, Stop
 from ._server_messages import Failure, From
 from ._server_process import ServerProcess
@@ -164,15 +164,30 @@ class GenServer:
     def child_spec(cls, arg: object = None, **opts: object) -> ChildSpec:
         """A supervisor child spec that starts this server with `start_link(arg)`.
 
-        `opts` holds start options (`name=`, `timeout=`) and spec fields
-        (`id=`, `restart=`, `shutdown=`, `significant=`, `restart_delay=`);
-        the id defaults to the class. Override it to change the defaults
-        for every use of the class, as `use GenServer, restart: ...` does.
+        `opts` holds start options (`name=`, `timeout=`, `node=`) and spec
+        fields (`id=`, `restart=`, `shutdown=`, `significant=`,
+        `restart_delay=`); the id defaults to the class. Override it to
+        change the defaults for every use of the class, as `use GenServer,
+        restart: ...` does.
+
+        `node=` is a node name, or a list of them: the child then starts on
+        the first one that can be reached, so that a child whose node died
+        is restarted on the next one (`node=["b@h", "c@h"]`).
         """
         from ._child import ChildSpec
 
-        start_opts = {k: opts.pop(k) for k in ("name", "timeout") if k in opts}
-        spec = ChildSpec(id=cls, start=lambda: cls.start_link(arg, **start_opts))  # type: ignore[arg-type]
+        start_opts = {k: opts.pop(k) for k in ("name", "timeout", "node") if k in opts}
+        nodes = start_opts.get("node")
+        if isinstance(nodes, list | tuple):
+            if not nodes or not all(isinstance(n, str) for n in nodes):
+                raise TypeError(f"child_spec: node= needs node names; got {show(nodes)}")
+            name, timeout = start_opts.get("name"), start_opts.get("timeout")
+            spec = ChildSpec(
+                id=cls,
+                start=lambda: start_on_first(cls, arg, nodes, name, timeout),  # type: ignore[arg-type]
+            )
+        else:
+            spec = ChildSpec(id=cls, start=lambda: cls.start_link(arg, **start_opts))  # type: ignore[arg-type]
         return spec.replace(**opts) if opts else spec
 
     # -- callbacks -----------------------------------------------------------------

@@ -41,6 +41,14 @@ gain when handlers wait (I/O in an `async def` callback, which makes one
 server busy while the others keep serving) and they remove the single
 mailbox that every caller queues in.
 
+Across nodes: with `nodes=[...]`, partition `i` starts on `nodes[i %
+len(nodes)]` (linked to the supervisor across the connection), so
+CPU-bound partitions run in parallel, one OS process per node
+(`otp.peer.start_pool()` starts a node per core). A partition whose node
+is lost exits with `"noconnection"` and is restarted on the next node of
+the list that can be reached. Requests and replies that are not Erlang
+terms travel pickled.
+
 Children have ids `0..partitions-1`. Under the hood it is an
 `otp.Supervisor` (strategy `one_for_one` by default) with one child per
 partition.
@@ -50,7 +58,7 @@ from __future__ import annotations
 
 import os
 import zlib
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
 from .._errors import NoProc
@@ -59,6 +67,7 @@ from .._runtime._messages import Via
 from .._runtime._repr import show
 from .._runtime._scheduler import current_node
 from ._child import Child, ChildSpec, to_spec
+from ._gen_server import GenServer
 from ._supervisor import AutoShutdown, Strategy, Supervisor, SupervisorSpec
 from ._supervisor_children import SupervisorState
 from ._supervisor_server import _SupervisorServer
@@ -93,6 +102,7 @@ class PartitionSupervisor:
         max_seconds: float = 5.0,
         auto_shutdown: AutoShutdown = "never",
         timeout: float | None = None,
+        nodes: Sequence[str] | None = None,
     ) -> Pid:
         """Start the partitions (children `0..partitions-1`) under a supervisor named `name`.
 
@@ -101,19 +111,36 @@ class PartitionSupervisor:
         `(class, arg)`; or a function of the partition number returning one
         of those (use it to pass the partition to the child, or give each
         partition its own name). Each partition's id is set to its number.
-        `partitions` defaults to the number of CPUs.
+        `partitions` defaults to the number of CPUs, or with `nodes` to
+        their number.
+
+        With `nodes=[...]` (Python nodes; this node's own name may be one),
+        partition `i` runs on `nodes[i % len(nodes)]`, and is restarted on
+        the next node of the list when its node cannot be reached; the
+        child must then be a GenServer class or `(class, arg)` (or a
+        function of the partition returning one), which those nodes import.
+        Note that a lost node takes all its partitions down at once: each
+        is a restart for `max_restarts`.
 
         Raises:
             TypeError: `child_spec` is none of those (raised here, in the caller).
         """
+        if nodes is not None:
+            if isinstance(nodes, str) or not nodes or not all(isinstance(n, str) for n in nodes):
+                raise TypeError(
+                    f"PartitionSupervisor: nodes must be a non-empty list of node names; "
+                    f"got {show(nodes)}"
+                )
+            nodes = list(nodes)
         if not isinstance(name, str):
             raise TypeError(
                 f"PartitionSupervisor needs a name (a str) to route through; got {show(name)}"
             )
-        count = partitions if partitions is not None else (os.cpu_count() or 1)
+        default = len(nodes) if nodes else (os.cpu_count() or 1)
+        count = partitions if partitions is not None else default
         if not isinstance(count, int) or count < 1:
             raise ValueError(f"partitions must be a positive int; got {show(partitions)}")
-        specs = [_partition_spec(child_spec, i) for i in range(count)]
+        specs = [_partition_spec(child_spec, i, nodes) for i in range(count)]
         spec = SupervisorSpec(specs, strategy, max_restarts, max_seconds, auto_shutdown)
         pid = await _PartitionServer.start_link(
             (Supervisor, None, spec), name=name, timeout=timeout
@@ -164,10 +191,12 @@ class PartitionSupervisor:
         return await Supervisor.count_children(name)
 
 
-def _partition_spec(child_spec: object, i: int) -> ChildSpec:
+def _partition_spec(child_spec: object, i: int, nodes: list[str] | None) -> ChildSpec:
     spec = child_spec
     if not (isinstance(spec, ChildSpec | type) or type(spec) is tuple) and callable(spec):
         spec = spec(i)
+    if nodes is not None:
+        return _placed(spec, i, nodes)
     try:
         return to_spec(spec).replace(id=i)
     except TypeError as exc:
@@ -176,6 +205,22 @@ def _partition_spec(child_spec: object, i: int) -> ChildSpec:
             f"GenServer class or a (class, arg) tuple, or a function of the partition "
             f"returning one (e.g. lambda p: (Worker, p)); got {show(spec)} ({type(spec).__name__})"
         ) from exc
+
+
+def _placed(spec: object, i: int, nodes: list[str]) -> ChildSpec:
+    """Partition `i` on `nodes[i % len]`, then on the nodes after it when unreachable."""
+    cls: object = spec
+    arg: object = None
+    if type(spec) is tuple and len(spec) == 2:
+        cls, arg = spec
+    if not (isinstance(cls, type) and issubclass(cls, GenServer)):
+        raise TypeError(
+            f"PartitionSupervisor with nodes= starts each partition on another node, so "
+            f"the child must be a GenServer class or a (class, arg) tuple (or a function "
+            f"of the partition returning one), which that node imports; got {show(spec)}"
+        )
+    first = i % len(nodes)
+    return cls.child_spec(arg, node=nodes[first:] + nodes[:first]).replace(id=i)
 
 
 class _PartitionServer(_SupervisorServer):

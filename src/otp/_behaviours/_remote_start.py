@@ -20,6 +20,7 @@ an exit signal.
 from __future__ import annotations
 
 import importlib
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Final
 
 from .._errors import NoConnection, RemoteException, StartError
@@ -66,6 +67,32 @@ async def start_elsewhere(
     return pid if isinstance(pid, Pid) else None
 
 
+async def start_on_first(
+    cls: type[GenServer],
+    arg: object,
+    nodes: Sequence[str],
+    name: object,
+    timeout: float | None,
+) -> Pid | None:
+    """`cls.start_link(arg)` on the first of `nodes` that can be reached.
+
+    A node that cannot be reached (NoConnection) is skipped; any other
+    failure of the start is raised as it is. This node's own name may be
+    in the list. What a child spec's `node=[...]` does, so that a
+    supervisor restarts a child whose node died on the next node.
+    """
+    for node in nodes:
+        try:
+            return await cls.start_link(arg, name=name, timeout=timeout, node=node)
+        except NoConnection:
+            continue
+    raise StartError(
+        "noconnection",
+        f"could not start {cls.__qualname__} on any of the nodes {list(nodes)}: none of "
+        f"them could be reached (check that they run and share this node's cookie)",
+    )
+
+
 async def start_here(
     module: str,
     qualname: str,
@@ -99,4 +126,4 @@ async def start_here(
         return _ERROR, exc
 
 
-__all__ = ["start_elsewhere", "start_here"]
+__all__ = ["start_elsewhere", "start_here", "start_on_first"]
