@@ -129,6 +129,21 @@ def test_from_thread_offers_call_cast_send_and_run() -> None:
     assert all(callable(getattr(otp.from_thread, name)) for name in otp.from_thread.__all__)
 
 
+def test_peer_offers_start_link_stop_and_supervision() -> None:
+    assert otp.peer.__all__ == [
+        "Peer",
+        "Pool",
+        "child_spec",
+        "pool_nodes",
+        "pool_spec",
+        "start_link",
+        "start_pool",
+        "stop",
+    ]
+    assert "peer" in otp.__all__
+    assert otp.peer.Peer.__module__ == "otp.peer"
+
+
 def test_exceptions_print_as_otp_names() -> None:
     assert repr(otp.NoProc()).startswith("NoProc(")
     assert f"{type(otp.NoProc()).__module__}.{type(otp.NoProc()).__name__}" == "otp.NoProc"

@@ -1,4 +1,4 @@
-"""The layers import one way: runtime <- behaviours <- distribution <- tools.
+"""The layers import one way: runtime <- behaviours <- distribution <- peer/tools.
 
 The runtime offers hooks (`Node.distribution_factory`, the wire receivers of
 `otp._runtime._wire`) that the layers above plug into; it never imports
@@ -17,8 +17,9 @@ SRC = Path(__file__).resolve().parent.parent / "src" / "otp"
 
 #: Each layer, and the layers it must not import.
 FORBIDDEN = {
-    "_runtime": ("_behaviours", "distribution", "testing", "sys"),
-    "_behaviours": ("distribution", "testing"),
+    "_runtime": ("_behaviours", "distribution", "testing", "sys", "peer", "_peer"),
+    "_behaviours": ("distribution", "testing", "peer", "_peer"),
+    "distribution": ("peer", "_peer"),
 }
 
 

@@ -15,6 +15,7 @@
 
 from . import erpc as erpc
 from . import from_thread as from_thread
+from . import peer as peer
 from . import sys as sys
 from ._behaviours._agent import Agent as Agent
 from ._behaviours._child import Child as Child
@@ -173,6 +174,7 @@ __all__ = [
     "multi_call",
     "node",
     "nodes",
+    "peer",
     "pg",
     "process_info",
     "processes",

@@ -1,0 +1,1 @@
+"""The parts of `otp.peer`: see that module for what a peer node is."""
