@@ -232,10 +232,13 @@ _BLOCKS = readme_blocks()
     ("code", "output"), _BLOCKS, ids=[f"block{i + 1}" for i in range(len(_BLOCKS))]
 )
 def test_readme_snippet_runs_and_prints_what_the_readme_shows(
-    code: str, output: str | None
+    code: str, output: str | None, tmp_path: Path
 ) -> None:
+    # A script of its own, as a reader would run it: worker nodes import its functions.
+    script = tmp_path / "snippet.py"
+    script.write_text(code, encoding="utf-8")
     result = subprocess.run(
-        [sys.executable, "-c", code],
+        [sys.executable, str(script)],
         capture_output=True,
         text=True,
         env=program_env(),

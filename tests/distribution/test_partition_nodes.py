@@ -108,6 +108,19 @@ class TestChildrenOnOtherNodes:
 
         assert with_nodes(main) == ["shutdown", "shutdown"]
 
+    def test_a_node_shutting_down_stops_a_supervisor_with_children_there(self) -> None:
+        async def main() -> object:
+            peer = await otp.peer.start_link()
+            await start_shards([peer.node], partitions=2)
+            children = await otp.PartitionSupervisor.which_children("shards")
+            # Returning shuts the node down: the supervisor first (the newest
+            # root), whose children on the peer, still there, stop at once.
+            return [c.pid for c in children]
+
+        # A shutdown that lost the children's Down hung here (the suite's timeout).
+        pids = otp.run(main, node=unique("py") + "@127.0.0.1", cookie=COOKIE)
+        assert len(pids) == 2
+
     def test_a_remote_child_that_ignores_shutdown_is_killed_after_its_timeout(self) -> None:
         async def main(_: object, other: str) -> object:
             spec = spawn_targets.Stubborn.child_spec(None, node=other, shutdown=0.05)

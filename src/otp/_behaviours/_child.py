@@ -260,7 +260,9 @@ def _signal_remote(sup: Process, pid: Pid, shutdown: Shutdown) -> asyncio.Future
     rt = sup.rt
     done: asyncio.Future[object] = rt.loop.create_future()
     ref = rt.make_ref()
-    watcher = rt.spawn(_watch_exit, (ref, done))
+    # Linked to the supervisor: not a root that a node shutting down stops
+    # first, and gone with the supervisor. (Its own exit is not a child's.)
+    watcher = rt.spawn(_watch_exit, (ref, done), link_to=sup)
     rt.route_monitor(watcher, pid, ref, pid)
     rt.route_unlink(sup, pid)
     _drop_exit_message(sup, pid)
