@@ -9,8 +9,9 @@ items through them:
    alone (no `nodes=`);
 2. partitions: a `PartitionSupervisor` of GenServers that compute in
    `handle_call`, with `nodes=pool.nodes` (one partition per node), fed by
-   one caller process per partition, each sending batches of `K` items per
-   call; against the same partitions all on this node.
+   two caller processes per partition (so that a request is queued while
+   the other's reply travels), each sending batches of `K` items per call;
+   against the same partitions all on this node.
 
 Each item is about 1 ms of pure-Python work (`work(n)`, calibrated at the
 start). The one-node runs are the baselines, measured in the same run and
@@ -87,15 +88,21 @@ class Cruncher(otp.GenServer):
 # -- the runs ------------------------------------------------------------------
 
 
+#: This node's CPU per item in the last stream run over worker nodes (us).
+STARTER_CPU: list[float] = []
+
+
 async def stream_run(items: list[int], nodes: list[str] | None, chunk: int) -> float:
     """Items per second through Task.async_stream (on `nodes`, or here)."""
-    start = perf()
+    start, cpu = perf(), time.process_time()
     stream = otp.Task.async_stream(work, items, nodes=nodes, chunk_size=chunk, timeout=None)
     count = 0
     async for outcome in stream:
         assert outcome[0] == "ok"
         count += 1
     assert count == len(items)
+    if nodes is not None:
+        STARTER_CPU.append((time.process_time() - cpu) / len(items) * 1e6)
     return len(items) / (perf() - start)
 
 
@@ -106,20 +113,25 @@ async def _feed(name: str, key: int, batches: list[list[int]], done: otp.Pid) ->
     otp.send(done, ("fed", key))
 
 
+#: Callers per partition: one waits for its reply while the other's request is queued.
+CALLERS = 2
+
+
 async def partitions_run(
     items: list[int], nodes: list[str] | None, partitions: int, chunk: int
 ) -> float:
-    """Items per second through a PartitionSupervisor, one caller per partition."""
+    """Items per second through a PartitionSupervisor, two callers per partition."""
     name = f"crunch{otp.make_ref()}"
     sup = await otp.PartitionSupervisor.start_link(
         Cruncher, name=name, partitions=partitions, nodes=nodes
     )
-    share = [items[p::partitions] for p in range(partitions)]
-    per_caller = [[s[i : i + chunk] for i in range(0, len(s), chunk)] for s in share]
+    callers = partitions * CALLERS
+    share = [items[c::callers] for c in range(callers)]
+    batches = [[s[i : i + chunk] for i in range(0, len(s), chunk)] for s in share]
     start = perf()
-    for key in range(partitions):
-        otp.spawn_link(_feed, name, key, per_caller[key], otp.self())
-    for _ in range(partitions):
+    for c in range(callers):
+        otp.spawn_link(_feed, name, c % partitions, batches[c], otp.self())
+    for _ in range(callers):
         await otp.receive(match=lambda m: isinstance(m, tuple) and m[0] == "fed")
     rate = len(items) / (perf() - start)
     otp.unlink(sup)
@@ -188,6 +200,7 @@ async def bench(args: argparse.Namespace) -> dict[str, object]:
             await otp.peer.stop(pool)
         row = {
             "workers": workers,
+            "starter_cpu_per_item_us": statistics.median(STARTER_CPU[-args.reps :]),
             "stream_one": statistics.median(one_s),
             "stream_pool": statistics.median(many_s),
             "stream_ratio": statistics.median(m / o for m, o in zip(many_s, one_s, strict=True)),
@@ -220,8 +233,10 @@ def table(results: dict[str, object]) -> str:
             f"| {r['workers']} | {r['stream_pool']:.0f} | {r['stream_ratio']:.2f}x "
             f"| {r['partitions_pool']:.0f} | {r['partitions_ratio']:.2f}x |"
         )
+    cpu = ", ".join(f"{r['starter_cpu_per_item_us']:.0f} us" for r in rows)
+    lines.append(f"\nThis node's CPU per item of the pool's streams ({len(rows)} rows): {cpu}.")
     one = statistics.median(r["stream_one"] for r in rows)
-    lines.append(f"\nOne node alone: about {one:.0f} items/s (each item about 1 ms of work).")
+    lines.append(f"One node alone: about {one:.0f} items/s (each item about 1 ms of work).")
     over = results.get("overhead")
     if isinstance(over, dict):
         lines.append(

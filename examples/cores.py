@@ -73,8 +73,7 @@ def make_documents(count: int, seed: int) -> list[str]:
     rng = random.Random(seed)
     weights = [1 / (rank + 1) for rank in range(len(VOCABULARY))]
     sentences = [
-        " ".join(rng.choices(VOCABULARY, weights, k=20)).capitalize() + "."
-        for _ in range(500)
+        " ".join(rng.choices(VOCABULARY, weights, k=20)).capitalize() + "." for _ in range(500)
     ]
     return [" ".join(rng.choices(sentences, k=80)) for _ in range(count)]
 

@@ -203,6 +203,25 @@ class TestOtherExamples:
         VirtualClock().run(load(name).main)
 
 
+class TestCores:
+    def test_the_counts_over_worker_nodes_match_the_counts_on_one_node(self) -> None:
+        result = subprocess.run(
+            [sys.executable, str(EXAMPLES / "cores.py"), "--docs", "200", "--workers", "2"],
+            capture_output=True,
+            text=True,
+            env=program_env(),
+            cwd=ROOT,
+            timeout=BOUND,
+        )
+        # The program itself checks that both runs counted the same.
+        assert result.returncode == 0, result.stderr
+        lines = result.stdout.splitlines()
+        assert lines[0].startswith("200 documents on 2 worker nodes: ")
+        assert lines[1] == "top words: the 70422, and 23085, that 8573, for 7364, with 5654"
+        assert lines[2] == "top pairs: 'the the' 25435, 'and the' 8375, 'the and' 8135"
+        assert lines[3].startswith("the same on this node alone: ")
+
+
 class TestSessions:
     def test_sessions_are_started_on_demand_restarted_and_ended_when_idle(self) -> None:
         clock = VirtualClock()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 import otp
 
 
@@ -123,3 +125,28 @@ class Stubborn(otp.GenServer):
 
     async def terminate(self, reason: object, state: object) -> None:
         await otp.receive()
+
+
+class Blocker(otp.GenServer):
+    """`("work", to)` computes for 2 ms, then tells `to`; call `("block", fifo)` blocks the loop.
+
+    The call reads one byte from the named pipe `fifo`, holding the whole
+    node until someone writes it: what the cast sent before must already
+    have left.
+    """
+
+    def handle_cast(self, request: object, state: object) -> object:
+        match request:
+            case ("work", to):
+                until = time.perf_counter() + 0.002
+                while time.perf_counter() < until:
+                    pass
+                otp.send(to, "worked")
+        return otp.NoReply(state)
+
+    def handle_call(self, request: object, from_: otp.From, state: object) -> object:
+        match request:
+            case ("block", str() as fifo):
+                with open(fifo, "rb") as pipe:
+                    pipe.read(1)
+        return otp.Reply("unblocked", state)

@@ -119,7 +119,7 @@ class TestChildrenOnOtherNodes:
 
         # A shutdown that lost the children's Down hung here (the suite's timeout).
         pids = otp.run(main, node=unique("py") + "@127.0.0.1", cookie=COOKIE)
-        assert len(pids) == 2
+        assert isinstance(pids, list) and len(pids) == 2
 
     def test_a_remote_child_that_ignores_shutdown_is_killed_after_its_timeout(self) -> None:
         async def main(_: object, other: str) -> object:

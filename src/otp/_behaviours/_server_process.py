@@ -49,6 +49,11 @@ perf = time.perf_counter
 CoroutineType = types.CoroutineType
 
 
+#: Seconds a message may hold the loop before the frames it sent to other
+#: nodes are written at once rather than at the end of the loop step.
+HELD_WRITES = 0.001
+
+
 class ServerProcess(ServerStop):
     """A process whose behaviour is a `GenServer` implementation."""
 
@@ -215,7 +220,9 @@ class ServerProcess(ServerStop):
         # without reading the clock twice around each callback.
         node = self.rt
         slow = node.slow_callback
-        t0 = perf() if slow is not None else 0.0
+        flush_writes = node.flush_writes
+        timed = slow is not None or flush_writes is not None
+        t0 = perf() if timed else 0.0
         # Casts, the bulk of a busy server's traffic, skip `handle` and
         # `dispatch` (two calls) when nothing hooks them (`otp.sys` debugging
         # swaps in a subclass that does).
@@ -274,9 +281,13 @@ class ServerProcess(ServerStop):
                     if self.suspended or msg is until:
                         # `otp.sys.suspend`: from now on only system messages.
                         budget = 1
-            if slow is not None:
+            if timed:
                 t1 = perf()
-                if t1 - t0 > slow:
+                if t1 - t0 >= HELD_WRITES and flush_writes is not None:
+                    # A message that computed for a while: what it sent (its
+                    # reply) leaves now, not after the next messages too.
+                    flush_writes()
+                if slow is not None and t1 - t0 > slow:
                     if until is MISSING:
                         self.report_slow(msg, t1 - t0)
                     else:

@@ -302,6 +302,10 @@ class Node:
         self.reported_slow: deque[tuple[float, float]] = deque(maxlen=16)
         self._last_snapshot: contextvars.Context | None = None
         self.timers: dict[float, TimerBatch] = {}  # send_after timers by deadline
+        #: Writes the frames that connections hold back for the end of the
+        #: loop step, now: set by the distribution layer; called by a server
+        #: whose message held the loop for `HELD_WRITES` seconds or more.
+        self.flush_writes: Callable[[], None] | None = None
 
     #: Makes the distribution layer of a node started with a name: set by
     #: that layer when it is imported (`import otp` does it).

@@ -31,7 +31,10 @@ Writing. Frames wait in `pending` and leave together, in one write:
   none is due: the frames of one loop step leave in one write;
 - a sender about to wait for the answer (a remote call) writes what is
   pending at once with `flush_now`, outside a burst: its request does not
-  wait a loop iteration for the flush.
+  wait a loop iteration for the flush;
+- a GenServer whose message held the loop for a millisecond or more
+  writes what is pending right after that message (`write_held`), in a
+  burst too: the reply to a slow call does not wait for the next one.
 
 While the transport asks to pause writing (its buffer is above its
 high-water mark: the peer reads slower than this node writes), frames stay
@@ -211,6 +214,11 @@ class Framing(asyncio.Protocol):
         in the same step still go out together.
         """
         if self.pending and not self._in_burst and self.up:
+            self._write_pending()
+
+    def write_held(self) -> None:
+        """Write the frames held for the end of this burst or step (`Distribution.flush_writes`)."""
+        if self.pending and self.up:
             self._write_pending()
 
     def write_now(self, data: bytes) -> None:

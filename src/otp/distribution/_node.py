@@ -136,6 +136,7 @@ class Distribution:
             await self.stop()
             raise
         self.node.creation = self._registration.creation
+        self.node.flush_writes = self.flush_writes
         # Both answer erpc to global's functions; a hidden node registers through a peer.
         from ._global_hidden import install  # they need this module: imported here
 
@@ -148,6 +149,7 @@ class Distribution:
 
     async def stop(self) -> None:
         """Close every connection, unregister from epmd, stop listening."""
+        self.node.flush_writes = None
         for conn in list(self.conns.values()):
             conn.close("this node stopped")
         for task in list(self._tasks):
@@ -165,6 +167,17 @@ class Distribution:
         if self._epmd is not None:
             await self._epmd.close()
             self._epmd = None
+
+    def flush_writes(self) -> None:
+        """Write what every connection holds for the end of this loop step, now.
+
+        Frames of one step leave in one write (`_framing.py`); a server
+        that computes for milliseconds per message would otherwise hold
+        the reply to one caller until it has handled the next message too.
+        """
+        for conn in self.conns.values():
+            if conn.pending:
+                conn.write_held()
 
     def _spawn(self, coro: Coroutine[object, object, None]) -> None:
         task = self.loop.create_task(coro, context=contextvars.Context())
