@@ -7,6 +7,7 @@ A second (and third) Python node runs in a subprocess and imports
 from __future__ import annotations
 
 import functools
+import json
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -23,17 +24,17 @@ def other_node() -> str:
     return unique("other") + "@127.0.0.1"
 
 
-def with_nodes(main: Callable[..., Awaitable[Any]], count: int = 1) -> Any:
+def with_nodes(main: Callable[..., Awaitable[Any]], count: int = 1, rpc: str = "*") -> Any:
     """Run `main(proc, name, ...)` with `count` other nodes: each subprocess and name."""
     names = [other_node() for _ in range(count)]
 
     async def run() -> object:
         procs = []
-        async with python_node(OTHER, names[0], COOKIE, "*") as first:
+        async with python_node(OTHER, names[0], COOKIE, rpc) as first:
             procs.append(first)
             if count == 1:
                 return await main(*procs, *names)
-            async with python_node(OTHER, names[1], COOKIE, "*") as second:
+            async with python_node(OTHER, names[1], COOKIE, rpc) as second:
                 procs.append(second)
                 return await main(*procs, *names)
 
@@ -168,6 +169,29 @@ class TestAsyncOnANode:
             return queued()
 
         assert with_nodes(main) == 0
+
+    def test_the_other_nodes_rpc_list_applies_to_the_function(self) -> None:
+        async def main(_: object, other: str) -> object:
+            otp.trap_exit(True)
+            allowed = await otp.Task.yield_(
+                otp.Task.async_(spawn_targets.add, 1, 2, node=other), timeout=GUARD
+            )
+            refused = await otp.Task.yield_(
+                otp.Task.async_(json.dumps, [1], node=other), timeout=GUARD
+            )
+            pickled = await otp.Task.yield_(
+                otp.Task.async_(functools.partial(spawn_targets.add, 1), 2, node=other),
+                timeout=GUARD,
+            )
+            return allowed, refused, pickled
+
+        allowed, refused, pickled = with_nodes(main, rpc="spawn_targets")
+        assert allowed == ("ok", 3)
+        # An error's exit reason, as Erlang's: {Reason, Stack}.
+        assert refused[0] == "exit"
+        assert refused[1][0] == ("rpc_not_allowed", "json", ["spawn_targets"])
+        assert pickled[0] == "exit"
+        assert pickled[1][0] == ("rpc_not_allowed", "pickle", ["spawn_targets"])
 
     def test_this_nodes_own_name_runs_the_task_here(self) -> None:
         async def main() -> object:

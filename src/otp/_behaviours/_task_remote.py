@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import inspect
+import sys
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -27,6 +28,7 @@ from .._runtime._mailbox import send
 from .._runtime._process import Process
 from .._runtime._signals import exit as send_exit
 from .._runtime._signals import unlink
+from .._runtime._terms import Atom
 
 if TYPE_CHECKING:
     from ._task import Outcome, Task
@@ -79,8 +81,35 @@ async def remote_task_body(
     send(owner, (ref, value))
 
 
+async def run_remote(
+    owner: Pid, ref: Ref, fn: Callable[..., object], args: tuple[object, ...], chunked: bool
+) -> None:
+    """What the spawn request names: the task (or, `chunked`, the chunk `args[0]`) there.
+
+    The other node's distribution layer resolves `fn` first, which travels
+    as `(module, function)` when it is defined at a module's top level:
+    the node's `rpc=` allow-list applies to it as to any spawn.
+    """
+    if chunked:
+        await remote_task_body(owner, ref, run_chunk, (fn, args[0]))
+    else:
+        await remote_task_body(owner, ref, fn, args)
+
+
 # The blocked-loop report names the function the task runs, not this wrapper.
 remote_task_body.otp_runs_arg = 2  # type: ignore[attr-defined]
+run_remote.otp_runs_arg = 2  # type: ignore[attr-defined]
+
+
+def by_name(fn: object) -> object:
+    """`(module, function)` atoms for a function defined at a module's top level, else `fn`."""
+    module = getattr(fn, "__module__", None)
+    name = getattr(fn, "__qualname__", None)
+    if isinstance(module, str) and isinstance(name, str) and "." not in name and "<" not in name:
+        found = sys.modules.get(module)
+        if found is not None and getattr(found, name, None) is fn:
+            return Atom(module), Atom(name)
+    return fn
 
 
 def start_remote(
@@ -100,9 +129,11 @@ def start_remote(
         )
     rt = owner.rt
     task.ref = rt.make_ref()
-    task._remote = rt.remote().spawn_task(
-        node, remote_task_body, (owner, task.ref, fn, args), owner, task.ref, True, task
-    )
+    chunked = fn is run_chunk  # a stream's chunk: `args` is (fn, items)
+    if chunked:
+        fn, args = args[0], args[1:]  # type: ignore[assignment]
+    body = (owner, task.ref, by_name(fn), args, chunked)
+    task._remote = rt.remote().spawn_task(node, run_remote, body, owner, task.ref, True, task)
 
 
 async def shutdown_remote(
@@ -171,4 +202,4 @@ def _flush_down(owner: Process, ref: Ref) -> None:
             return
 
 
-__all__ = ["ChunkResult", "remote_task_body", "run_chunk", "start_remote"]
+__all__ = ["ChunkResult", "by_name", "remote_task_body", "run_chunk", "run_remote", "start_remote"]

@@ -30,11 +30,14 @@ from __future__ import annotations
 import asyncio
 from typing import TYPE_CHECKING
 
+from .._behaviours._task_remote import run_remote
 from .._errors import Exit
 from .._runtime._ids import Pid, Ref
 from .._runtime._messages import Down
 from .._runtime._process import Process
+from .._runtime._terms import Atom
 from ._spawn import request
+from ._spawn_targets import Failure, add_special, allowed, refuse, resolve
 
 if TYPE_CHECKING:
     from .._runtime._node import TaskSink
@@ -133,6 +136,34 @@ class RemoteTask:
             self.dropping = True  # its DOWN, still to come, ends the record
         else:
             self.conn.tasks.pop(self.ref, None)  # over: the owner drops its monitor
+
+
+async def _run_remote(
+    dist: Distribution,
+    owner: Pid,
+    ref: Ref,
+    fn: object,
+    args: object,
+    chunked: object,
+) -> None:
+    """`run_remote` of another node's task, here: `fn` resolved under this node's `rpc=`.
+
+    A function by name is checked against the allow-list as any spawn's
+    target is; a pickled callable runs only with `pickle=True` and
+    `rpc="*"`, as `erlang:apply/2` of one does.
+    """
+    if type(fn) is tuple and len(fn) == 2:
+        target = resolve(dist, fn[0], fn[1], [])
+    elif not dist.options.pickle or not allowed(dist, "*"):
+        raise refuse(dist, Atom("pickle"), Atom("apply"), [])
+    else:
+        target = fn  # type: ignore[assignment]
+    if type(args) is not tuple or not callable(target):
+        raise Failure(Atom("badarg"), [])
+    await run_remote(owner, ref, target, args, chunked is True)
+
+
+add_special("otp._behaviours._task_remote", "run_remote", 5, _run_remote)
 
 
 def spawn_task(
