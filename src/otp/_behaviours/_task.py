@@ -45,11 +45,16 @@ Timeouts: `await_` waits 5 seconds by default, then raises the builtin
 `TimeoutError` and kills the task. `yield_` waits, then returns None and
 leaves the task running.
 
+Other nodes: `Task.async_(fn, *args, node="b@h")` runs the task there
+(`otp.peer.start_pool()` starts a worker node per core), and
+`Task.async_stream(fn, items, nodes=[...], chunk_size=k)` spreads a stream
+over nodes, `k` items per message.
+
 When not to use it: a task runs on the event loop like any process, so a
 plain (non-async) function that computes for a long time blocks every
-process; run such work with `await asyncio.to_thread(fn, ...)` inside an
-async function. Use a GenServer, not a task, for state that outlives one
-computation.
+process; run such work on worker nodes (`node=`), or in a thread with
+`await asyncio.to_thread(fn, ...)` when it releases the GIL. Use a
+GenServer, not a task, for state that outlives one computation.
 """
 
 from __future__ import annotations
