@@ -55,6 +55,18 @@ def program_env() -> dict[str, str]:
     return env
 
 
+def run_program(path: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    """Run `path` as a program, from the project's root, until it exits."""
+    return subprocess.run(
+        [sys.executable, str(path), *args],
+        capture_output=True,
+        text=True,
+        env=program_env(),
+        cwd=ROOT,
+        timeout=BOUND,
+    )
+
+
 class TestCounter:
     def test_client_api_increments_reads_and_resets(
         self, clock: VirtualClock, capsys: pytest.CaptureFixture[str]
@@ -205,14 +217,7 @@ class TestOtherExamples:
 
 class TestCores:
     def test_the_counts_over_worker_nodes_match_the_counts_on_one_node(self) -> None:
-        result = subprocess.run(
-            [sys.executable, str(EXAMPLES / "cores.py"), "--docs", "200", "--workers", "2"],
-            capture_output=True,
-            text=True,
-            env=program_env(),
-            cwd=ROOT,
-            timeout=BOUND,
-        )
+        result = run_program(EXAMPLES / "cores.py", "--docs", "200", "--workers", "2")
         # The program itself checks that both runs counted the same.
         assert result.returncode == 0, result.stderr
         lines = result.stdout.splitlines()
@@ -256,14 +261,7 @@ def test_readme_snippet_runs_and_prints_what_the_readme_shows(
     # A script of its own, as a reader would run it: worker nodes import its functions.
     script = tmp_path / "snippet.py"
     script.write_text(code, encoding="utf-8")
-    result = subprocess.run(
-        [sys.executable, str(script)],
-        capture_output=True,
-        text=True,
-        env=program_env(),
-        cwd=ROOT,
-        timeout=BOUND,
-    )
+    result = run_program(script)
     assert result.returncode == 0, result.stderr
     if output is not None:
         assert result.stdout == output
