@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import asyncio
 import inspect
-import sys
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -27,7 +26,8 @@ from .._runtime._ids import Pid, Ref
 from .._runtime._mailbox import send
 from .._runtime._process import Process
 from .._runtime._signals import exit as send_exit
-from .._runtime._signals import unlink
+from .._runtime._signals import flush_down, unlink
+from .._runtime._spawning import top_level_name
 from .._runtime._terms import Atom
 
 if TYPE_CHECKING:
@@ -103,13 +103,8 @@ run_remote.otp_runs_arg = 2  # type: ignore[attr-defined]
 
 def by_name(fn: object) -> object:
     """`(module, function)` atoms for a function defined at a module's top level, else `fn`."""
-    module = getattr(fn, "__module__", None)
-    name = getattr(fn, "__qualname__", None)
-    if isinstance(module, str) and isinstance(name, str) and "." not in name and "<" not in name:
-        found = sys.modules.get(module)
-        if found is not None and getattr(found, name, None) is fn:
-            return Atom(module), Atom(name)
-    return fn
+    named = top_level_name(fn)
+    return fn if named is None else (Atom(named[0]), Atom(named[1]))
 
 
 def start_remote(
@@ -179,7 +174,7 @@ def let_go_remote(task: Task[Any], kill: bool) -> None:
             unlink(pid)
             send_exit(pid, "kill")
         if isinstance(owner, Process):
-            _flush_down(owner, task.ref)
+            flush_down(owner, task.ref)
             _flush_reply(owner, task.ref)
         return
     remote.let_go(False)
@@ -188,18 +183,6 @@ def let_go_remote(task: Task[Any], kill: bool) -> None:
 
         demonitor(task.ref, flush=True)
         _flush_reply(owner, task.ref)
-
-
-def _flush_down(owner: Process, ref: Ref) -> None:
-    from .._runtime._messages import Down
-
-    mb = owner.mailbox
-    if not mb:
-        return
-    for i, msg in enumerate(mb):
-        if type(msg) is Down and msg.ref == ref:
-            del mb[i]
-            return
 
 
 __all__ = ["ChunkResult", "by_name", "remote_task_body", "run_chunk", "run_remote", "start_remote"]

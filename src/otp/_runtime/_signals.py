@@ -6,7 +6,7 @@ from threading import get_ident
 
 from .._errors import Exit, NoProc
 from ._ids import Pid, Ref
-from ._messages import Exited
+from ._messages import Down, Exited
 from ._names import noproc, resolve
 from ._process import Process, is_reason
 from ._repr import show
@@ -80,14 +80,20 @@ def demonitor(ref: Ref, flush: bool = False) -> bool:
     target = proc.monitors.pop(ref, None) if proc.monitors else None
     if target is not None:
         proc.rt.route_demonitor(target, ref)
-    if flush and proc.mailbox:
-        from ._messages import Down
-
-        for i, msg in enumerate(proc.mailbox):
-            if type(msg) is Down and msg.ref == ref:
-                del proc.mailbox[i]
-                break
+    if flush:
+        flush_down(proc, ref)
     return target is not None
+
+
+def flush_down(proc: Process, ref: Ref) -> None:
+    """Drop the `Down` of monitor `ref` from `proc`'s mailbox, if it is there."""
+    mb = proc.mailbox
+    if not mb:
+        return
+    for i, msg in enumerate(mb):
+        if type(msg) is Down and msg.ref == ref:
+            del mb[i]
+            return
 
 
 def trap_exit(flag: bool) -> bool:

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import importlib
+import sys
 from collections.abc import Awaitable, Callable, Coroutine
 from threading import get_ident
 from typing import TYPE_CHECKING, Any, overload
@@ -107,6 +109,25 @@ def spawned_here(
     done: asyncio.Future[tuple[Pid, Ref | None]] = rt.loop.create_future()
     done.set_result((proc, ref))
     return done
+
+
+def top_level_name(fn: object) -> tuple[str, str] | None:
+    """`(module, name)` of a function defined at a module's top level, else None.
+
+    Such a function travels to other nodes by name (they import its
+    module); anything else must travel pickled.
+    """
+    module = getattr(fn, "__module__", None)
+    name = getattr(fn, "__qualname__", None)
+    if not (isinstance(module, str) and isinstance(name, str)) or "." in name or "<" in name:
+        return None
+    found = sys.modules.get(module)
+    if found is None:
+        try:
+            found = importlib.import_module(module)
+        except ImportError:
+            return None
+    return (module, name) if getattr(found, name, None) is fn else None
 
 
 def _runs_as_process(fn: object) -> bool:

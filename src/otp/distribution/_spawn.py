@@ -27,8 +27,6 @@ exit, which carries the result: `Spawning.down`.
 from __future__ import annotations
 
 import asyncio
-import importlib
-import sys
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Final
 
@@ -36,7 +34,7 @@ from .._errors import NoConnection, SpawnError
 from .._runtime._ids import Pid, Ref
 from .._runtime._process import Process
 from .._runtime._repr import show
-from .._runtime._spawning import spawned_here
+from .._runtime._spawning import spawned_here, top_level_name
 from .._runtime._terms import Atom
 from ._control import DEMONITOR_P, HANDLERS
 from ._spawned import LINKED, MONITORED, SPAWN_REPLY, SPAWN_REPLY_TT, SPAWN_REQUEST, run_target
@@ -61,17 +59,9 @@ def target_of(fn: object, args: tuple[object, ...]) -> tuple[Atom, Atom, list[ob
             f"a remote spawn needs a function, or a (module, function) pair of strings; "
             f"got {show(fn)} ({type(fn).__name__})"
         )
-    module = getattr(fn, "__module__", None)
-    name = getattr(fn, "__qualname__", None)
-    if isinstance(module, str) and isinstance(name, str) and "." not in name and "<" not in name:
-        found = sys.modules.get(module)
-        if found is None:
-            try:
-                found = importlib.import_module(module)
-            except ImportError:
-                found = None
-        if found is not None and getattr(found, name, None) is fn:
-            return Atom(module), Atom(name), list(args)
+    named = top_level_name(fn)
+    if named is not None:
+        return Atom(named[0]), Atom(named[1]), list(args)
     return _APPLY[0], _APPLY[1], [fn, list(args)]
 
 
