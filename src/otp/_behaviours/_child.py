@@ -268,17 +268,7 @@ def _signal_remote(sup: Process, pid: Pid, shutdown: Shutdown) -> asyncio.Future
     _drop_exit_message(sup, pid)
     rt.route_exit(pid, sup, "kill" if shutdown == "brutal_kill" else "shutdown")
     if shutdown is not None and shutdown != "brutal_kill":
-
-        def kill_late() -> None:
-            if not done.done():
-                logger.warning(
-                    "Child %s did not stop within %s s of exit signal 'shutdown'; killing it",
-                    pid,
-                    shutdown,
-                )
-                rt.route_exit(pid, sup, "kill")
-
-        timer = rt.loop.call_later(shutdown, kill_late)
+        timer = rt.loop.call_later(shutdown, _kill_late, sup, pid, shutdown)
         done.add_done_callback(lambda _: timer.cancel())
     return done
 
@@ -296,16 +286,16 @@ def exit_reason(pid: Pid) -> object:
     return pid.reason
 
 
-def _kill_late(sup: Process, pid: Process, shutdown: float) -> None:
+def _kill_late(sup: Process, pid: Pid, shutdown: float) -> None:
     """The shutdown timeout of a child that traps exits: kill it, as OTP does."""
-    if not pid.alive:
+    if isinstance(pid, Process) and not pid.alive:
         return  # it died in this loop turn, before its future's callback ran
     logger.warning(
         "Child %s did not stop within %s s of exit signal 'shutdown'; killing it",
         pid,
         shutdown,
     )
-    pid.exit_signal(sup, "kill", False)
+    sup.rt.route_exit(pid, sup, "kill")
 
 
 def _drop_exit_message(sup: Process, pid: Pid) -> None:

@@ -73,7 +73,7 @@ from .._runtime._steps import drive
 from . import _server_wire  # noqa: F401
 from ._callback_names import check_callback_names
 from ._gen_server_client import call, cast, reply, stop
-from ._remote_start import start_elsewhere, start_on_first
+from ._remote_start import node_names, start_elsewhere, start_on_first
 from ._results import MISSING, Ignore, NoReply, Ok, Reply, Stop
 from ._server_messages import Failure, From
 from ._server_process import ServerProcess
@@ -179,8 +179,7 @@ class GenServer:
         start_opts = {k: opts.pop(k) for k in ("name", "timeout", "node") if k in opts}
         nodes = start_opts.get("node")
         if isinstance(nodes, list | tuple):
-            if not nodes or not all(isinstance(n, str) for n in nodes):
-                raise TypeError(f"child_spec: node= needs node names; got {show(nodes)}")
+            nodes = node_names(nodes, "child_spec(node=...)")
             name, timeout = start_opts.get("name"), start_opts.get("timeout")
             spec = ChildSpec(
                 id=cls,

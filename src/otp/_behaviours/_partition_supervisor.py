@@ -68,6 +68,7 @@ from .._runtime._repr import show
 from .._runtime._scheduler import current_node
 from ._child import Child, ChildSpec, to_spec
 from ._gen_server import GenServer
+from ._remote_start import node_names
 from ._supervisor import AutoShutdown, Strategy, Supervisor, SupervisorSpec
 from ._supervisor_children import SupervisorState
 from ._supervisor_server import _SupervisorServer
@@ -126,12 +127,7 @@ class PartitionSupervisor:
             TypeError: `child_spec` is none of those (raised here, in the caller).
         """
         if nodes is not None:
-            if isinstance(nodes, str) or not nodes or not all(isinstance(n, str) for n in nodes):
-                raise TypeError(
-                    f"PartitionSupervisor: nodes must be a non-empty list of node names; "
-                    f"got {show(nodes)}"
-                )
-            nodes = list(nodes)
+            nodes = node_names(nodes, "PartitionSupervisor")
         if not isinstance(name, str):
             raise TypeError(
                 f"PartitionSupervisor needs a name (a str) to route through; got {show(name)}"

@@ -67,6 +67,18 @@ async def start_elsewhere(
     return pid if isinstance(pid, Pid) else None
 
 
+def node_names(nodes: object, what: str) -> list[str]:
+    """`nodes` as a list, checked: a non-empty sequence of node names."""
+    if (
+        isinstance(nodes, str)
+        or not isinstance(nodes, Sequence)
+        or not nodes
+        or not all(isinstance(n, str) for n in nodes)
+    ):
+        raise TypeError(f"{what}: nodes must be a non-empty list of node names; got {show(nodes)}")
+    return list(nodes)
+
+
 async def start_on_first(
     cls: type[GenServer],
     arg: object,
@@ -126,4 +138,4 @@ async def start_here(
         return _ERROR, exc
 
 
-__all__ = ["start_elsewhere", "start_here", "start_on_first"]
+__all__ = ["node_names", "start_elsewhere", "start_here", "start_on_first"]

@@ -74,7 +74,7 @@ from .._runtime._scheduler import current_node, current_process
 from .._runtime._signals import demonitor, monitor, unlink
 from .._runtime._signals import exit as send_exit
 from .._runtime._spawning import spawn, spawn_link
-from ._task_remote import ChunkResult, let_go_remote, shutdown_remote, start_remote
+from ._task_remote import chunk_outcomes, let_go_remote, shutdown_remote, start_remote
 
 if TYPE_CHECKING:
     from .._runtime._node import RemoteTaskHandle
@@ -139,7 +139,7 @@ class Task(Generic[T]):
         if pid is None:
             raise RuntimeError(
                 f"{self!r} runs on another node, which has not answered its spawn yet: "
-                f"its pid is known once it has (await otp.Task.yield_(task, 0) lets it come)"
+                f"await task.pid_known() waits for its pid"
             )
         return pid
 
@@ -487,10 +487,7 @@ async def run_task(task: Task[Any], fn: Callable[..., object], args: tuple[objec
     value = fn(*args)
     if inspect.isawaitable(value):
         value = await value
-    crash = None
-    if isinstance(value, ChunkResult):  # a chunk of a stream: its outcomes, then its crash
-        crash = value.crash
-        value = value.outcomes
+    value, crash = chunk_outcomes(value)  # a stream's chunk: its outcomes, then its crash
     task.settle(("ok", value))
     owner = task.owner
     if isinstance(owner, Process):

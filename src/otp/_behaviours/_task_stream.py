@@ -17,6 +17,7 @@ from typing import Any, Generic, Literal, TypeVar, final
 from .._runtime._process import Process
 from .._runtime._repr import show
 from .._runtime._scheduler import current_process
+from ._remote_start import node_names
 from ._task import Outcome, Task, _check_fn, _let_go, _wait_any
 from ._task_remote import run_chunk
 
@@ -101,7 +102,6 @@ class TaskStream(Generic[T]):
         "_iter",
         "_load",
         "_max",
-        "_nodes",
         "_on_timeout",
         "_ordered",
         "_owner",
@@ -127,12 +127,7 @@ class TaskStream(Generic[T]):
     ) -> None:
         _check_fn(fn, "Task.async_stream")
         if nodes is not None:
-            if isinstance(nodes, str) or not all(isinstance(n, str) for n in nodes) or not nodes:
-                raise TypeError(
-                    f"Task.async_stream: nodes must be a non-empty list of node names; "
-                    f"got {show(nodes)}"
-                )
-            nodes = list(nodes)
+            nodes = node_names(nodes, "Task.async_stream")
         if not isinstance(chunk_size, int) or isinstance(chunk_size, bool) or chunk_size < 1:
             raise ValueError(
                 f"Task.async_stream: chunk_size must be a positive int; got {show(chunk_size)}"
@@ -162,7 +157,6 @@ class TaskStream(Generic[T]):
         self._items = items
         self._iter: Iterator[object] | AsyncIterator[object] | None = None
         self._max = max_concurrency
-        self._nodes = nodes
         self._chunk = chunk_size
         self._load: dict[str, int] = dict.fromkeys(nodes, 0) if nodes else {}
         self._where: dict[Task[Any], str] = {}

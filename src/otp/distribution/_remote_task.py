@@ -49,11 +49,10 @@ if TYPE_CHECKING:
 class RemoteTask:
     """The owner's record of one task on another node (the module docstring)."""
 
-    __slots__ = ("conn", "dropping", "link", "owner", "ref", "sink", "spawning")
+    __slots__ = ("conn", "dropping", "link", "owner", "ref", "sink")
 
     def __init__(self, spawning: Spawning, owner: Process, sink: TaskSink, link: bool) -> None:
         self.conn = spawning.conn
-        self.spawning = spawning
         self.ref = spawning.ref
         self.owner = owner
         self.sink = sink
