@@ -1,11 +1,15 @@
 """The example application: a small job service under a supervision tree.
 
-    python examples/app.py [--seconds N] [--seed S]     (or: scripts/example.sh)
+    python examples/app.py [--seconds N] [--seed S] [--observer PORT] [--name NODE]
+    scripts/example.sh      (the same, with the dashboard on port 8000, until Ctrl-C)
 
 The tree, started top to bottom and stopped bottom to top::
 
     App            Supervisor "app", one_for_one
-    ├── Stats      GenServer "stats": counts what happens
+    ├── Audit      GenServer "audit": writes every event to a slow audit log,
+    │              and falls behind (on purpose: see it in the dashboard)
+    ├── Stats      GenServer "stats": counts what happens; owns Table "seen"
+    ├── sessions   Registry "sessions": each running Worker under its job number
     ├── jobs       DynamicSupervisor "jobs": one Worker process per job
     ├── Dispatcher every 0.2 s, starts a Worker for a new job under "jobs"
     ├── Feed       polls a flaky upstream every 0.4 s; now and then the
@@ -16,7 +20,15 @@ Each service starts after the ones it needs: the Dispatcher uses "jobs"
 and "stats", the Reporter reads "stats". A crash is logged on logger "otp"
 with its traceback, followed by the supervisor's restart report.
 
-The application runs for `--seconds` (default 3), then `main` stops the
+The Audit server is the singleton bottleneck of the GenServer guide's
+anti-patterns: every event goes through it, and it handles four a
+second while about twelve arrive. Its queue grows without bound: open the
+dashboard (`--observer 8000`, then http://127.0.0.1:8000/) and it tops
+the process list, sorted by queue length; after a few minutes the node's
+mailbox warning names it too. The fix would be to batch the writes, or to
+partition the log (PartitionSupervisor).
+
+The application runs for `--seconds` (default 3; 0: until stopped), then `main` stops the
 tree: children stop in reverse start order, and the services that trap
 exits run their `terminate`, which prints what it does. (Returning from
 `main` would do the same, as `otp.run` shuts down what is left; stopping
@@ -42,6 +54,23 @@ from dataclasses import dataclass, field
 
 import otp
 
+# -- Audit: the bottleneck ------------------------------------------------------------
+
+
+class Audit(otp.GenServer):
+    """Writes each event to an audit log that takes 0.25 s a write: it falls behind."""
+
+    WRITE_SECONDS = 0.25
+
+    def init(self, arg: object) -> object:
+        return 0  # the state: events written
+
+    async def handle_cast(self, request: object, written: object) -> object:
+        assert isinstance(written, int)
+        await asyncio.sleep(self.WRITE_SECONDS)  # stands for a slow, synchronous write
+        return otp.NoReply(written + 1)
+
+
 # -- Stats: the shared counters ----------------------------------------------------
 
 
@@ -57,6 +86,7 @@ class Stats(otp.GenServer):
     @classmethod
     def bump(cls, key: str, by: int = 1) -> None:
         otp.cast("stats", ("bump", key, by))
+        otp.cast("audit", ("event", key))
 
     @classmethod
     async def snapshot(cls) -> dict[str, int]:
@@ -67,6 +97,8 @@ class Stats(otp.GenServer):
     def init(self, report_to: object) -> object:
         assert isinstance(report_to, otp.Pid)
         otp.trap_exit(True)  # so that a shutdown from App runs terminate
+        # Every job the Dispatcher starts, by number: read by anyone, at any time.
+        otp.Table(name="seen", access="public")
         return Counts(report_to)
 
     def handle_cast(self, request: object, state: object) -> object:
@@ -104,6 +136,8 @@ class Worker(otp.GenServer):
     """Runs one job, then stops. A temporary child of "jobs": never restarted."""
 
     def init(self, job: object) -> object:
+        assert isinstance(job, Job)
+        otp.Registry.register("sessions", job.number, job.seconds)  # gone when it stops
         # Return at once, so that the Dispatcher is not held up; work afterwards.
         return otp.Ok(job, continue_="work")
 
@@ -137,6 +171,7 @@ class Dispatcher(otp.GenServer):
             return super().handle_info(msg, state)  # logs and drops it
         state.dispatched += 1
         job = Job(state.dispatched, seconds=round(state.rng.uniform(0.1, 0.9), 2))
+        otp.Table.named("seen").insert((job.number, job.seconds))
         await otp.DynamicSupervisor.start_child("jobs", Worker.child_spec(job, restart="temporary"))
         Stats.bump("jobs dispatched")
         otp.send_after(otp.self(), "dispatch", self.INTERVAL)
@@ -253,7 +288,9 @@ class App(otp.Supervisor):
         assert isinstance(config, Config)
         return otp.SupervisorSpec(
             [
+                Audit.child_spec(name="audit"),
                 Stats.child_spec(config.report_to, name="stats"),
+                otp.Registry.child_spec(keys="unique", name="sessions"),
                 otp.DynamicSupervisor.child_spec(name="jobs", id="jobs"),
                 Dispatcher.child_spec(random.Random(config.seed), name="dispatcher"),
                 Feed.child_spec(random.Random(config.seed + 1), name="feed"),
@@ -278,8 +315,11 @@ class Summary:
         return max(self.counts.get("feed starts", 1) - 1, 0)
 
 
-async def main(seconds: float = 3.0, seed: int = 1) -> Summary:
-    """Run the application for `seconds` (or until SIGINT/SIGTERM), then stop it."""
+async def main(seconds: float = 3.0, seed: int = 1, observer: int | None = None) -> Summary:
+    """Run the application for `seconds` (0: until SIGINT/SIGTERM), then stop it.
+
+    `observer`: serve the live dashboard on that port (0: any free port).
+    """
     loop = asyncio.get_running_loop()
     started = loop.time()
     # Trapping exits turns the exit signal "shutdown" that otp.run sends to
@@ -288,10 +328,16 @@ async def main(seconds: float = 3.0, seed: int = 1) -> Summary:
     otp.trap_exit(True)
     app = await App.start_link(Config(seed, report_to=otp.self()), name="app")
     services = len(await otp.Supervisor.which_children(app))
-    print(f"app started: {services} services, running for {seconds:g} s (Ctrl-C stops it)")
+    until = f"running for {seconds:g} s" if seconds else "running until stopped"
+    print(f"app started: {services} services, {until} (Ctrl-C stops it)")
+    if observer is not None:
+        dashboard = await otp.observer.start_link(port=observer)
+        print(f"Observer: {dashboard.url}")
     sys.stdout.flush()
     try:
-        exited = await otp.receive(timeout=seconds, match=lambda m: isinstance(m, otp.Exited))
+        exited = await otp.receive(
+            timeout=seconds or None, match=lambda m: isinstance(m, otp.Exited)
+        )
     except TimeoutError:
         exited = None
     if isinstance(exited, otp.Exited) and exited.pid == app:
@@ -315,14 +361,20 @@ async def main(seconds: float = 3.0, seed: int = 1) -> Summary:
 
 def cli() -> None:
     parser = argparse.ArgumentParser(description="Run the example job service.")
-    parser.add_argument("--seconds", type=float, default=3.0, help="how long to run (3)")
+    parser.add_argument(
+        "--seconds", type=float, default=3.0, help="how long to run (3; 0: until Ctrl-C)"
+    )
     parser.add_argument("--seed", type=int, default=1, help="random seed (1)")
+    parser.add_argument(
+        "--observer", type=int, metavar="PORT", help="serve the live dashboard on PORT (0: any)"
+    )
+    parser.add_argument("--name", metavar="NODE", help="run as the distributed node NODE")
     args = parser.parse_args()
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
     try:
-        otp.run(main, args.seconds, args.seed)
+        otp.run(main, args.seconds, args.seed, args.observer, node=args.name)
     except KeyboardInterrupt:
         sys.exit(130)  # the graceful shutdown already ran; no traceback
 

@@ -134,7 +134,7 @@ class TestApp:
         assert clock.time() == 3.0
         assert summary.seconds == 3.0 and not summary.interrupted
         out = capsys.readouterr().out.splitlines()
-        assert out[0] == "app started: 5 services, running for 3 s (Ctrl-C stops it)"
+        assert out[0] == "app started: 7 services, running for 3 s (Ctrl-C stops it)"
         self.assert_stopped_in_reverse_start_order(out, "time is up")
         assert out[-2].startswith("summary after 3.0 s: ")
         assert out[-1].endswith("every service stopped cleanly")
