@@ -179,13 +179,24 @@ def _int(value: object) -> int:
     return value if type(value) is int else 0
 
 
+def _uptime() -> float:
+    """Seconds since this OS process started (/proc), else since this module loaded."""
+    try:
+        with open("/proc/self/stat") as f:
+            started = int(f.read().rsplit(")", 1)[1].split()[19]) / os.sysconf("SC_CLK_TCK")
+        with open("/proc/uptime") as f:
+            return float(f.read().split()[0]) - started
+    except (OSError, ValueError, IndexError, AttributeError):
+        return time.time() - _STARTED
+
+
 def overview() -> dict[str, object]:
     """The node's name, process count, memory, uptime and connected nodes."""
     return {
         "node": otp.node(),
         "processes": len(otp.processes()),
         "memory": _memory_rss(),
-        "uptime": time.time() - _STARTED,
+        "uptime": _uptime(),
         "nodes": otp.nodes(),
         "python": sys.version.split()[0],
         "kind": "python",

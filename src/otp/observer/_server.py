@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import hmac
 import json
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -170,8 +171,8 @@ class Api:
 
     async def listing(self, request: web.Request, fn: str, key: str) -> web.Response:
         node = self.node(request)
-        if self.sources.kind(node) == "erlang" and fn != "processes_page":
-            raise NotAvailable(f"{key} are not available for Erlang nodes")
+        if self.sources.kind(node) == "erlang":
+            raise NotAvailable(f"the {fn} view is not available for Erlang nodes")
         items = await self.sources.call(node, fn)
         return web.json_response({"node": node, "available": True, key: items})
 
@@ -275,9 +276,13 @@ async def serve(config: Config, port: int, ready: Any) -> None:
     ready.set_result(config.port)
     try:
         while True:
+            # One sample a second, or fewer on a node so big that a sample
+            # takes over 100 ms: sampling keeps to a tenth of the loop's time.
+            t0 = time.perf_counter()
             await sampler.tick()
+            pause = max(1.0, 10 * (time.perf_counter() - t0))
             try:
-                msg = await otp.receive(timeout=1.0)
+                msg = await otp.receive(timeout=pause)
             except TimeoutError:
                 continue
             if msg == ("$observer", "stop"):
