@@ -17,9 +17,9 @@ SRC = Path(__file__).resolve().parent.parent / "src" / "otp"
 
 #: Each layer, and the layers it must not import.
 FORBIDDEN = {
-    "_runtime": ("_behaviours", "distribution", "testing", "sys", "peer", "_peer"),
-    "_behaviours": ("distribution", "testing", "peer", "_peer"),
-    "distribution": ("peer", "_peer"),
+    "_runtime": ("_behaviours", "distribution", "testing", "sys", "peer", "_peer", "observer"),
+    "_behaviours": ("distribution", "testing", "peer", "_peer", "observer"),
+    "distribution": ("peer", "_peer", "observer"),
 }
 
 

@@ -15,6 +15,7 @@
 
 from . import erpc as erpc
 from . import from_thread as from_thread
+from . import observer as observer
 from . import peer as peer
 from . import sys as sys
 from ._behaviours._agent import Agent as Agent
@@ -174,6 +175,7 @@ __all__ = [
     "multi_call",
     "node",
     "nodes",
+    "observer",
     "peer",
     "pg",
     "process_info",

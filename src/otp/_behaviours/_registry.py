@@ -690,6 +690,24 @@ class _Index:
             proc.rt.route_unlink(proc, state.proc)
 
 
+def registry_summaries(node: Node) -> list[dict[str, object]]:
+    """Each running registry of `node`, as plain terms (for `otp.observer`)."""
+    index = node.exit_hook(_Index, create=False)
+    with index.lock:
+        states = list(index.servers.values())
+    return [
+        {
+            "name": s.name,
+            "pid": str(s.proc),
+            "keys": "unique" if s.unique else "duplicate",
+            "partitions": len(s.parts),
+            "size": s.count(),
+        }
+        for s in states
+        if not s.closed
+    ]
+
+
 def _index_of(node: Node) -> _Index:
     return node.exit_hook(_Index)
 

@@ -23,7 +23,9 @@ from __future__ import annotations
 
 import asyncio
 import contextvars
+import itertools
 import logging
+import sys
 import time
 import types
 from collections import deque
@@ -32,6 +34,7 @@ from typing import TYPE_CHECKING, Any
 
 from .._runtime._call_timeouts import check_timeout
 from .._runtime._messages import Exited
+from .._runtime._process import awaited_chain, qualified_name
 from .._runtime._repr import show
 from .._runtime._scheduler import current_process, enter_task, leave_task
 from .._runtime._steps import drive
@@ -115,6 +118,22 @@ class ServerProcess(ServerStop):
         if self.alive and not self.busy and not self.scheduled and not self.mailbox:
             return "waiting"
         return super().status()
+
+    def initial_call(self) -> str | None:
+        """The GenServer class (`module.Class`), as Erlang names the module."""
+        return qualified_name(type(self.impl))
+
+    def current_function(self) -> str | None:
+        """The async callback in progress (`module.Class.handle_call`), else None."""
+        chain = awaited_chain(self.task) if self.busy else []
+        for outer, inner in itertools.pairwise(chain):
+            if getattr(outer, "__name__", None) == "finish_async":
+                return qualified_name(inner)
+        return qualified_name(chain[0]) if chain else None
+
+    def memory(self) -> int:
+        """The record, its mailbox and the state object itself (an estimate)."""
+        return super().memory() + sys.getsizeof(self.state)
 
     def own_ctx(self) -> contextvars.Context:
         """The server's own context, made on first use: the starter's, with the server current."""

@@ -49,7 +49,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable, Iterator
 from threading import get_ident
-from typing import Literal, Protocol, final
+from typing import TYPE_CHECKING, Literal, Protocol, final
 
 from sortedcontainers import SortedList  # type: ignore[import-untyped,unused-ignore]
 
@@ -65,6 +65,9 @@ from .._runtime._scheduler import (
     running_nodes,
 )
 from ._table_owners import _tables_of
+
+if TYPE_CHECKING:
+    from .._runtime._node import Node
 
 #: A table object: a tuple whose first element is its key.
 Obj = tuple[object, ...]
@@ -631,6 +634,25 @@ class Table:
             self._clear()
             owner = self._owner
         self._tables.remove(self, owner if index else None)
+
+
+def table_summaries(node: Node) -> list[dict[str, object]]:
+    """Each live table of `node`, as plain terms (for `otp.observer`): no objects read."""
+    tables = _tables_of(node, create=False)
+    with tables.lock:
+        live = [t for owned in tables.owned.values() for t in owned]
+    return [
+        {
+            "name": t._name,
+            "owner": str(t._owner),
+            "type": t._type,
+            "access": t._access,
+            "size": t._size,
+            "heir": None if t._heir is None else str(t._heir),
+        }
+        for t in live
+        if t._deleted is None
+    ]
 
 
 def _add_key(order: _KeyOrder, key: object, table: Table) -> None:

@@ -20,7 +20,7 @@ import inspect
 import itertools
 import logging
 from collections import deque
-from collections.abc import Callable, Coroutine, Sequence
+from collections.abc import Awaitable, Callable, Coroutine, Sequence
 from types import FunctionType
 from typing import TYPE_CHECKING, Any, ClassVar, NoReturn, Protocol, TypeVar
 
@@ -249,6 +249,10 @@ class Node:
             tuples and refuses to send values that have no Erlang form.
         rpc: `"*"`, or a list of module names: limits which modules other
             nodes' spawn/rpc may run.
+        observer: a TCP port: serve the web dashboard (`otp.observer`, extra
+            `otp[observer]`) on 127.0.0.1 at that port (0: any free one)
+            while the node runs; its address is logged on logger
+            "otp.observer" and kept in `node.observer.url`.
     """
 
     def __init__(
@@ -267,7 +271,17 @@ class Node:
         tls: object = None,
         pickle: bool = True,
         rpc: str | Sequence[str] = "*",
+        observer: int | None = None,
     ) -> None:
+        if observer is not None and (type(observer) is not int or not 0 <= observer <= 65535):
+            raise ValueError(
+                f"observer must be the TCP port of the web dashboard (0: any free port) "
+                f"or None; got {show(observer)}"
+            )
+        #: The port `otp.observer` serves this node's dashboard on, if any.
+        self.observer_port = observer
+        #: The observer started for `observer=` (an `otp.observer.Observer`), once up.
+        self.observer: object = None
         _check_options(slow_callback, batch, shutdown_timeout, net_ticktime, report_limit)
         self.dist_options: DistOptions | None = None
         if name is not None:
@@ -311,6 +325,11 @@ class Node:
     #: that layer when it is imported (`import otp` does it).
     distribution_factory: ClassVar[DistributionFactory | None] = None
 
+    #: Starts the web dashboard of a node made with `observer=<port>`, once
+    #: the node and its distribution are up: set by `otp.observer` when it
+    #: is imported (`import otp` does it). It returns the observer record.
+    observer_factory: ClassVar[Callable[[Node, int], Awaitable[object]] | None] = None
+
     #: The task that sync GenServer callbacks run "inside" (see `enter_task`):
     #: a placeholder that waits until the node stops, never scheduled.
     callback_task: asyncio.Task[None]
@@ -342,7 +361,22 @@ class Node:
                 self.callback_task.cancel()
                 unbind(loop)
                 raise
+        if self.observer_port is not None:
+            await self._start_observer(self.observer_port)
         return self
+
+    async def _start_observer(self, port: int) -> None:
+        factory = Node.observer_factory
+        if factory is None:
+            raise RuntimeError(
+                "observer= needs the observer: import otp (or otp.observer) before "
+                "starting the node"
+            )
+        try:
+            self.observer = await factory(self, port)
+        except BaseException:
+            await self.__aexit__(None, None, None)
+            raise
 
     async def _start_distribution(self, options: DistOptions) -> None:
         factory = Node.distribution_factory

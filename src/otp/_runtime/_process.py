@@ -16,7 +16,9 @@ from __future__ import annotations
 
 import asyncio
 import contextvars
+import functools
 import logging
+import sys
 from collections import deque
 from collections.abc import Callable, Coroutine
 from typing import TYPE_CHECKING, Any
@@ -53,6 +55,7 @@ class Process(Pid):
         "alive",
         "exit_waiters",
         "handled",
+        "initial",
         "kill_reason",
         "links",
         "mailbox",
@@ -84,6 +87,7 @@ class Process(Pid):
     reason: object
     result: object
     handled: int
+    initial: object  # what the process started with: its function (see `initial_call`)
     kill_reason: object
     exit_waiters: list[asyncio.Future[object]] | None
 
@@ -106,6 +110,7 @@ class Process(Pid):
         self.reason = None
         self.result = None
         self.handled = 0
+        self.initial = None
         self.kill_reason = None
         self.exit_waiters = None
         node.procs[self._id] = self
@@ -295,7 +300,72 @@ class Process(Pid):
             "trap_exit": self.trap,
             "behaviour": self.behaviour,
             "messages_handled": self.handled,
+            "initial_call": self.initial_call(),
+            "current_function": self.current_function(),
+            "memory": self.memory(),
         }
+
+    def initial_call(self) -> str | None:
+        """`module.function` the process started with (Erlang's `initial_call`)."""
+        return qualified_name(self.initial)
+
+    def current_function(self) -> str | None:
+        """The innermost coroutine of the process's own code it awaits in (None: none).
+
+        The runtime's own frames (`otp.receive`'s wait, `otp.run`'s wrapper)
+        are skipped: a process in `await otp.receive()` is in its function.
+        """
+        for coro in reversed(awaited_chain(self.task)):
+            name = qualified_name(coro)
+            if name is not None and not name.startswith("otp._runtime."):
+                return name
+        return None
+
+    def memory(self) -> int:
+        """An estimate in bytes, O(1): the record and its mailbox (not what they refer to)."""
+        mb = self.mailbox
+        return sys.getsizeof(self) + (sys.getsizeof(mb) if mb is not None else 0)
+
+
+def qualified_name(what: object) -> str | None:
+    """`module.Qual.name` of a function, class or coroutine; None for None."""
+    if what is None:
+        return None
+    while isinstance(what, functools.partial):
+        what = what.func
+    qualname = getattr(what, "__qualname__", None)
+    module: object
+    if not isinstance(qualname, str):
+        qualname = type(what).__qualname__  # an object with an async __call__
+        module = type(what).__module__
+    else:
+        frame = getattr(what, "cr_frame", None)
+        module = getattr(what, "__module__", None)
+        if frame is not None:
+            module = frame.f_globals.get("__name__")
+    return f"{module}.{qualname}" if isinstance(module, str) else qualname
+
+
+def awaited_chain(task: asyncio.Task[Any] | None) -> list[Any]:
+    """The coroutines `task` is suspended in, outermost first (empty if it is not).
+
+    Follows `cr_await` from the task's coroutine, through the `Steps` that
+    times a process's steps (its `coro`), down to the innermost coroutine.
+    """
+    if task is None or task.done():
+        return []
+    obj: Any = task.get_coro()
+    chain: list[Any] = []
+    while obj is not None and len(chain) < 64:
+        inner = getattr(obj, "coro", None)
+        if inner is not None and not hasattr(obj, "cr_await"):
+            obj = inner  # a Steps wrapper
+            continue
+        if not hasattr(obj, "cr_await"):
+            break
+        chain.append(obj)
+        obj = obj.cr_await
+    return chain
 
 
 class PendingCall:
@@ -361,4 +431,6 @@ def start_task(
     if what is None:
         runs = getattr(fn, "otp_runs_arg", None)
         what = fn if runs is None else args[runs]
+    if proc.initial is None:
+        proc.initial = what
     proc.task = proc.rt.loop.create_task(drive(run_body(proc, fn, args), proc, what), context=ctx)

@@ -35,6 +35,7 @@ class NodeOptions(TypedDict, total=False):
     tls: object
     pickle: bool
     rpc: str | Sequence[str]
+    observer: int | None
 
 
 def run(
@@ -53,6 +54,7 @@ def run(
     tls: object = None,
     pickle: bool = True,
     rpc: str | Sequence[str] = "*",
+    observer: int | None = None,
     use_uvloop: bool = False,
     loop_factory: Callable[[], asyncio.AbstractEventLoop] | None = None,
     handle_signals: bool = True,
@@ -80,8 +82,9 @@ def run(
     `node=` names the node (making it distributed) and every other
     `otp.Node` option is accepted here too (`cookie`, `hidden`,
     `net_ticktime`, `slow_callback`, `batch`, `shutdown_timeout`,
-    `report_limit`, `bind`, `port`, `tls`, `pickle`, `rpc`), with the same
-    meaning and defaults.
+    `report_limit`, `bind`, `port`, `tls`, `pickle`, `rpc`, `observer`),
+    with the same meaning and defaults: `observer=8000` serves the web
+    dashboard (`otp.observer`) on http://127.0.0.1:8000 while `main` runs.
 
     `use_uvloop=True` runs on uvloop (`pip install otp[uvloop]`).
     """
@@ -100,6 +103,7 @@ def run(
         tls=tls,
         pickle=pickle,
         rpc=rpc,
+        observer=observer,
     )
     if _running_loop() is not None:
         raise RuntimeError(
