@@ -253,3 +253,28 @@ class TestNodes:
 def get_json(url: str) -> object:
     with urllib.request.urlopen(url, timeout=BOUND) as response:
         return json.loads(response.read())
+
+
+class TestObserver:
+    def test_attaches_to_a_running_node_and_serves_its_dashboard(self, app_dir: Path) -> None:
+        target = f"cli-observed-{os.getpid()}@127.0.0.1"
+        with (
+            started(app_dir, "run", "cliapp:waits", "--name", target, "--", "x"),
+            started(app_dir, "observer", target, "--port", "0") as (observer, line),
+        ):
+            assert line.startswith(f"Observing {target}: http://127.0.0.1:")
+            url = line.split(": ", 1)[1].split()[0]
+            overview = get_json(f"{url}api/overview")
+            assert target in json.dumps(overview)
+            processes = get_json(f"{url}api/processes?node={target}&filter=waits")
+            assert isinstance(processes, dict) and processes["rows"], processes
+            observer.send_signal(signal.SIGTERM)
+            assert observer.wait(BOUND) == 0
+
+    def test_a_node_that_cannot_be_reached_exits_1_saying_what_to_check(
+        self, app_dir: Path
+    ) -> None:
+        result = otp_command(app_dir, "observer", "nobody-here@127.0.0.1", "--port", "0")
+        assert result.returncode == 1
+        assert "cannot reach nobody-here@127.0.0.1" in result.stderr
+        assert "same cookie" in result.stderr

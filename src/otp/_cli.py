@@ -246,7 +246,7 @@ def as_main(target: object, spec: str) -> Callable[[], Any]:
 
         return run_server
     if inspect.iscoroutinefunction(target) and not _needs_arguments(target):
-        return target  # type: ignore[return-value]
+        return target
     raise ValueError(
         f"{spec} must be an async def function without arguments, or a GenServer or "
         f"Supervisor class; got {target!r}"
