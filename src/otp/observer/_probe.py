@@ -367,7 +367,7 @@ async def _tree_node(
 ) -> dict[str, object]:
     info = otp.process_info(pid) if pid is not None else None
     node: dict[str, object] = {
-        "id": None if id_ is None else str(id_),
+        "id": _id_text(id_),
         "pid": None if pid is None else _pid_text(pid),
         "type": kind,
         "name": info.get("registered_name") if info else None,
@@ -379,6 +379,18 @@ async def _tree_node(
         seen.add(pid._id)
         node["children"] = await _children(pid, seen)
     return node
+
+
+def _id_text(id_: object) -> str | None:
+    """A child id as text: a class by its name (`Audit`), as Erlang shows the id term.
+
+    >>> class Audit: pass
+    >>> _id_text(Audit), _id_text("cache"), _id_text(None)
+    ('Audit', 'cache', None)
+    """
+    if id_ is None:
+        return None
+    return id_.__name__ if isinstance(id_, type) else str(id_)
 
 
 async def tree() -> list[dict[str, object]]:
