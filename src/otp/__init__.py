@@ -205,17 +205,19 @@ __all__ = [
 def _fixup_module_metadata() -> None:
     """Make tracebacks and reprs say `otp.NoProc`, not `otp._errors.NoProc`.
 
-    doctest only looks inside classes that claim the module being searched,
-    so each class is also listed in its defining module's `__test__`: the
-    examples in its methods' docstrings keep running.
+    doctest only looks at functions and inside classes that claim the module
+    being searched, so each class and function is also listed in its
+    defining module's `__test__`: the examples in their docstrings keep
+    running.
     """
+    import inspect
     import sys
 
     for name in __all__:
         obj = globals()[name]
         defining = getattr(obj, "__module__", "")
         if defining.startswith("otp."):
-            if isinstance(obj, type):
+            if isinstance(obj, type) or inspect.isfunction(obj):
                 tests = sys.modules[defining].__dict__.setdefault("__test__", {})
                 tests.setdefault(name, obj)
             try:

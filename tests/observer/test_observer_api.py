@@ -99,6 +99,7 @@ class TestTree:
         (root,) = tree["roots"]
         assert root["name"] == "top" and root["behaviour"] == "Supervisor"
         kinds = {child["id"]: child for child in root["children"]}
+        assert sorted(kinds) == ["Echo", "inner"]  # a class id reads as its name
         assert kinds["inner"]["behaviour"] == "Supervisor"
         assert [c["behaviour"] for c in kinds["inner"]["children"]] == ["Echo"]
 

@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 
 import otp
+from otp._runtime._process import Process
 from otp.testing import VirtualClock, wait_idle
 
 
@@ -376,3 +377,75 @@ class TestProcessInfo:
             return otp.process_info(pid)
 
         assert otp.run(main) is None
+
+
+class TestProcessInfoItems:
+    """`otp.process_info(pid, item)` and `(pid, [items])`, as Erlang's process_info/2."""
+
+    def test_one_item_gives_just_its_value(self) -> None:
+        async def main() -> object:
+            pid = otp.spawn(forever)
+            otp.send(pid, "a")
+            otp.send(pid, "b")
+            return otp.process_info(pid, "message_queue_len"), otp.process_info(pid, "trap_exit")
+
+        assert otp.run(main) == (2, False)
+
+    def test_a_list_gives_a_dict_of_just_those_keys(self) -> None:
+        async def main() -> object:
+            pid = otp.spawn(forever)
+            otp.register("worker", pid)
+            return otp.process_info(pid, ["registered_name", "messages_handled"])
+
+        assert otp.run(main) == {"registered_name": "worker", "messages_handled": 0}
+
+    def test_every_item_reads_as_in_the_full_snapshot(self) -> None:
+        class Echo(otp.GenServer):
+            def init(self, arg: object) -> object:
+                return arg
+
+            def handle_call(self, request: object, from_: otp.From, state: object) -> object:
+                return otp.Reply(request, state)
+
+        async def main() -> tuple[object, object, object]:
+            pid = await Echo.start_link(None)
+            assert pid is not None
+            await otp.call(pid, "ping")
+            full = info(pid)
+            one_by_one = {key: otp.process_info(pid, key) for key in full}
+            return full, one_by_one, otp.process_info(pid, list(full))
+
+        full, one_by_one, listed = otp.run(main)
+        assert one_by_one == full and listed == full
+        assert isinstance(full, dict) and full["status"] == "waiting"
+
+    def test_an_item_is_read_without_the_others(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        def refuse(self: object) -> None:
+            raise AssertionError("current_function was computed")
+
+        monkeypatch.setattr(Process, "current_function", refuse)
+
+        async def main() -> object:
+            pid = otp.spawn(forever)
+            return otp.process_info(pid, ["status", "memory", "message_queue_len"])
+
+        got = otp.run(main)
+        assert isinstance(got, dict) and list(got) == ["status", "memory", "message_queue_len"]
+
+    def test_an_unknown_item_says_which_are_known(self) -> None:
+        async def main() -> None:
+            pid = otp.spawn(forever)
+            with pytest.raises(ValueError, match=r"unknown item 'heap_size'.*message_queue_len"):
+                otp.process_info(pid, "heap_size")
+            with pytest.raises(ValueError, match=r"unknown item 3.*registered_name"):
+                otp.process_info(pid, ["status", 3])  # type: ignore[list-item]
+
+        otp.run(main)
+
+    def test_a_dead_process_gives_none_for_items_too(self) -> None:
+        async def main() -> object:
+            pid, _ref = otp.spawn_monitor(returns)
+            await otp.receive()
+            return otp.process_info(pid, "status"), otp.process_info(pid, ["status"])
+
+        assert otp.run(main) == (None, None)

@@ -64,6 +64,8 @@ async def processes() -> None:
     assert_type(otp.cancel_timer(timer), float | None)
     assert_type(await otp.receive(timeout=1.0), object)
     assert_type(otp.process_info(pid), dict[str, object] | None)
+    assert_type(otp.process_info(pid, "status"), object)
+    assert_type(otp.process_info(pid, ["status", "memory"]), dict[str, object] | None)
 
 
 async def servers() -> None:

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any, overload
 from .._errors import NotInProcess
 from ._ids import Pid, Ref
 from ._node import check_process_fn
-from ._process import Process
+from ._process import INFO_ITEMS, Process
 from ._repr import show
 from ._scheduler import current_node, current_process, node_of_loop, off_loop, self_process
 
@@ -224,15 +224,63 @@ def is_alive(pid: Pid) -> bool:
     return pid.alive
 
 
-def process_info(pid: Pid) -> dict[str, object] | None:
+@overload
+def process_info(pid: Pid) -> dict[str, object] | None: ...
+@overload
+def process_info(pid: Pid, items: str) -> object: ...
+@overload
+def process_info(pid: Pid, items: list[str] | tuple[str, ...]) -> dict[str, object] | None: ...
+def process_info(
+    pid: Pid, items: str | list[str] | tuple[str, ...] | None = None
+) -> dict[str, object] | object | None:
     """A snapshot of a local process, or None when it is dead.
 
     Keys: `registered_name`, `status`, `message_queue_len`, `links`,
     `monitors` (pids this process monitors), `trap_exit`, `behaviour`,
-    `messages_handled`.
+    `messages_handled`, `initial_call`, `current_function`, `memory`.
+
+    As Erlang's `process_info/2`, `items` asks for less: one item name gives
+    just its value, a list of names a dict of just those keys. Each item is
+    read on its own, so `process_info(pid, "message_queue_len")` is cheap
+    even for a process whose full snapshot is not. (A live process without a
+    registered name also answers None for `"registered_name"`: pass a list to
+    tell it from a dead one.)
+
+    >>> import otp
+    >>> async def main():
+    ...     me = otp.self()
+    ...     otp.send(me, "hello")
+    ...     return (otp.process_info(me, "message_queue_len"),
+    ...             otp.process_info(me, ["messages_handled", "trap_exit"]))
+    >>> otp.run(main)
+    (1, {'messages_handled': 0, 'trap_exit': False})
+
+    Raises:
+        ValueError: an item that is not one of the keys above (the error
+            lists them).
     """
+    if isinstance(items, str):  # the cheap path, taken once per process by the observer
+        read = INFO_ITEMS.get(items) or _reader(items)
+        if not isinstance(pid, Process) or not pid.alive:
+            return None
+        if pid.rt.loop_thread != get_ident():
+            raise off_loop("otp.process_info", pid.rt, current_process.get())
+        return read(pid)
+    readers = None if items is None else [(item, _reader(item)) for item in items]
     if not isinstance(pid, Process) or not pid.alive:
         return None
     if pid.rt.loop_thread != get_ident():
         raise off_loop("otp.process_info", pid.rt, current_process.get())
-    return pid.info()
+    if readers is None:
+        return pid.info()
+    return {item: read(pid) for item, read in readers}
+
+
+def _reader(item: object) -> Callable[[Process], object]:
+    read = INFO_ITEMS.get(item) if isinstance(item, str) else None
+    if read is None:
+        raise ValueError(
+            f"process_info: unknown item {show(item)}; pass one of "
+            f"{', '.join(INFO_ITEMS)} (or a list of them)"
+        )
+    return read

@@ -105,9 +105,7 @@ class ErlangNode:
             "time": time.time(),
             "processes": count if isinstance(count, int) else 0,
             "handled": None,
-            "queued": None,
             "memory": await self.memory(),
-            "process_memory": None,
         }
 
     async def overview(self) -> dict[str, object]:

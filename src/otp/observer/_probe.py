@@ -7,7 +7,12 @@ their `<0.42.0>` text), so that another otp node answers
 
 Reading 100,000 processes takes a while: the loops give the event loop back
 every `SLICE` processes (`await asyncio.sleep(0)`), so the node's other
-processes keep running while the observer looks at them.
+processes keep running while the observer looks at them. They read only
+what they need, with `otp.process_info(pid, item)`: a sample sums one
+counter, and a processes page reads the sort key (and, with a filter, the
+names) of every process, then the full snapshot of just the rows it shows.
+That sorted listing is kept `LISTING_SECONDS` per node, sort, order and
+filter, so several open tabs polling each second cost one listing.
 
 >>> import otp
 >>> async def main():
@@ -23,8 +28,9 @@ import asyncio
 import os
 import sys
 import time
+import weakref
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import otp
 
@@ -32,6 +38,9 @@ from .._behaviours._registry import registry_summaries
 from .._behaviours._table import table_summaries
 from .._runtime._process import Process
 from .._runtime._scheduler import current_node
+
+if TYPE_CHECKING:
+    from .._runtime._node import Node
 
 #: Processes read between two returns to the event loop.
 SLICE = 2000
@@ -61,19 +70,64 @@ def _row(pid: otp.Pid, info: dict[str, object]) -> dict[str, object]:
     }
 
 
-async def rows() -> list[dict[str, object]]:
-    """One row per live process of this node (yielding every `SLICE` processes)."""
-    out: list[dict[str, object]] = []
-    for i, pid in enumerate(otp.processes()):
-        if i and i % SLICE == 0:
+async def _each(pids: list[otp.Pid], read: Callable[[otp.Pid], Any]) -> list[Any]:
+    """`read` of every pid, `SLICE` at a time, giving the event loop back in between."""
+    out: list[Any] = []
+    for start in range(0, len(pids), SLICE):
+        if start:
             await asyncio.sleep(0)
-        info = otp.process_info(pid)
-        if info is not None:
-            out.append(_row(pid, info))
+        out.extend(map(read, pids[start : start + SLICE]))
     return out
 
 
+#: The `process_info` item each sort key reads (`pid` and `behaviour` read otherwise).
+SORT_ITEMS = {
+    "name": "registered_name",
+    "status": "status",
+    "queue": "message_queue_len",
+    "memory": "memory",
+    "handled": "messages_handled",
+    "current": "current_function",
+}
+#: What a filter looks in: a substring of any of these matches.
+FILTER_FIELDS = ("pid", "name", "behaviour", "initial_call")
+
+
+def _key_reader(sort: str) -> Callable[[otp.Pid], Any]:
+    """The sort key of one process, read alone (0 or "" once it died)."""
+    if sort == "behaviour":
+        return lambda p: str(
+            otp.process_info(p, "behaviour") or otp.process_info(p, "initial_call") or ""
+        )
+    item = SORT_ITEMS[sort]
+    if sort in ("queue", "memory", "handled"):
+        return lambda p: otp.process_info(p, item) or 0
+    return lambda p: str(otp.process_info(p, item) or "")
+
+
+def _filter_text(pid: otp.Pid) -> str:
+    """What a filter is matched against: the pid, name, behaviour and initial call."""
+    got = otp.process_info(pid, ["registered_name", "behaviour", "initial_call"])
+    fields = got.values() if got is not None else ()
+    return " ".join([str(pid), *(str(v) for v in fields if v is not None)]).lower()
+
+
+async def _sorted_pids(sort: str, order: str, needle: str) -> tuple[int, list[otp.Pid]]:
+    """`(live processes, pids that match needle in sort order)`, reading only what is needed."""
+    pids = otp.processes()
+    total = len(pids)
+    if needle:
+        texts = await _each(pids, _filter_text)
+        pids = [p for p, text in zip(pids, texts, strict=True) if needle in text]
+    if sort == "pid":  # otp.processes() lists the oldest, the lowest pid, first
+        return total, pids[::-1] if order == "desc" else pids
+    keys = await _each(pids, _key_reader(sort))
+    ranked = sorted(range(len(pids)), key=keys.__getitem__, reverse=order == "desc")
+    return total, [pids[i] for i in ranked]
+
+
 def _sort_key(key: str) -> Callable[[dict[str, object]], Any]:
+    """The sort key of a row (for `page_of`, which sorts rows it was given)."""
     if key == "pid":
         return lambda r: tuple(int(x) for x in str(r["pid"]).strip("<>").split("."))
     if key in ("queue", "memory", "handled"):
@@ -81,6 +135,15 @@ def _sort_key(key: str) -> Callable[[dict[str, object]], Any]:
     if key == "behaviour":
         return lambda r: str(r["behaviour"] or r["initial_call"] or "")
     return lambda r: str(r[key] or "")
+
+
+def _check_page(sort: str, order: str, offset: int, limit: int) -> None:
+    if sort not in SORT_KEYS:
+        raise ValueError(f"sort must be one of {', '.join(SORT_KEYS)}; got {sort!r}")
+    if order not in ("asc", "desc"):
+        raise ValueError(f"order must be 'asc' or 'desc'; got {order!r}")
+    if offset < 0 or not 1 <= limit <= MAX_LIMIT:
+        raise ValueError(f"offset must be >= 0 and limit 1..{MAX_LIMIT}; got {offset}, {limit}")
 
 
 def page_of(
@@ -91,7 +154,7 @@ def page_of(
     offset: int = 0,
     limit: int = 50,
 ) -> dict[str, object]:
-    """Filter (a substring of pid, name, behaviour, initial call or current), sort, slice.
+    """Filter (a substring of pid, name, behaviour or initial call), sort, slice.
 
     >>> rows = [{"pid": "<0.1.0>", "name": "a", "behaviour": None, "initial_call": "m.f",
     ...          "status": "waiting", "queue": 3, "memory": 1, "handled": 0, "current": None},
@@ -102,16 +165,11 @@ def page_of(
     >>> page_of(rows, filter="cache")["matched"]
     1
     """
-    if sort not in SORT_KEYS:
-        raise ValueError(f"sort must be one of {', '.join(SORT_KEYS)}; got {sort!r}")
-    if order not in ("asc", "desc"):
-        raise ValueError(f"order must be 'asc' or 'desc'; got {order!r}")
-    if offset < 0 or not 1 <= limit <= MAX_LIMIT:
-        raise ValueError(f"offset must be >= 0 and limit 1..{MAX_LIMIT}; got {offset}, {limit}")
+    _check_page(sort, order, offset, limit)
     matched = all_rows
     needle = filter.strip().lower()
     if needle:
-        fields = ("pid", "name", "behaviour", "initial_call", "current", "status")
+        fields = FILTER_FIELDS
         matched = [r for r in all_rows if any(needle in str(r[f] or "").lower() for f in fields)]
     matched = sorted(matched, key=_sort_key(sort), reverse=order == "desc")
     return {
@@ -129,8 +187,54 @@ async def processes_page(
     offset: int = 0,
     limit: int = 50,
 ) -> dict[str, object]:
-    """A page of this node's processes table: `{total, matched, offset, rows}`."""
-    return page_of(await rows(), sort, order, filter, offset, limit)
+    """A page of this node's processes table: `{total, matched, offset, rows}`.
+
+    The sorted listing comes from `_listing` (shared for `LISTING_SECONDS`);
+    the rows are read now, so a process that died since is left out.
+    """
+    _check_page(sort, order, offset, limit)
+    total, pids = await _listing(sort, order, filter.strip().lower())
+    shown = []
+    for pid in pids[offset : offset + limit]:
+        info = otp.process_info(pid)
+        if info is not None:
+            shown.append(_row(pid, info))
+    return {"total": total, "matched": len(pids), "offset": offset, "rows": shown}
+
+
+#: Seconds a sorted listing is reused by the pages asking for the same one.
+LISTING_SECONDS = 1.0
+_Listing = tuple[int, list[otp.Pid]]
+_listings: weakref.WeakKeyDictionary[Node, dict[tuple[str, str, str], tuple[float, Any]]] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+async def _listing(sort: str, order: str, needle: str) -> _Listing:
+    """The sorted, filtered pids of this node, made at most once per `LISTING_SECONDS`.
+
+    Pages asking while it is being made wait for that one.
+    """
+    cache = _listings.setdefault(current_node(), {})
+    now = time.monotonic()
+    for old in [k for k, (t, _) in cache.items() if now - t >= LISTING_SECONDS]:
+        del cache[old]
+    key = (sort, order, needle)
+    if key in cache:
+        made: asyncio.Future[_Listing] = cache[key][1]
+        return await asyncio.shield(made)
+    made = asyncio.get_running_loop().create_future()
+    cache[key] = (now, made)
+    try:
+        listing = await _sorted_pids(sort, order, needle)
+    except BaseException as exc:
+        if cache.get(key, (0.0, None))[1] is made:
+            del cache[key]
+        made.set_exception(exc if isinstance(exc, Exception) else RuntimeError(repr(exc)))
+        made.exception()  # retrieved: only the pages waiting on it see it
+        raise
+    made.set_result(listing)
+    return listing
 
 
 def _memory_rss() -> int:
@@ -149,34 +253,27 @@ def _memory_rss() -> int:
 
 
 async def sample() -> dict[str, object]:
-    """This node's counters now: processes, messages handled so far, queued, memory.
+    """This node's counters now: processes, messages handled so far, memory.
 
-    `handled` sums `messages_handled` over the live processes: a process that
-    died takes its count with it (the sampler clamps the rate at 0).
+    `handled` sums `messages_handled` over the live processes, read alone
+    (`otp.process_info(pid, "messages_handled")`): a process that died takes
+    its count with it (the sampler clamps the rate at 0).
     """
-    handled = queued = procs_memory = count = 0
-    for i, pid in enumerate(otp.processes()):
-        if i and i % SLICE == 0:
+    pids = otp.processes()
+    handled = 0
+    for start in range(0, len(pids), SLICE):
+        if start:
             await asyncio.sleep(0)
-        info = otp.process_info(pid)
-        if info is None:
-            continue
-        count += 1
-        handled += _int(info.get("messages_handled"))
-        queued += _int(info.get("message_queue_len"))
-        procs_memory += _int(info.get("memory"))
+        for pid in pids[start : start + SLICE]:
+            count = otp.process_info(pid, "messages_handled")
+            if type(count) is int:  # None: it died since `otp.processes()`
+                handled += count
     return {
         "time": time.time(),
-        "processes": count,
+        "processes": len(pids),
         "handled": handled,
-        "queued": queued,
         "memory": _memory_rss(),
-        "process_memory": procs_memory,
     }
-
-
-def _int(value: object) -> int:
-    return value if type(value) is int else 0
 
 
 def _uptime() -> float:
@@ -270,7 +367,7 @@ async def _tree_node(
 ) -> dict[str, object]:
     info = otp.process_info(pid) if pid is not None else None
     node: dict[str, object] = {
-        "id": None if id_ is None else str(id_),
+        "id": _id_text(id_),
         "pid": None if pid is None else _pid_text(pid),
         "type": kind,
         "name": info.get("registered_name") if info else None,
@@ -282,6 +379,18 @@ async def _tree_node(
         seen.add(pid._id)
         node["children"] = await _children(pid, seen)
     return node
+
+
+def _id_text(id_: object) -> str | None:
+    """A child id as text: a class by its name (`Audit`), as Erlang shows the id term.
+
+    >>> class Audit: pass
+    >>> _id_text(Audit), _id_text("cache"), _id_text(None)
+    ('Audit', 'cache', None)
+    """
+    if id_ is None:
+        return None
+    return id_.__name__ if isinstance(id_, type) else str(id_)
 
 
 async def tree() -> list[dict[str, object]]:

@@ -1,7 +1,7 @@
 """The charts' data: one sample a second of each node being watched.
 
-A sample (`_probe.sample`) counts processes, messages handled so far, queued
-messages and memory. The message rate is the difference of two samples'
+A sample (`_probe.sample`) counts processes, messages handled so far and
+memory. The message rate is the difference of two samples'
 `handled` over the time between them; processes that died in between take
 their counts with them, so a negative difference is shown as 0.
 
@@ -9,8 +9,8 @@ This node is always sampled; another node only while a page asked for it
 in the last `WATCH` seconds, so a forgotten tab does not keep erpc traffic up.
 
 >>> s = Sampler(None)
->>> s.add("a@h", {"time": 1.0, "processes": 3, "handled": 10, "queued": 0, "memory": 5})
->>> s.add("a@h", {"time": 2.0, "processes": 3, "handled": 25, "queued": 1, "memory": 5})
+>>> s.add("a@h", {"time": 1.0, "processes": 3, "handled": 10, "memory": 5})
+>>> s.add("a@h", {"time": 2.0, "processes": 3, "handled": 25, "memory": 5})
 >>> [p["rate"] for p in s.series("a@h")]
 [0.0, 15.0]
 """
@@ -33,6 +33,22 @@ logger = logging.getLogger("otp.observer")
 KEEP = 300
 #: Seconds a node stays sampled after a page last asked for it.
 WATCH = 30.0
+#: Seconds between samples, at least; more on a big node (see `pause_after`).
+PERIOD = 1.0
+#: The share of the event loop's time that sampling may take.
+SHARE = 0.1
+#: What `Sampler.run` stops on.
+STOP = ("$observer", "stop")
+
+
+def pause_after(elapsed: float) -> float:
+    """Seconds to wait after a tick that took `elapsed`: `PERIOD`, or longer when
+    a tick is so slow that sampling would take over `SHARE` of the loop's time.
+
+    >>> pause_after(0.02), pause_after(0.5)
+    (1.0, 5.0)
+    """
+    return max(PERIOD, elapsed / SHARE)
 
 
 class Sampler:
@@ -72,10 +88,20 @@ class Sampler:
             "processes": sample.get("processes"),
             "rate": rate,
             "memory": sample.get("memory"),
-            "process_memory": sample.get("process_memory"),
-            "queued": sample.get("queued"),
         }
         self.points.setdefault(node, deque(maxlen=KEEP)).append(point)
+
+    async def run(self) -> None:
+        """Tick in the calling process, `pause_after` apart, until it receives `STOP`."""
+        while True:
+            t0 = time.perf_counter()
+            await self.tick()
+            try:
+                msg = await otp.receive(timeout=pause_after(time.perf_counter() - t0))
+            except TimeoutError:
+                continue
+            if msg == STOP:
+                return
 
     async def tick(self) -> None:
         """Take one sample of this node and of each node still watched."""

@@ -13,14 +13,15 @@ handler runs:
                   very host (else 403): another site's form cannot kill processes.
 
 The server runs in the observer's own process (`serve`), which also takes
-one sample a second for the charts, and stops it when the process ends.
+one sample a second for the charts (`Sampler.run`: fewer on a node so big
+that sampling would take over a tenth of the loop's time), and stops it
+when the process ends.
 """
 
 from __future__ import annotations
 
 import hmac
 import json
-import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -275,17 +276,6 @@ async def serve(config: Config, port: int, ready: Any) -> None:
     config.port = sockets[0].getsockname()[1] if sockets else port
     ready.set_result(config.port)
     try:
-        while True:
-            # One sample a second, or fewer on a node so big that a sample
-            # takes over 100 ms: sampling keeps to a tenth of the loop's time.
-            t0 = time.perf_counter()
-            await sampler.tick()
-            pause = max(1.0, 10 * (time.perf_counter() - t0))
-            try:
-                msg = await otp.receive(timeout=pause)
-            except TimeoutError:
-                continue
-            if msg == ("$observer", "stop"):
-                return
+        await sampler.run()  # until otp.observer.stop sends ("$observer", "stop")
     finally:
         await runner.cleanup()
