@@ -266,7 +266,7 @@ class TestObserver:
             url = line.split(": ", 1)[1].split()[0]
             overview = get_json(f"{url}api/overview")
             assert target in json.dumps(overview)
-            processes = get_json(f"{url}api/processes?node={target}&filter=waits")
+            processes = get_json(f"{url}api/processes?node={target}")
             assert isinstance(processes, dict) and processes["rows"], processes
             observer.send_signal(signal.SIGTERM)
             assert observer.wait(BOUND) == 0
