@@ -30,6 +30,7 @@ from browser import (
     new_page,
     open_page,
     running_app,
+    wait_chart_drawn,
     wait_loaded,
 )
 from playwright.sync_api import Browser, Page, expect
@@ -70,17 +71,6 @@ def number(text: str) -> int:
     return int(re.sub(r"\D", "", match.group()))
 
 
-#: True when the SVG chart (by test id) has a line through two points or more.
-CHART_DRAWN = """(testid) => {
-    const svg = document.querySelector(`svg[data-testid=${testid}]`);
-    if (!svg) return false;
-    return [...svg.querySelectorAll("path, polyline")].some((line) => {
-        const points = line.getAttribute("d") || line.getAttribute("points") || "";
-        return (points.match(/-?\\d+(\\.\\d+)?/g) || []).length >= 4;
-    });
-}"""
-
-
 class TestOverview:
     def test_shows_the_node_numbers(self, page: Page) -> None:
         overview = page.locator("[data-testid=overview]")
@@ -93,8 +83,7 @@ class TestOverview:
 
     @pytest.mark.parametrize("chart", ["processes", "messages", "memory"])
     def test_draws_a_chart_once_samples_arrive(self, page: Page, chart: str) -> None:
-        expect(page.locator(f"svg[data-testid=chart-{chart}]")).to_be_visible(timeout=WAIT)
-        page.wait_for_function(CHART_DRAWN, arg=f"chart-{chart}", timeout=WAIT)
+        wait_chart_drawn(page, chart)
 
     def test_node_select_offers_the_app_node(self, page: Page, app: App) -> None:
         select = page.locator("select[data-testid=node-select]")
