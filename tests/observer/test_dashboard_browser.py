@@ -159,24 +159,6 @@ class TestProcesses:
         else:
             expect(rows.first.locator(f"td[data-col={column}]")).to_contain_text(text)
 
-    def test_paging_buttons_move_between_pages(self, page: Page) -> None:
-        open_page(page, "processes")
-        info = page.locator("[data-testid=page-info]")
-        expect(info).to_have_text(re.compile(r"\d"), timeout=WAIT)
-        previous, following = (
-            page.locator("[data-testid=page-prev]"),
-            page.locator("[data-testid=page-next]"),
-        )
-        expect(previous).to_be_disabled(timeout=WAIT)  # on the first page
-        if following.is_disabled():
-            pytest.skip("every process fits on one page: nothing to page through")
-        first = info.inner_text()
-        following.click()
-        expect(info).not_to_have_text(first, timeout=WAIT)
-        expect(previous).to_be_enabled(timeout=WAIT)
-        previous.click()
-        expect(info).to_have_text(first, timeout=WAIT)
-
 
 class TestProcess:
     def test_a_clicked_row_opens_its_process_page(self, page: Page) -> None:
@@ -249,14 +231,47 @@ class TestOtherPages:
         )
 
 
-TOKEN_NODE = Path(__file__).resolve().parent / "token_node.py"
+#: A bare node serving its dashboard: `--token`, `--processes N` (see its docstring).
+DASHBOARD_NODE = Path(__file__).resolve().parent / "dashboard_node.py"
 TOKEN = f"t{os.getpid()}"
+
+
+@pytest.fixture
+def crowded(chromium: Browser) -> Iterator[Page]:
+    """The processes page of a node with 120 idle processes: pages of them."""
+    node = f"crowd{os.getpid()}@127.0.0.1"
+    with running_app(node, "--processes", "120", program=DASHBOARD_NODE) as app:
+        with new_page(chromium) as page:
+            page.goto(app.url)
+            wait_loaded(page, "overview")
+            open_page(page, "processes")
+            yield page
+
+
+class TestPaging:
+    def test_next_and_previous_move_between_pages(self, crowded: Page) -> None:
+        info = crowded.locator("[data-testid=page-info]")
+        previous = crowded.locator("[data-testid=page-prev]")
+        following = crowded.locator("[data-testid=page-next]")
+        rows = crowded.locator("tr[data-testid=process-row]")
+        expect(info).to_have_text(re.compile(r"\d"), timeout=WAIT)
+        expect(previous).to_be_disabled(timeout=WAIT)  # on the first page
+        expect(following).to_be_enabled(timeout=WAIT)
+        first_page, first_pid = info.inner_text(), rows.first.get_attribute("data-pid")
+        following.click()
+        expect(info).not_to_have_text(first_page, timeout=WAIT)
+        expect(previous).to_be_enabled(timeout=WAIT)
+        expect(rows.first).not_to_have_attribute("data-pid", first_pid or "", timeout=WAIT)
+        previous.click()
+        expect(info).to_have_text(first_page, timeout=WAIT)
+        expect(previous).to_be_disabled(timeout=WAIT)
 
 
 @pytest.fixture
 def guarded() -> Iterator[App]:
     """A node whose dashboard needs the token TOKEN."""
-    with running_app(f"token{os.getpid()}@127.0.0.1", "--token", TOKEN, program=TOKEN_NODE) as app:
+    node = f"token{os.getpid()}@127.0.0.1"
+    with running_app(node, "--token", TOKEN, program=DASHBOARD_NODE) as app:
         yield app
 
 
