@@ -216,18 +216,18 @@ def wait_loaded(page: Page, route: str) -> None:
     expect(page.locator("body")).to_have_attribute("data-loaded", route, timeout=WAIT)
 
 
-#: True when the SVG chart (by test id) has a line through two points or more.
-CHART_DRAWN = """(testid) => {
+#: True when the SVG chart (by test id) draws a line through `samples` points or more.
+CHART_DRAWN = """([testid, samples]) => {
     const svg = document.querySelector(`svg[data-testid=${testid}]`);
     if (!svg) return false;
     return [...svg.querySelectorAll("path, polyline")].some((line) => {
         const points = line.getAttribute("d") || line.getAttribute("points") || "";
-        return (points.match(/-?\\d+(\\.\\d+)?/g) || []).length >= 4;
+        return (points.match(/-?\\d+(\\.\\d+)?/g) || []).length >= 2 * samples;
     });
 }"""
 
 
-def wait_chart_drawn(page: Page, chart: str) -> None:
-    """Wait until `svg[data-testid=chart-<chart>]` shows a line (a few samples in)."""
-    expect(page.locator(f"svg[data-testid=chart-{chart}]")).to_be_visible(timeout=WAIT)
-    page.wait_for_function(CHART_DRAWN, arg=f"chart-{chart}", timeout=WAIT)
+def wait_chart_drawn(page: Page, chart: str, samples: int = 2, timeout: float = WAIT) -> None:
+    """Wait until `svg[data-testid=chart-<chart>]` draws a line through `samples` points."""
+    expect(page.locator(f"svg[data-testid=chart-{chart}]")).to_be_visible(timeout=timeout)
+    page.wait_for_function(CHART_DRAWN, arg=[f"chart-{chart}", samples], timeout=timeout)

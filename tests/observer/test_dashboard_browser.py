@@ -34,11 +34,12 @@ from browser import (
     wait_loaded,
 )
 from playwright.sync_api import Browser, Page, expect
+from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
 pytestmark = pytest.mark.browser
 
-#: The children of the app's top supervisor, by child id.
-CHILDREN = ("stats", "jobs", "dispatcher", "feed", "reporter", "audit")
+#: The children of the app's top supervisor, by child id or registered name.
+CHILDREN = ("audit", "stats", "sessions", "jobs", "dispatcher", "feed", "reporter")
 
 PID = re.compile(r"<\d+\.\d+\.\d+>")
 
@@ -78,7 +79,7 @@ class TestOverview:
             expect(overview.locator(f"[data-testid=overview-{value}]")).to_have_text(
                 re.compile(r"\d"), timeout=WAIT
             )
-        # app, its six children, the registry, the table, main: ten at least.
+        # main, app, its seven children (Registry "sessions" too), the observer: ten.
         assert number(overview.locator("[data-testid=overview-processes]").inner_text()) >= 10
 
     @pytest.mark.parametrize("chart", ["processes", "messages", "memory"])
@@ -181,23 +182,64 @@ class TestProcess:
         expect(detail.locator("[data-testid=process-monitors]")).to_be_attached()
         expect(detail.locator("[data-testid=process-state]")).not_to_be_empty(timeout=WAIT)
 
+    def test_the_busiest_process_opens_too(self, page: Page) -> None:
+        open_page(page, "processes")
+        first = page.locator("tr[data-testid=process-row]").first
+        expect(first.locator("td[data-col=name]")).to_have_text("audit", timeout=WAIT)
+        first.click()
+        wait_loaded(page, "process")
+        detail = page.locator("[data-testid=process-detail]")
+        expect(detail).to_contain_text("audit", timeout=WAIT)
+        expect(detail.locator("[data-testid=process-state]")).not_to_be_empty(timeout=WAIT)
+
     def test_has_no_kill_button_by_default(self, page: Page) -> None:
         open_page(page, "processes")
-        page.locator("tr[data-testid=process-row]").first.click()
+        page.locator("input[data-testid=process-filter]").fill("stats")
+        row = page.locator("tr[data-testid=process-row]").filter(has_text="stats").first
+        row.click()
         wait_loaded(page, "process")
         expect(page.locator("[data-testid=process-detail]")).to_be_visible(timeout=WAIT)
         expect(page.locator("button[data-testid=kill-button]")).to_have_count(0)
+
+
+#: True when the tree's root "app" has, nested in it, a node for each of the
+#: given children: by its child id (`data-id`), or, for a child whose id is
+#: its class (the default), by the name it is registered under.
+CHILDREN_NESTED = """(names) => {
+    const root = document.querySelector(
+        "[data-testid=supervision-tree] [data-testid=tree-node][data-id=app]");
+    if (!root) return false;
+    const own = (node) => {
+        const copy = node.cloneNode(true);
+        copy.querySelectorAll("[data-testid=tree-node]").forEach((inner) => inner.remove());
+        return copy.textContent;
+    };
+    const nested = [...root.querySelectorAll("[data-testid=tree-node]")];
+    return names.every((name) => nested.some((node) =>
+        node.dataset.id === name || own(node).split(/\\W+/).includes(name)));
+}"""
 
 
 class TestTree:
     def test_shows_app_with_its_children_nested(self, page: Page) -> None:
         open_page(page, "tree")
         tree = page.locator("[data-testid=supervision-tree]")
-        root = tree.locator("[data-testid=tree-node][data-id=app]")
-        expect(root).to_have_count(1, timeout=WAIT)
-        for child in CHILDREN:
-            nested = root.locator(f"[data-testid=tree-node][data-id={child}]")
-            expect(nested).to_have_count(1, timeout=WAIT)
+        expect(tree.locator("[data-testid=tree-node][data-id=app]")).to_have_count(1, timeout=WAIT)
+        try:
+            page.wait_for_function(CHILDREN_NESTED, arg=list(CHILDREN), timeout=WAIT)
+        except PlaywrightTimeout:
+            ids = tree.locator("[data-testid=tree-node]").evaluate_all(
+                "(nodes) => nodes.map((node) => node.dataset.id)"
+            )
+            pytest.fail(f"the tree does not nest {CHILDREN} under app; its node ids: {ids}")
+
+    def test_nests_the_workers_under_jobs(self, page: Page) -> None:
+        open_page(page, "tree")
+        root = page.locator("[data-testid=tree-node][data-id=app]")
+        jobs = root.locator("[data-testid=tree-node][data-id=jobs]")
+        expect(jobs.locator("[data-testid=tree-node]").first).to_contain_text(
+            "Worker", timeout=WAIT
+        )
 
 
 class TestOtherPages:
