@@ -4,10 +4,11 @@
 
 Runs examples/app.py with its dashboard on a free port (as the browser
 tests do: tests/observer/browser.py), opens the overview, the processes,
-the Audit server's process page, the supervision tree and the crash
-reports at 1280x800, and saves each as `observer-<page>.png` in --out.
+the Audit server's process page (`--process NAME`: another's), the
+supervision tree and the crash reports at 1280x800, and saves each as
+`observer-<page>.png` in --out.
 Each shot is taken once its page shows what it is about (the charts
-drawn, a crash of the Feed listed), then the app is stopped with SIGTERM.
+drawn through 10 samples, a crash of the Feed listed), then the app is stopped with SIGTERM.
 Needs the dev extra (playwright) and Chromium (scripts/install-chromium.sh).
 """
 
@@ -36,24 +37,30 @@ from playwright.sync_api import Page, expect  # noqa: E402
 PAGES = ("overview", "processes", "process", "tree", "crashes")
 
 
-def show(page: Page, name: str) -> None:
-    """Bring the dashboard to page `name` and wait until it shows its point."""
+def show(page: Page, name: str, process: str) -> None:
+    """Bring the dashboard to page `name` and wait until it shows its point.
+
+    The "process" page is that of the process registered as `process`.
+    """
     if name == "overview":
         for chart in ("processes", "messages", "memory"):
-            wait_chart_drawn(page, chart)
+            # One sample a second: ten take ten seconds, and more on a busy machine.
+            wait_chart_drawn(page, chart, samples=10, timeout=WAIT + 10_000)
     elif name == "processes":
         open_page(page, "processes")
         first = page.locator("tr[data-testid=process-row]").first
         expect(first.locator("td[data-col=name]")).to_have_text("audit", timeout=WAIT)
     elif name == "process":
-        # The process list is sorted by queue: audit, the bottleneck, is first.
-        page.locator("tr[data-testid=process-row]").first.click()
+        row = page.locator("tr[data-testid=process-row]").filter(
+            has=page.locator("td[data-col=name]", has_text=re.compile(rf"^\s*{process}\s*$"))
+        )
+        row.first.click()
         wait_loaded(page, "process")
         expect(page.locator("[data-testid=process-state]")).not_to_be_empty(timeout=WAIT)
     elif name == "tree":
         open_page(page, "tree")
         root = page.locator("[data-testid=tree-node][data-id=app]")
-        expect(root.locator("[data-testid=tree-node][data-id=audit]")).to_be_visible(timeout=WAIT)
+        expect(root.locator("[data-testid=tree-node][data-id=jobs]")).to_be_visible(timeout=WAIT)
     elif name == "crashes":
         open_page(page, "crashes")
         feed = page.locator("[data-testid=crash-item]").filter(has_text=re.compile("feed", re.I))
@@ -63,6 +70,9 @@ def show(page: Page, name: str) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description="Save screenshots of the dashboard.")
     parser.add_argument("--out", type=Path, default=ROOT / "docs" / "images")
+    parser.add_argument(
+        "--process", default="audit", help="the process whose page is shot (audit, the bottleneck)"
+    )
     args = parser.parse_args()
     out: Path = args.out
     out.mkdir(parents=True, exist_ok=True)
@@ -71,7 +81,7 @@ def main() -> None:
             page.goto(app.url)
             wait_loaded(page, "overview")
             for name in PAGES:
-                show(page, name)
+                show(page, name, args.process)
                 path = out / f"observer-{name}.png"
                 page.screenshot(path=str(path))
                 print(f"saved {path.relative_to(ROOT) if path.is_relative_to(ROOT) else path}")
