@@ -24,6 +24,7 @@ from urllib.parse import unquote, urlsplit
 
 import pytest
 from browser import (
+    ROUTES,
     WAIT,
     App,
     launch_chromium,
@@ -70,6 +71,13 @@ def number(text: str) -> int:
     match = re.search(r"\d[\d,_\s]*", text)
     assert match is not None, f"no number in {text!r}"
     return int(re.sub(r"\D", "", match.group()))
+
+
+class TestNavigation:
+    def test_every_link_opens_its_page(self, page: Page) -> None:
+        for route in (*ROUTES[1:], ROUTES[0]):  # from the overview, and back to it
+            open_page(page, route)
+            assert unquote(page.url).endswith(f"#/{route}")
 
 
 class TestOverview:
