@@ -10,6 +10,12 @@ cd "$(dirname "$0")/.."
 if ! command -v erl >/dev/null 2>&1 || ! command -v elixir >/dev/null 2>&1; then
     scripts/install-erlang.sh || echo "warning: Erlang/Elixir could not be installed; interop tests will be skipped" >&2
 fi
+# The dashboard's browser tests drive a real Chromium (Debian's package)
+# through playwright: install it when missing. Without it those tests are
+# skipped, unless OTP_REQUIRE_BROWSER=1 (as in CI) makes them fail instead.
+if [ ! -x /usr/bin/chromium ] && ! command -v chromium >/dev/null 2>&1; then
+    scripts/install-chromium.sh || echo "warning: Chromium could not be installed; browser tests will be skipped" >&2
+fi
 status=0
 for ver in ${OTP_PYTHONS:-3.11 3.13}; do
     venv=$(scripts/venv.sh "$ver")
