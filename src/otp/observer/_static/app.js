@@ -220,8 +220,18 @@ function route() {
   return views[name] ? [name, decodeURIComponent(arg)] : ["overview", ""];
 }
 
+// A view that answers slower than the poll (a busy server's state waits up to
+// a second) must still land: the timer skips a tick while a refresh is out;
+// a click or a route change starts a new one, and the older answer is dropped.
+let inFlight = 0;
+
 async function refresh() {
   const mine = ++generation;
+  inFlight++;
+  try { await draw(mine); } finally { inFlight--; }
+}
+
+async function draw(mine) {
   const [name, arg] = route();
   for (const a of document.querySelectorAll("nav a")) a.classList.toggle("active", a.dataset.testid === `nav-${name}`);
   try {
@@ -240,7 +250,7 @@ async function refresh() {
 
 function schedule() {
   clearInterval(timer);
-  timer = document.hidden ? null : setInterval(() => { refresh(); }, 1000);
+  timer = document.hidden ? null : setInterval(() => { if (!inFlight) refresh(); }, 1000);
 }
 
 select.onchange = () => chooseNode(select.value);
