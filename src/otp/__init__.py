@@ -17,6 +17,7 @@ from . import erpc as erpc
 from . import from_thread as from_thread
 from . import peer as peer
 from . import sys as sys
+from . import telemetry as telemetry
 from ._behaviours._agent import Agent as Agent
 from ._behaviours._child import Child as Child
 from ._behaviours._child import ChildSpec as ChildSpec
@@ -193,6 +194,7 @@ __all__ = [
     "stop",
     "erpc",
     "sys",
+    "telemetry",
     "trap_exit",
     "unlink",
     "unregister",

@@ -38,6 +38,7 @@ from .._runtime._steps import drive
 from ._results import MISSING, NoReply, Reply, Stop
 from ._server_messages import GEN_CAST, From, System
 from ._server_stop import ServerStop
+from ._server_telemetry import CALL, CAST, CallbackSpan
 from ._system import SYSTEM_HANDLERS
 
 if TYPE_CHECKING:
@@ -225,8 +226,12 @@ class ServerProcess(ServerStop):
         t0 = perf() if timed else 0.0
         # Casts, the bulk of a busy server's traffic, skip `handle` and
         # `dispatch` (two calls) when nothing hooks them (`otp.sys` debugging
-        # swaps in a subclass that does).
-        handle_cast = self.impl.handle_cast if type(self) is ServerProcess else None
+        # swaps in a subclass that does; telemetry handlers time each callback).
+        handle_cast = (
+            self.impl.handle_cast
+            if type(self) is ServerProcess and node.telemetry is None
+            else None
+        )
         budget = node.batch
         # A signal that kills the server while it runs (a linked process
         # it just stopped) sets `kill_reason`: stop at once, as if the
@@ -320,7 +325,10 @@ class ServerProcess(ServerStop):
         if type(msg) is From:
             self.handle_call(msg)
         elif type(msg) is tuple and len(msg) == 2 and msg[0] is GEN_CAST:
-            self.dispatch(self.impl.handle_cast, msg[1])
+            if self.rt.telemetry is None:
+                self.dispatch(self.impl.handle_cast, msg[1])
+            else:
+                self.timed_cast(msg[1])
         elif type(msg) is Exited and (msg.pid is self.parent or msg.pid is self) and self.trap:
             # The parent (supervisor) asks us to stop: terminate runs, as in OTP.
             # A signal "from ourselves" is the node shutting its root processes
@@ -332,6 +340,9 @@ class ServerProcess(ServerStop):
             self.dispatch(self.impl.handle_info, msg)
 
     def handle_call(self, from_: From) -> None:
+        if self.rt.telemetry is not None:
+            self.timed_call(from_)
+            return
         try:
             r = self.impl.handle_call(from_.request, from_, self.state)
         except Exception as exc:
@@ -342,6 +353,43 @@ class ServerProcess(ServerStop):
             from_.reply(r.reply)
         else:
             self.call_result(r, from_)
+
+    def timed_call(self, from_: From) -> None:
+        """`handle_call`, as a telemetry span (see `_server_telemetry.py`)."""
+        span = CallbackSpan(self, CALL, from_.request)
+        try:
+            r = self.impl.handle_call(from_.request, from_, self.state)
+        except Exception as exc:
+            span.exception(exc)
+            self.call_failed(from_, exc)
+            return
+        if type(r) is CoroutineType:
+            try:
+                self.go_async(r, from_, span)  # the span ends with the coroutine
+            except Exception as exc:
+                self.call_failed(from_, exc)
+            return
+        span.stop()
+        self.call_result(r, from_)
+
+    def timed_cast(self, request: object) -> None:
+        """`dispatch(handle_cast, request)`, as a telemetry span."""
+        span = CallbackSpan(self, CAST, request)
+        callback = self.impl.handle_cast
+        try:
+            r = callback(request, self.state)
+        except Exception as exc:
+            span.exception(exc)
+            self.crash(exc)
+            return
+        try:
+            if type(r) is CoroutineType:
+                self.go_async(r, None, span)
+                return
+            span.stop()
+            self.after_noreply(r, callback)
+        except Exception as exc:
+            self.crash(exc)
 
     def call_result(self, r: object, from_: From) -> None:
         """Any other result of `handle_call` than a plain Reply: async, options, Stop, bad."""
@@ -447,17 +495,27 @@ class ServerProcess(ServerStop):
 
     # -- async callbacks --------------------------------------------------------
 
-    def go_async(self, coro: Any, from_: From | None) -> None:
+    def go_async(self, coro: Any, from_: From | None, span: CallbackSpan | None = None) -> None:
         self.busy = True
         if from_ is not None:
             self.defer(from_)  # fails with the server's reason if it dies meanwhile
         self.task = self.rt.loop.create_task(
-            drive(self.finish_async(coro, from_), self, pending=coro), context=self.own_ctx()
+            drive(self.finish_async(coro, from_, span), self, pending=coro),
+            context=self.own_ctx(),
         )
 
-    async def finish_async(self, coro: Any, from_: From | None) -> None:
+    async def finish_async(
+        self, coro: Any, from_: From | None, span: CallbackSpan | None = None
+    ) -> None:
         try:
-            r = await coro
+            try:
+                r = await coro
+            except Exception as exc:
+                if span is not None:
+                    span.exception(exc)
+                raise
+            if span is not None:
+                span.stop()
             if not self.alive:
                 return
             if from_ is not None:

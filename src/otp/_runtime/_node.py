@@ -25,12 +25,14 @@ from types import FunctionType
 from typing import TYPE_CHECKING, Any, ClassVar, NoReturn, Protocol, TypeVar
 
 from .._errors import NoConnection
+from ._crash_reports import CRASH_REPORTS, CrashReport
 from ._ids import Pid, Ref, _new_ref
 from ._messages import Down
 from ._node_options import DistOptions, full_name
 from ._process import Process, start_task
 from ._repr import DEFAULT_LIMIT, show
 from ._scheduler import bind, current_process, unbind
+from ._telemetry import Event, Handler
 
 if TYPE_CHECKING:
     from typing import Protocol
@@ -269,6 +271,10 @@ class Node:
         rpc: str | Sequence[str] = "*",
     ) -> None:
         _check_options(slow_callback, batch, shutdown_timeout, net_ticktime, report_limit)
+        #: The attached telemetry handlers by event; None while there are none.
+        self.telemetry: dict[Event, tuple[Handler, ...]] | None = None
+        #: The last crash reports, oldest first (see `_crash_reports.py`).
+        self.crash_reports: deque[CrashReport] = deque(maxlen=CRASH_REPORTS)
         self.dist_options: DistOptions | None = None
         if name is not None:
             name = full_name(name)

@@ -22,6 +22,7 @@ from collections.abc import Callable, Coroutine
 from typing import TYPE_CHECKING, Any
 
 from .._errors import Exit
+from ._crash_reports import record_crash
 from ._ids import Pid, Ref
 from ._messages import Down, Exited
 from ._repr import MESSAGE_LIMIT, describe_exception, safe_repr, show, shown
@@ -331,12 +332,7 @@ async def run_body(
     except Exception as exc:
         reason = exc
         if proc.alive and proc.kill_reason is None:
-            logger.error(
-                "Process %s crashed: %s",
-                proc.label(),
-                describe_exception(exc, proc.rt.report_limit),
-                exc_info=exc,
-            )
+            _report_crash(proc, exc)
     else:
         reason = "normal"
         proc.result = result
@@ -346,6 +342,13 @@ async def run_body(
         # suspension point: the signal came first, so its reason wins.
         reason = proc.kill_reason
     proc.die(reason)
+
+
+def _report_crash(proc: Process, exc: Exception) -> None:
+    """Log the crash of a plain process (or task), and keep its report on the node."""
+    args = (proc.label(), describe_exception(exc, proc.rt.report_limit))
+    logger.error("Process %s crashed: %s", *args, exc_info=exc)
+    record_crash(proc, exc, "Process %s crashed: %s", args, exc)
 
 
 def start_task(
