@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, TypeGuard
 from .._errors import CallTimeout, Exit, NoProc
 from .._runtime._call_timeouts import CallTimeouts, check_timeout, timeouts_for
 from .._runtime._ids import Pid
+from .._runtime._long_mailbox import check as check_mailbox
 from .._runtime._messages import Global
 from .._runtime._names import global_names, noproc, resolve
 from .._runtime._process import Process
@@ -119,6 +120,8 @@ async def call(server: Dest, request: object, timeout: float | None = 5.0) -> ob
     mb = proc.mailbox
     if mb and proc.scheduled and proc.timer is None:
         mb.append(from_)  # enqueue's work, when run is already due (as in cast)
+        if len(mb) >= node.mailbox_warning_at:
+            check_mailbox(proc, len(mb))
     else:
         proc.enqueue(from_)
     if timeout is None:
@@ -224,6 +227,8 @@ def cast(server: Dest, request: object) -> None:
         mb = server.mailbox
         if mb and server.scheduled and server.timer is None:
             mb.append((GEN_CAST, request))  # enqueue's work, when run is already due
+            if len(mb) >= server.rt.mailbox_warning_at:
+                check_mailbox(server, len(mb))
         else:
             server.enqueue((GEN_CAST, request))
         return

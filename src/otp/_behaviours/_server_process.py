@@ -30,13 +30,14 @@ from collections import deque
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
+from .._runtime import _long_mailbox
 from .._runtime._call_timeouts import check_timeout
 from .._runtime._messages import Exited
 from .._runtime._repr import show
 from .._runtime._scheduler import current_process, enter_task, leave_task
 from .._runtime._steps import drive
 from ._results import MISSING, NoReply, Reply, Stop
-from ._server_messages import GEN_CAST, From, System
+from ._server_messages import GEN_CAST, From, System, server_message_kind
 from ._server_stop import ServerStop
 from ._server_telemetry import CALL, CAST, CallbackSpan
 from ._system import SYSTEM_HANDLERS
@@ -117,6 +118,9 @@ class ServerProcess(ServerStop):
             return "waiting"
         return super().status()
 
+    def message_kind(self, msg: object) -> str:
+        return server_message_kind(msg)
+
     def own_ctx(self) -> contextvars.Context:
         """The server's own context, made on first use: the starter's, with the server current."""
         ctx = self.ctx
@@ -136,6 +140,8 @@ class ServerProcess(ServerStop):
         if mb is None:
             mb = self.mailbox = deque()
         mb.append(msg)
+        if len(mb) >= self.rt.mailbox_warning_at:
+            _long_mailbox.check(self, len(mb))
         if self.timer is not None:
             self.timer.cancel()
             self.timer = None
@@ -188,6 +194,8 @@ class ServerProcess(ServerStop):
         if mb is None:
             mb = self.mailbox = deque()
         mb.append(msg)
+        if len(mb) >= self.rt.mailbox_warning_at:
+            _long_mailbox.check(self, len(mb))
         if self.timer is not None:  # a message ends a `timeout=`
             self.timer.cancel()
             self.timer = None

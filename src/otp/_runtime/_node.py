@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, NoReturn, Protocol, TypeVar
 from .._errors import NoConnection
 from ._crash_reports import CRASH_REPORTS, CrashReport
 from ._ids import Pid, Ref, _new_ref
+from ._long_mailbox import DEFAULT_MAILBOX_WARNING, check_mailbox_warning, threshold
 from ._messages import Down
 from ._node_options import DistOptions, full_name
 from ._process import Process, start_task
@@ -251,6 +252,9 @@ class Node:
             tuples and refuses to send values that have no Erlang form.
         rpc: `"*"`, or a list of module names: limits which modules other
             nodes' spawn/rpc may run.
+        mailbox_warning: a mailbox reaching this many messages is reported
+            on logger "otp" (once, and again at each tenfold) and emitted as
+            the telemetry event `("otp", "mailbox", "long")`; None: never.
     """
 
     def __init__(
@@ -269,8 +273,13 @@ class Node:
         tls: object = None,
         pickle: bool = True,
         rpc: str | Sequence[str] = "*",
+        mailbox_warning: int | None = DEFAULT_MAILBOX_WARNING,
     ) -> None:
         _check_options(slow_callback, batch, shutdown_timeout, net_ticktime, report_limit)
+        self.mailbox_warning = check_mailbox_warning(mailbox_warning)
+        #: What every enqueue compares the mailbox's length with (see `_long_mailbox.py`).
+        self.mailbox_warning_at = threshold(self.mailbox_warning)
+        self.mailbox_levels: dict[int, int] = {}  # pid id -> its next warning level
         #: The attached telemetry handlers by event; None while there are none.
         self.telemetry: dict[Event, tuple[Handler, ...]] | None = None
         #: The last crash reports, oldest first (see `_crash_reports.py`).
@@ -560,6 +569,8 @@ class Node:
         return made
 
     def on_process_exit(self, proc: Process) -> None:
+        if self.mailbox_levels:
+            self.mailbox_levels.pop(proc._id, None)
         for hook in self.exit_hooks:
             hook(proc)
 

@@ -22,6 +22,7 @@ from collections.abc import Callable, Coroutine
 from typing import TYPE_CHECKING, Any
 
 from .._errors import Exit
+from . import _long_mailbox
 from ._crash_reports import record_crash
 from ._ids import Pid, Ref
 from ._messages import Down, Exited
@@ -143,6 +144,8 @@ class Process(Pid):
         if mb is None:
             mb = self.mailbox = deque()
         mb.append(msg)
+        if len(mb) >= self.rt.mailbox_warning_at:
+            _long_mailbox.check(self, len(mb))
         w = self.waiter
         if w is not None:
             self.waiter = None
@@ -268,6 +271,10 @@ class Process(Pid):
         if self.monitors is None or self.monitors.pop(ref, None) is None:
             return  # demonitored meanwhile
         self.enqueue(Down(ref, pid, reason))
+
+    def message_kind(self, msg: object) -> str:
+        """How the long-mailbox warning counts `msg` (behaviours add their own kinds)."""
+        return _long_mailbox.message_kind(msg)
 
     def label(self) -> str:
         """`<0.42.0>`, and `('name')` when it has one: how reports name the process."""

@@ -9,6 +9,7 @@ from collections.abc import Callable, Coroutine, Sequence
 from typing import Any, TypedDict, TypeVar
 
 from .._errors import Exit
+from ._long_mailbox import DEFAULT_MAILBOX_WARNING
 from ._node import DEFAULT_BATCH, DEFAULT_SLOW_CALLBACK, Node, check_process_fn
 from ._process import Process, start_task
 from ._repr import DEFAULT_LIMIT
@@ -35,6 +36,7 @@ class NodeOptions(TypedDict, total=False):
     tls: object
     pickle: bool
     rpc: str | Sequence[str]
+    mailbox_warning: int | None
 
 
 def run(
@@ -53,6 +55,7 @@ def run(
     tls: object = None,
     pickle: bool = True,
     rpc: str | Sequence[str] = "*",
+    mailbox_warning: int | None = DEFAULT_MAILBOX_WARNING,
     use_uvloop: bool = False,
     loop_factory: Callable[[], asyncio.AbstractEventLoop] | None = None,
     handle_signals: bool = True,
@@ -80,7 +83,7 @@ def run(
     `node=` names the node (making it distributed) and every other
     `otp.Node` option is accepted here too (`cookie`, `hidden`,
     `net_ticktime`, `slow_callback`, `batch`, `shutdown_timeout`,
-    `report_limit`, `bind`, `port`, `tls`, `pickle`, `rpc`), with the same
+    `report_limit`, `bind`, `port`, `tls`, `pickle`, `rpc`, `mailbox_warning`), with the same
     meaning and defaults.
 
     `use_uvloop=True` runs on uvloop (`pip install otp[uvloop]`).
@@ -100,6 +103,7 @@ def run(
         tls=tls,
         pickle=pickle,
         rpc=rpc,
+        mailbox_warning=mailbox_warning,
     )
     if _running_loop() is not None:
         raise RuntimeError(

@@ -1,0 +1,139 @@
+"""The warning for a long mailbox: once at `Node(mailbox_warning=...)`, then at each tenfold.
+
+A process whose mailbox grows without bound gets slower (each receive that
+scans the mailbox scans more), holds more memory, and ends the node when
+memory runs out; on the BEAM the usual first sign is a process with a
+million queued messages in `observer`. Here the node says so in the log
+when a mailbox reaches the threshold (10,000 messages by default), and
+again at 100,000, 1,000,000 and so on: once per level per process.
+
+Every enqueue path tests `len(mailbox) >= node.mailbox_warning_at`: one
+compare against a node-wide number (a huge one when the warning is off).
+Past it, `check` looks up the process's own next level, kept in
+`node.mailbox_levels` (pid id -> next level) for the few processes that
+ever get there, so the common enqueue never touches it.
+
+The report counts the queued messages by kind (`message_kind`: the first
+element of a tuple that starts with a str, "call <kind>" for a GenServer
+call, ...): scanning the mailbox is fine, since it happens once per level.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+from collections import Counter
+from collections.abc import Iterable
+from typing import TYPE_CHECKING
+
+from ._repr import show
+from ._telemetry import emit
+
+if TYPE_CHECKING:
+    from ._node import Node
+    from ._process import Process
+
+logger = logging.getLogger("otp")
+
+#: The default of `Node(mailbox_warning=...)`.
+DEFAULT_MAILBOX_WARNING = 10_000
+#: `node.mailbox_warning_at` when the warning is off: no mailbox gets there.
+NEVER = sys.maxsize
+#: Kinds of message a warning lists, most frequent first.
+TOP_KINDS = 5
+
+LONG = ("otp", "mailbox", "long")
+
+
+def check_mailbox_warning(value: object) -> int | None:
+    """`value` if it is a valid `mailbox_warning`, else a ValueError saying what to pass."""
+    if value is None or (type(value) is int and value >= 1):
+        return value
+    raise ValueError(
+        f"mailbox_warning must be a number of queued messages >= 1 at which the node "
+        f"warns (default 10_000; again at each tenfold), or None to turn the warning "
+        f"off; got {show(value)}"
+    )
+
+
+def threshold(mailbox_warning: int | None) -> int:
+    """The node-wide number each enqueue compares the mailbox's length with."""
+    return NEVER if mailbox_warning is None else mailbox_warning
+
+
+def check(proc: Process, length: int) -> None:
+    """The mailbox of `proc` holds `length >= node.mailbox_warning_at` messages."""
+    node = proc.rt
+    levels = node.mailbox_levels
+    level = levels.get(proc._id, node.mailbox_warning_at)
+    if length < level or not proc.alive:
+        return
+    while level <= length:
+        level *= 10
+    levels[proc._id] = level
+    mailbox = proc.mailbox or ()
+    kinds = Counter(_kinds(proc, mailbox))
+    _warn(node, proc, length, kinds, level)
+    if node.telemetry is not None:
+        metadata: dict[str, object] = {
+            "pid": proc,
+            "name": proc.name,
+            "behaviour": proc.behaviour,
+            "kinds": dict(kinds.most_common()),
+        }
+        emit(node, LONG, {"length": length}, metadata)
+
+
+def _kinds(proc: Process, mailbox: Iterable[object]) -> Iterable[str]:
+    kind = proc.message_kind
+    for msg in mailbox:
+        try:
+            yield kind(msg)
+        except Exception:  # a report never fails
+            yield type(msg).__name__
+
+
+def message_kind(msg: object) -> str:
+    """How a warning counts `msg`: a tuple's leading str, a short str itself, else its type.
+
+    >>> message_kind(("bump", 1)), message_kind("tick"), message_kind(42)
+    ('bump', 'tick', 'int')
+    """
+    if type(msg) is tuple and msg and isinstance(msg[0], str):
+        return _short(msg[0])
+    if isinstance(msg, str):
+        return _short(msg)
+    return type(msg).__name__
+
+
+def _short(text: str) -> str:
+    return text if len(text) <= 40 else "str"
+
+
+def _warn(node: Node, proc: Process, length: int, kinds: Counter[str], level: int) -> None:
+    who = proc.label()
+    if proc.behaviour is not None:
+        who += f" ({proc.behaviour})"
+    top = ", ".join(f"{kind}: {n}" for kind, n in kinds.most_common(TOP_KINDS))
+    if len(kinds) > TOP_KINDS:
+        top += f", and {len(kinds) - TOP_KINDS} more kinds"
+    logger.warning(
+        "Process %s has %d messages in its mailbox (%s): it receives messages "
+        "faster than it handles them. Make it handle each message faster, shed load "
+        "(refuse or drop work while it is behind), or spread the work over several "
+        "processes (otp.PartitionSupervisor). Next warning at %d messages "
+        "(Node(mailbox_warning=...) sets the first, None turns it off).",
+        who,
+        length,
+        top,
+        level,
+    )
+
+
+__all__ = [
+    "DEFAULT_MAILBOX_WARNING",
+    "check",
+    "check_mailbox_warning",
+    "message_kind",
+    "threshold",
+]
