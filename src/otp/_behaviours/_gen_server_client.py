@@ -120,7 +120,7 @@ async def call(server: Dest, request: object, timeout: float | None = 5.0) -> ob
     mb = proc.mailbox
     if mb and proc.scheduled and proc.timer is None:
         mb.append(from_)  # enqueue's work, when run is already due (as in cast)
-        if len(mb) >= node.mailbox_warning_at:
+        if len(mb) >= proc.warn_at:
             check_mailbox(proc, len(mb))
     else:
         proc.enqueue(from_)
@@ -227,7 +227,7 @@ def cast(server: Dest, request: object) -> None:
         mb = server.mailbox
         if mb and server.scheduled and server.timer is None:
             mb.append((GEN_CAST, request))  # enqueue's work, when run is already due
-            if len(mb) >= server.rt.mailbox_warning_at:
+            if len(mb) >= server.warn_at:
                 check_mailbox(server, len(mb))
         else:
             server.enqueue((GEN_CAST, request))

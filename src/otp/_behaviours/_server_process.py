@@ -140,7 +140,7 @@ class ServerProcess(ServerStop):
         if mb is None:
             mb = self.mailbox = deque()
         mb.append(msg)
-        if len(mb) >= self.rt.mailbox_warning_at:
+        if len(mb) >= self.warn_at:
             _long_mailbox.check(self, len(mb))
         if self.timer is not None:
             self.timer.cancel()
@@ -194,7 +194,7 @@ class ServerProcess(ServerStop):
         if mb is None:
             mb = self.mailbox = deque()
         mb.append(msg)
-        if len(mb) >= self.rt.mailbox_warning_at:
+        if len(mb) >= self.warn_at:
             _long_mailbox.check(self, len(mb))
         if self.timer is not None:  # a message ends a `timeout=`
             self.timer.cancel()

@@ -7,11 +7,12 @@ million queued messages in `observer`. Here the node says so in the log
 when a mailbox reaches the threshold (10,000 messages by default), and
 again at 100,000, 1,000,000 and so on: once per level per process.
 
-Every enqueue path tests `len(mailbox) >= node.mailbox_warning_at`: one
-compare against a node-wide number (a huge one when the warning is off).
-Past it, `check` looks up the process's own next level, kept in
-`node.mailbox_levels` (pid id -> next level) for the few processes that
-ever get there, so the common enqueue never touches it.
+Every enqueue path tests `len(mailbox) >= proc.warn_at`: one compare
+against the process's next level, which starts at the node's
+`mailbox_warning_at` (a huge number when the warning is off) and which
+`check` moves up tenfold once it has warned. A per-process number rather
+than a node-wide one: a process that stays past 10,000 messages (a burst
+of casts) must not pay for a look-up on each further message.
 
 The report counts the queued messages by kind (`message_kind`: the first
 element of a tuple that starts with a str, "call <kind>" for a GenServer
@@ -57,20 +58,19 @@ def check_mailbox_warning(value: object) -> int | None:
 
 
 def threshold(mailbox_warning: int | None) -> int:
-    """The node-wide number each enqueue compares the mailbox's length with."""
+    """The level a new process's mailbox is first compared with (`Process.warn_at`)."""
     return NEVER if mailbox_warning is None else mailbox_warning
 
 
 def check(proc: Process, length: int) -> None:
-    """The mailbox of `proc` holds `length >= node.mailbox_warning_at` messages."""
+    """The mailbox of `proc` holds `length >= proc.warn_at` messages: warn, move the level up."""
     node = proc.rt
-    levels = node.mailbox_levels
-    level = levels.get(proc._id, node.mailbox_warning_at)
+    level = proc.warn_at
     if length < level or not proc.alive:
         return
     while level <= length:
         level *= 10
-    levels[proc._id] = level
+    proc.warn_at = level
     mailbox = proc.mailbox or ()
     kinds = Counter(_kinds(proc, mailbox))
     _warn(node, proc, length, kinds, level)

@@ -277,9 +277,8 @@ class Node:
     ) -> None:
         _check_options(slow_callback, batch, shutdown_timeout, net_ticktime, report_limit)
         self.mailbox_warning = check_mailbox_warning(mailbox_warning)
-        #: What every enqueue compares the mailbox's length with (see `_long_mailbox.py`).
+        #: The first level of each new process's `warn_at` (see `_long_mailbox.py`).
         self.mailbox_warning_at = threshold(self.mailbox_warning)
-        self.mailbox_levels: dict[int, int] = {}  # pid id -> its next warning level
         #: The attached telemetry handlers by event; None while there are none.
         self.telemetry: dict[Event, tuple[Handler, ...]] | None = None
         #: The last crash reports, oldest first (see `_crash_reports.py`).
@@ -569,8 +568,6 @@ class Node:
         return made
 
     def on_process_exit(self, proc: Process) -> None:
-        if self.mailbox_levels:
-            self.mailbox_levels.pop(proc._id, None)
         for hook in self.exit_hooks:
             hook(proc)
 

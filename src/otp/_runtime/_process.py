@@ -67,6 +67,7 @@ class Process(Pid):
         "task",
         "trap",
         "waiter",
+        "warn_at",
         "watchers",
     )
 
@@ -88,6 +89,7 @@ class Process(Pid):
     handled: int
     kill_reason: object
     exit_waiters: list[asyncio.Future[object]] | None
+    warn_at: int  # the mailbox length of its next long-mailbox warning
 
     def __init__(self, node: Node) -> None:
         self.rt = node
@@ -110,6 +112,7 @@ class Process(Pid):
         self.handled = 0
         self.kill_reason = None
         self.exit_waiters = None
+        self.warn_at = node.mailbox_warning_at
         node.procs[self._id] = self
 
     def __repr__(self) -> str:
@@ -144,7 +147,7 @@ class Process(Pid):
         if mb is None:
             mb = self.mailbox = deque()
         mb.append(msg)
-        if len(mb) >= self.rt.mailbox_warning_at:
+        if len(mb) >= self.warn_at:
             _long_mailbox.check(self, len(mb))
         w = self.waiter
         if w is not None:
