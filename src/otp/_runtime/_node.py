@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, NoReturn, Protocol, TypeVar
 from .._errors import NoConnection
 from ._crash_reports import CRASH_REPORTS, CrashReport
 from ._ids import Pid, Ref, _new_ref
-from ._long_mailbox import DEFAULT_MAILBOX_WARNING, check_mailbox_warning, threshold
+from ._long_mailbox import DEFAULT_MAILBOX_WARNING, NEVER, check_mailbox_warning, threshold
 from ._messages import Down
 from ._node_options import DistOptions, full_name
 from ._process import Process, start_task
@@ -276,9 +276,8 @@ class Node:
         mailbox_warning: int | None = DEFAULT_MAILBOX_WARNING,
     ) -> None:
         _check_options(slow_callback, batch, shutdown_timeout, net_ticktime, report_limit)
-        self.mailbox_warning = check_mailbox_warning(mailbox_warning)
         #: The first level of each new process's `warn_at` (see `_long_mailbox.py`).
-        self.mailbox_warning_at = threshold(self.mailbox_warning)
+        self.mailbox_warning_at = threshold(check_mailbox_warning(mailbox_warning))
         #: The attached telemetry handlers by event; None while there are none.
         self.telemetry: dict[Event, tuple[Handler, ...]] | None = None
         #: The last crash reports, oldest first (see `_crash_reports.py`).
@@ -331,6 +330,16 @@ class Node:
 
     def __repr__(self) -> str:
         return f"<Node {show(self.name)} {len(self.procs)} processes>"
+
+    # The attributes of a node are read on every message: a Node has few of
+    # them, since past about 28 CPython stops sharing their keys between
+    # instances and each read gets slower (one more cost 1% of a start).
+    # Settings read rarely are properties over the ones read often.
+
+    @property
+    def mailbox_warning(self) -> int | None:
+        """The `mailbox_warning` option: messages in a mailbox that make a warning."""
+        return None if self.mailbox_warning_at == NEVER else self.mailbox_warning_at
 
     @property
     def loop(self) -> asyncio.AbstractEventLoop:
