@@ -50,10 +50,11 @@ CAST = (("otp", "cast", "start"), ("otp", "cast", "stop"), ("otp", "cast", "exce
 class CallbackSpan:
     """One callback being timed: emits its start now, then `stop` or `exception`."""
 
-    __slots__ = ("events", "metadata", "proc", "t0")
+    __slots__ = ("clock", "events", "metadata", "node", "t0")
 
     def __init__(self, proc: ServerProcess, events: tuple[tuple[str, ...], ...], request: object):
-        self.proc = proc
+        self.node = node = proc.rt
+        self.clock = clock = node.loop.time
         self.events = events
         self.metadata: dict[str, object] = {
             "server": proc,
@@ -61,26 +62,23 @@ class CallbackSpan:
             "behaviour": proc.behaviour,
             "request": request,
         }
-        self.t0 = t0 = proc.rt.loop.time()
-        emit(proc.rt, events[0], {"monotonic_time": t0}, self.metadata)
+        self.t0 = t0 = clock()
+        emit(node, events[0], {"monotonic_time": t0}, self.metadata)
 
     def stop(self) -> None:
-        t = self.proc.rt.loop.time()
-        emit(
-            self.proc.rt,
-            self.events[1],
-            {"duration": t - self.t0, "monotonic_time": t},
-            self.metadata,
-        )
+        t = self.clock()
+        measurements: dict[str, object] = {"duration": t - self.t0, "monotonic_time": t}
+        emit(self.node, self.events[1], measurements, self.metadata)
 
     def exception(self, exc: BaseException) -> None:
-        t = self.proc.rt.loop.time()
+        t = self.clock()
         metadata = {
             **self.metadata,
             "kind": "exit" if isinstance(exc, Exit) else "error",
             "reason": exc,
         }
-        emit(self.proc.rt, self.events[2], {"duration": t - self.t0, "monotonic_time": t}, metadata)
+        measurements: dict[str, object] = {"duration": t - self.t0, "monotonic_time": t}
+        emit(self.node, self.events[2], measurements, metadata)
 
 
 RESTART = ("otp", "supervisor", "restart")
