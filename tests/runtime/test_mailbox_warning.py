@@ -48,7 +48,10 @@ class TestMailboxWarning:
     ) -> None:
         async def main() -> int:
             pid = await _fill_suspended(9_000)
-            for _ in range(1_500):
+            for _ in range(1_000):
+                otp.cast(pid, "tick")
+            await otp.testing.wait_idle()  # the server's due run has seen its mailbox
+            for _ in range(500):
                 otp.cast(pid, "tick")
             await otp.sys.resume(pid)
             count = await otp.call(pid, "get")
@@ -92,13 +95,17 @@ class TestMailboxWarning:
         self, clock: VirtualClock, caplog: pytest.LogCaptureFixture
     ) -> None:
         async def main() -> None:
-            pid = await _fill_suspended(100_001)
+            pid = await _fill_suspended(10_000)
+            await otp.testing.wait_idle()
+            for i in range(90_000):
+                otp.cast(pid, ("bump", i))
+            await otp.testing.wait_idle()
             await otp.sys.resume(pid)
 
         with caplog.at_level(logging.WARNING, logger="otp"):
             clock.run(main)
         first, second = _warnings(caplog)
-        assert "has 10000 messages" in first
+        assert "has 10000 messages" in first and "Next warning at 100000" in first
         assert "has 100000 messages" in second and "Next warning at 1000000" in second
 
     def test_a_plain_process_warns_with_its_tuple_kinds(
@@ -136,6 +143,7 @@ class TestMailboxWarning:
                 "long", ("otp", "mailbox", "long"), lambda e, m, md, c: seen.append((m, md))
             )
             pid = await _fill_suspended(20)
+            await otp.testing.wait_idle()
             await otp.sys.resume(pid)
             return pid
 
@@ -165,3 +173,21 @@ class TestMailboxWarningOption:
 
     def test_the_default_is_10_000(self) -> None:
         assert otp.Node().mailbox_warning == 10_000
+
+
+class TestBurstToARunningServer:
+    def test_a_burst_of_casts_in_one_step_is_reported_before_it_is_handled(
+        self, clock: VirtualClock, caplog: pytest.LogCaptureFixture
+    ) -> None:
+        async def main() -> None:
+            pid = await Counter.start_link(None, name="counter")
+            assert pid is not None
+            for i in range(12_000):  # one step: after the first, the server's run is due
+                otp.cast(pid, ("bump", i))
+            await otp.testing.wait_idle()
+            assert await otp.call(pid, "get") == 12_000
+
+        with caplog.at_level(logging.WARNING, logger="otp"):
+            clock.run(main)
+        [warning] = _warnings(caplog)
+        assert "has 12000 messages" in warning and "bump: 12000" in warning

@@ -15,7 +15,6 @@ from typing import TYPE_CHECKING, TypeGuard
 from .._errors import CallTimeout, Exit, NoProc
 from .._runtime._call_timeouts import CallTimeouts, check_timeout, timeouts_for
 from .._runtime._ids import Pid
-from .._runtime._long_mailbox import check as check_mailbox
 from .._runtime._messages import Global
 from .._runtime._names import global_names, noproc, resolve
 from .._runtime._process import Process
@@ -119,9 +118,9 @@ async def call(server: Dest, request: object, timeout: float | None = 5.0) -> ob
     fut = from_.fut = node.create_future()
     mb = proc.mailbox
     if mb and proc.scheduled and proc.timer is None:
-        mb.append(from_)  # enqueue's work, when run is already due (as in cast)
-        if len(mb) >= proc.warn_at:
-            check_mailbox(proc, len(mb))
+        # enqueue's work, when run is already due (as in cast); `run` checks
+        # the mailbox's length before handling it (see `_long_mailbox.py`).
+        mb.append(from_)
     else:
         proc.enqueue(from_)
     if timeout is None:
@@ -227,8 +226,6 @@ def cast(server: Dest, request: object) -> None:
         mb = server.mailbox
         if mb and server.scheduled and server.timer is None:
             mb.append((GEN_CAST, request))  # enqueue's work, when run is already due
-            if len(mb) >= server.warn_at:
-                check_mailbox(server, len(mb))
         else:
             server.enqueue((GEN_CAST, request))
         return

@@ -164,6 +164,11 @@ class ServerProcess(ServerStop):
         self.scheduled = False
         if self.busy or not self.alive:
             return
+        mb = self.mailbox
+        if mb is not None and len(mb) >= self.warn_at:
+            # Casts and calls queued by the fast paths of `_gen_server_client.py`
+            # while this run was due: checked once here, not on each append.
+            _long_mailbox.check(self, len(mb))
         if self.suspended:
             self.run_suspended()
             return
