@@ -22,11 +22,13 @@ in one step is reported before any of it is handled, with its full length.
 
 The report counts the queued messages by kind (`message_kind`: the first
 element of a tuple that starts with a str, "call <kind>" for a GenServer
-call, ...): scanning the mailbox is fine, since it happens once per level.
+call, ...): scanning the oldest `SCANNED` messages is fine, since it
+happens once per level.
 """
 
 from __future__ import annotations
 
+import itertools
 import logging
 import sys
 from collections import Counter
@@ -46,6 +48,9 @@ logger = logging.getLogger("otp")
 DEFAULT_MAILBOX_WARNING = 10_000
 #: `node.mailbox_warning_at` when the warning is off: no mailbox gets there.
 NEVER = sys.maxsize
+#: Messages a warning counts by kind, oldest first: the cost of a warning is
+#: bounded, however long the burst that reached a level.
+SCANNED = 10_000
 #: Kinds of message a warning lists, most frequent first.
 TOP_KINDS = 5
 
@@ -78,7 +83,7 @@ def check(proc: Process, length: int) -> None:
         level *= 10
     proc.warn_at = level
     mailbox = proc.mailbox or ()
-    kinds = Counter(_kinds(proc, mailbox))
+    kinds = Counter(_kinds(proc, itertools.islice(mailbox, SCANNED)))
     _warn(node, proc, length, kinds, level)
     if node.telemetry is not None:
         metadata: dict[str, object] = {
@@ -123,6 +128,8 @@ def _warn(node: Node, proc: Process, length: int, kinds: Counter[str], level: in
     top = ", ".join(f"{kind}: {n}" for kind, n in kinds.most_common(TOP_KINDS))
     if len(kinds) > TOP_KINDS:
         top += f", and {len(kinds) - TOP_KINDS} more kinds"
+    if length > SCANNED:
+        top = f"the oldest {SCANNED}: {top}"
     logger.warning(
         "Process %s has %d messages in its mailbox (%s): it receives messages "
         "faster than it handles them. Make it handle each message faster, shed load "

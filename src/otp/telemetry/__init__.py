@@ -40,7 +40,7 @@ node of the caller and go away with it. The events the library emits
   when a supervisor reaches its restart intensity and gives up, metadata
   `{"supervisor", "supervisor_name", "reason"}`.
 - `("otp", "mailbox", "long")`: `{"length"}`, metadata `{"pid", "name",
-  "behaviour", "kinds"}` (a count of the queued messages by kind), when a
+  "behaviour", "kinds"}` (the oldest 10,000 queued messages counted by kind), when a
   mailbox reaches `Node(mailbox_warning=...)` messages and each tenfold.
 
 `otp.telemetry.prometheus` and `otp.telemetry.opentelemetry` turn these
