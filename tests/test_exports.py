@@ -154,3 +154,17 @@ def test_erpc_offers_call_and_cast_and_its_exceptions_are_exits() -> None:
     for cls in (otp.RemoteError, otp.RemoteThrow, otp.RemoteExit, otp.SpawnError):
         assert issubclass(cls, otp.Exit)
     assert issubclass(otp.RemoteError, otp.RemoteException)
+
+
+def test_telemetry_offers_the_handler_functions_of_the_api() -> None:
+    assert otp.telemetry.__all__ == [
+        "Handler",
+        "attach",
+        "attach_many",
+        "detach",
+        "execute",
+        "list_handlers",
+        "span",
+    ]
+    assert "telemetry" in otp.__all__
+    assert all(callable(getattr(otp.telemetry, name)) for name in otp.telemetry.__all__)

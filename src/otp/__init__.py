@@ -18,6 +18,7 @@ from . import from_thread as from_thread
 from . import observer as observer
 from . import peer as peer
 from . import sys as sys
+from . import telemetry as telemetry
 from ._behaviours._agent import Agent as Agent
 from ._behaviours._child import Child as Child
 from ._behaviours._child import ChildSpec as ChildSpec
@@ -195,6 +196,7 @@ __all__ = [
     "stop",
     "erpc",
     "sys",
+    "telemetry",
     "trap_exit",
     "unlink",
     "unregister",

@@ -78,6 +78,7 @@ from ._eager import eager
 from ._gen_server import GenServer, call
 from ._intensity import RestartIntensity
 from ._results import MISSING, Ignore, NoReply, Ok, Reply, Stop
+from ._server_telemetry import supervisor_restart, supervisor_shutdown
 from ._supervisor_calls import NOT_FOUND, OK, erlang_children, erlang_counts, erlang_op
 
 if TYPE_CHECKING:
@@ -395,6 +396,7 @@ class _DynamicServer(GenServer):
             )
         if spec.restart == "temporary" or (spec.restart == "transient" and is_normal_exit(reason)):
             return NoReply(state)
+        supervisor_restart(self_process(), spec.id, msg.pid, reason)
         return eager(_after_crash(state, entry))
 
     def terminate(self, reason: object, state: object) -> object:
@@ -515,6 +517,7 @@ async def _restart(state: _State, entry: _Entry) -> object:
             state.max_restarts,
             state.max_seconds,
         )
+        supervisor_shutdown(self_process())
         return Stop("shutdown", state)
     entry.started_at = now
     try:

@@ -118,7 +118,9 @@ async def call(server: Dest, request: object, timeout: float | None = 5.0) -> ob
     fut = from_.fut = node.create_future()
     mb = proc.mailbox
     if mb and proc.scheduled and proc.timer is None:
-        mb.append(from_)  # enqueue's work, when run is already due (as in cast)
+        # enqueue's work, when run is already due (as in cast); `run` checks
+        # the mailbox's length before handling it (see `_long_mailbox.py`).
+        mb.append(from_)
     else:
         proc.enqueue(from_)
     if timeout is None:

@@ -57,13 +57,14 @@ def call_inline(proc: ServerProcess, request: object, caller: Process | None) ->
         proc.timer.cancel()
         proc.timer = None
         proc.idle = None
-    slow = proc.rt.slow_callback
+    node = proc.rt
+    slow = node.slow_callback
     t0 = perf() if slow is not None else 0.0
     ctx = proc.ctx
     if ctx is None:
         ctx = proc.own_ctx()
     try:
-        if type(proc) is ServerProcess:
+        if type(proc) is ServerProcess and node.telemetry is None:
             # `proc.handle_call(from_)` in the server's context, with only
             # the callback itself in it: a call less on every inline call.
             try:
@@ -78,7 +79,7 @@ def call_inline(proc: ServerProcess, request: object, caller: Process | None) ->
                         from_.value = r.reply
                 else:
                     ctx.run(proc.call_result, r, from_)
-        else:  # `otp.sys` debugging hooks its handle_call
+        else:  # `otp.sys` debugging hooks its handle_call; telemetry times it
             ctx.run(proc.handle_call, from_)
     finally:
         if proc.task is None:

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 
 from .._errors import Exit
 from .._runtime._ids import Pid
+from .._runtime._long_mailbox import message_kind
 from .._runtime._process import PendingCall
 from .._runtime._repr import MESSAGE_LIMIT, safe_repr
 from ._results import MISSING
@@ -119,4 +120,19 @@ class System:
         return f"<system {self.kind} {safe_repr(self.payload, MESSAGE_LIMIT)}>"
 
 
-__all__ = ["GEN_CAST", "Failure", "From", "System", "server_exit"]
+def server_message_kind(msg: object) -> str:
+    """How the long-mailbox warning counts a server's message: casts by their request.
+
+    >>> server_message_kind((GEN_CAST, ("bump", 1))), server_message_kind(System("stop", 0, None))
+    ('bump', 'system stop')
+    """
+    if type(msg) is tuple and len(msg) == 2 and msg[0] is GEN_CAST:
+        return message_kind(msg[1])
+    if type(msg) is From:
+        return f"call {message_kind(msg.request)}"
+    if type(msg) is System:
+        return f"system {msg.kind}"
+    return message_kind(msg)
+
+
+__all__ = ["GEN_CAST", "Failure", "From", "System", "server_exit", "server_message_kind"]

@@ -32,6 +32,7 @@ from collections import deque
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
+from .._runtime import _long_mailbox
 from .._runtime._call_timeouts import check_timeout
 from .._runtime._messages import Exited
 from .._runtime._process import awaited_chain, qualified_name
@@ -39,8 +40,9 @@ from .._runtime._repr import show
 from .._runtime._scheduler import current_process, enter_task, leave_task
 from .._runtime._steps import drive
 from ._results import MISSING, NoReply, Reply, Stop
-from ._server_messages import GEN_CAST, From, System
+from ._server_messages import GEN_CAST, From, System, server_message_kind
 from ._server_stop import ServerStop
+from ._server_telemetry import CALL, CAST, CallbackSpan
 from ._system import SYSTEM_HANDLERS
 
 if TYPE_CHECKING:
@@ -135,6 +137,9 @@ class ServerProcess(ServerStop):
         """The record, its mailbox and the state object itself (an estimate)."""
         return super().memory() + sys.getsizeof(self.state)
 
+    def message_kind(self, msg: object) -> str:
+        return server_message_kind(msg)
+
     def own_ctx(self) -> contextvars.Context:
         """The server's own context, made on first use: the starter's, with the server current."""
         ctx = self.ctx
@@ -154,6 +159,8 @@ class ServerProcess(ServerStop):
         if mb is None:
             mb = self.mailbox = deque()
         mb.append(msg)
+        if len(mb) >= self.warn_at:
+            _long_mailbox.check(self, len(mb))
         if self.timer is not None:
             self.timer.cancel()
             self.timer = None
@@ -176,6 +183,11 @@ class ServerProcess(ServerStop):
         self.scheduled = False
         if self.busy or not self.alive:
             return
+        mb = self.mailbox
+        if mb is not None and len(mb) >= self.warn_at:
+            # Casts and calls queued by the fast paths of `_gen_server_client.py`
+            # while this run was due: checked once here, not on each append.
+            _long_mailbox.check(self, len(mb))
         if self.suspended:
             self.run_suspended()
             return
@@ -206,6 +218,8 @@ class ServerProcess(ServerStop):
         if mb is None:
             mb = self.mailbox = deque()
         mb.append(msg)
+        if len(mb) >= self.warn_at:
+            _long_mailbox.check(self, len(mb))
         if self.timer is not None:  # a message ends a `timeout=`
             self.timer.cancel()
             self.timer = None
@@ -244,8 +258,12 @@ class ServerProcess(ServerStop):
         t0 = perf() if timed else 0.0
         # Casts, the bulk of a busy server's traffic, skip `handle` and
         # `dispatch` (two calls) when nothing hooks them (`otp.sys` debugging
-        # swaps in a subclass that does).
-        handle_cast = self.impl.handle_cast if type(self) is ServerProcess else None
+        # swaps in a subclass that does; telemetry handlers time each callback).
+        handle_cast = (
+            self.impl.handle_cast
+            if type(self) is ServerProcess and node.telemetry is None
+            else None
+        )
         budget = node.batch
         # A signal that kills the server while it runs (a linked process
         # it just stopped) sets `kill_reason`: stop at once, as if the
@@ -339,7 +357,10 @@ class ServerProcess(ServerStop):
         if type(msg) is From:
             self.handle_call(msg)
         elif type(msg) is tuple and len(msg) == 2 and msg[0] is GEN_CAST:
-            self.dispatch(self.impl.handle_cast, msg[1])
+            if self.rt.telemetry is None:
+                self.dispatch(self.impl.handle_cast, msg[1])
+            else:
+                self.timed_cast(msg[1])
         elif type(msg) is Exited and (msg.pid is self.parent or msg.pid is self) and self.trap:
             # The parent (supervisor) asks us to stop: terminate runs, as in OTP.
             # A signal "from ourselves" is the node shutting its root processes
@@ -351,6 +372,9 @@ class ServerProcess(ServerStop):
             self.dispatch(self.impl.handle_info, msg)
 
     def handle_call(self, from_: From) -> None:
+        if self.rt.telemetry is not None:
+            self.timed_call(from_)
+            return
         try:
             r = self.impl.handle_call(from_.request, from_, self.state)
         except Exception as exc:
@@ -361,6 +385,43 @@ class ServerProcess(ServerStop):
             from_.reply(r.reply)
         else:
             self.call_result(r, from_)
+
+    def timed_call(self, from_: From) -> None:
+        """`handle_call`, as a telemetry span (see `_server_telemetry.py`)."""
+        span = CallbackSpan(self, CALL, from_.request)
+        try:
+            r = self.impl.handle_call(from_.request, from_, self.state)
+        except Exception as exc:
+            span.exception(exc)
+            self.call_failed(from_, exc)
+            return
+        if type(r) is CoroutineType:
+            try:
+                self.go_async(r, from_, span)  # the span ends with the coroutine
+            except Exception as exc:
+                self.call_failed(from_, exc)
+            return
+        span.stop()
+        self.call_result(r, from_)
+
+    def timed_cast(self, request: object) -> None:
+        """`dispatch(handle_cast, request)`, as a telemetry span."""
+        span = CallbackSpan(self, CAST, request)
+        callback = self.impl.handle_cast
+        try:
+            r = callback(request, self.state)
+        except Exception as exc:
+            span.exception(exc)
+            self.crash(exc)
+            return
+        try:
+            if type(r) is CoroutineType:
+                self.go_async(r, None, span)
+                return
+            span.stop()
+            self.after_noreply(r, callback)
+        except Exception as exc:
+            self.crash(exc)
 
     def call_result(self, r: object, from_: From) -> None:
         """Any other result of `handle_call` than a plain Reply: async, options, Stop, bad."""
@@ -466,17 +527,27 @@ class ServerProcess(ServerStop):
 
     # -- async callbacks --------------------------------------------------------
 
-    def go_async(self, coro: Any, from_: From | None) -> None:
+    def go_async(self, coro: Any, from_: From | None, span: CallbackSpan | None = None) -> None:
         self.busy = True
         if from_ is not None:
             self.defer(from_)  # fails with the server's reason if it dies meanwhile
         self.task = self.rt.loop.create_task(
-            drive(self.finish_async(coro, from_), self, pending=coro), context=self.own_ctx()
+            drive(self.finish_async(coro, from_, span), self, pending=coro),
+            context=self.own_ctx(),
         )
 
-    async def finish_async(self, coro: Any, from_: From | None) -> None:
+    async def finish_async(
+        self, coro: Any, from_: From | None, span: CallbackSpan | None = None
+    ) -> None:
         try:
-            r = await coro
+            try:
+                r = await coro
+            except Exception as exc:
+                if span is not None:
+                    span.exception(exc)
+                raise
+            if span is not None:
+                span.stop()
             if not self.alive:
                 return
             if from_ is not None:

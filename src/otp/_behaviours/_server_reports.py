@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 from typing import TYPE_CHECKING
 
+from .._runtime._crash_reports import record_crash
 from .._runtime._process import Process, is_reason
 from .._runtime._repr import MESSAGE_LIMIT, describe_exception, safe_repr
 from ._server_messages import GEN_CAST, From
@@ -88,20 +89,23 @@ class ServerReports(Process):
         """Log the one crash report of this server on logger "otp".
 
         Each of reason, message and state is cut to the node's
-        `report_limit` characters; no value can make the report fail.
+        `report_limit` characters; no value can make the report fail. The
+        report also joins `node.crash_reports` and is emitted as the
+        telemetry event `("otp", "process", "crash")`.
         """
         status = self.format_status(reason)
         what = "failed to start: init raised" if init else "terminating"
         limit = self.rt.report_limit
-        logger.error(
-            "GenServer %s %s\n** Reason: %s\n** Last message: %s\n** State: %s",
+        fmt = "GenServer %s %s\n** Reason: %s\n** Last message: %s\n** State: %s"
+        args = (
             self.describe(),
             what,
             format_reason(reason, limit),
             format_message(status.get("message"), limit),
             safe_repr(status.get("state"), limit),
-            exc_info=exc,
         )
+        logger.error(fmt, *args, exc_info=exc)
+        record_crash(self, reason, fmt, args, exc)
 
     def report_nested_slow(self, msg: object, t0: float, t1: float) -> None:
         """Report a callback run inside another process's step (an inline call, init).

@@ -14,6 +14,7 @@ from .._runtime._timers import send_after
 from ._child import Child, ChildSpec, expected_shutdown, shutdown_child, start_child
 from ._intensity import RestartIntensity
 from ._results import NoReply, Stop
+from ._server_telemetry import supervisor_restart, supervisor_shutdown
 from ._supervisor_spec import SupervisorSpec
 
 logger = logging.getLogger("otp")
@@ -113,7 +114,7 @@ def _should_restart(child: Entry, reason: object) -> bool:
 
 
 async def child_exited(state: SupervisorState, child: Entry, reason: object) -> object:
-    child.pid = None
+    old_pid, child.pid = child.pid, None
     level = logging.INFO if is_normal_exit(reason) else logging.WARNING
     if logger.isEnabledFor(level):
         logger.log(
@@ -135,6 +136,7 @@ async def child_exited(state: SupervisorState, child: Entry, reason: object) -> 
             )
             return Stop("shutdown", state)
         return NoReply(state)
+    supervisor_restart(self_process(), child.spec.id, old_pid, reason)
     return await restart(state, child, crashed=True)
 
 
@@ -183,6 +185,7 @@ async def restart(state: SupervisorState, child: Entry, crashed: bool = False) -
             state.spec.max_restarts,
             state.spec.max_seconds,
         )
+        supervisor_shutdown(self_process())
         return Stop("shutdown", state)
     # one_for_one restarts the child alone: no sibling to stop, nothing
     # awaited between `now` and its start.

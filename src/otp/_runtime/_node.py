@@ -25,12 +25,15 @@ from types import FunctionType
 from typing import TYPE_CHECKING, Any, ClassVar, NoReturn, Protocol, TypeVar
 
 from .._errors import NoConnection
+from ._crash_reports import CRASH_REPORTS, CrashReport
 from ._ids import Pid, Ref, _new_ref
+from ._long_mailbox import DEFAULT_MAILBOX_WARNING, NEVER, check_mailbox_warning, threshold
 from ._messages import Down
 from ._node_options import DistOptions, full_name
 from ._process import Process, start_task
 from ._repr import DEFAULT_LIMIT, show
 from ._scheduler import bind, current_process, unbind
+from ._telemetry import Event, Handler
 
 if TYPE_CHECKING:
     from typing import Protocol
@@ -253,6 +256,9 @@ class Node:
             `otp[observer]`) on 127.0.0.1 at that port (0: any free one)
             while the node runs; its address is logged on logger
             "otp.observer" and kept in `node.observer.url`.
+        mailbox_warning: a mailbox reaching this many messages is reported
+            on logger "otp" (once, and again at each tenfold) and emitted as
+            the telemetry event `("otp", "mailbox", "long")`; None: never.
     """
 
     def __init__(
@@ -272,6 +278,7 @@ class Node:
         pickle: bool = True,
         rpc: str | Sequence[str] = "*",
         observer: int | None = None,
+        mailbox_warning: int | None = DEFAULT_MAILBOX_WARNING,
     ) -> None:
         if observer is not None and (type(observer) is not int or not 0 <= observer <= 65535):
             raise ValueError(
@@ -283,6 +290,12 @@ class Node:
         #: The observer started for `observer=` (an `otp.observer.Observer`), once up.
         self.observer: object = None
         _check_options(slow_callback, batch, shutdown_timeout, net_ticktime, report_limit)
+        #: The first level of each new process's `warn_at` (see `_long_mailbox.py`).
+        self.mailbox_warning_at = threshold(check_mailbox_warning(mailbox_warning))
+        #: The attached telemetry handlers by event; None while there are none.
+        self.telemetry: dict[Event, tuple[Handler, ...]] | None = None
+        #: The last crash reports, oldest first (see `_crash_reports.py`).
+        self.crash_reports: deque[CrashReport] = deque(maxlen=CRASH_REPORTS)
         self.dist_options: DistOptions | None = None
         if name is not None:
             name = full_name(name)
@@ -336,6 +349,16 @@ class Node:
 
     def __repr__(self) -> str:
         return f"<Node {show(self.name)} {len(self.procs)} processes>"
+
+    # The attributes of a node are read on every message: a Node has few of
+    # them, since past about 28 CPython stops sharing their keys between
+    # instances and each read gets slower (one more cost 1% of a start).
+    # Settings read rarely are properties over the ones read often.
+
+    @property
+    def mailbox_warning(self) -> int | None:
+        """The `mailbox_warning` option: messages in a mailbox that make a warning."""
+        return None if self.mailbox_warning_at == NEVER else self.mailbox_warning_at
 
     @property
     def loop(self) -> asyncio.AbstractEventLoop:

@@ -25,6 +25,8 @@ from operator import attrgetter, methodcaller
 from typing import TYPE_CHECKING, Any
 
 from .._errors import Exit
+from . import _long_mailbox
+from ._crash_reports import record_crash
 from ._ids import Pid, Ref
 from ._messages import Down, Exited
 from ._repr import MESSAGE_LIMIT, describe_exception, safe_repr, show, shown
@@ -69,6 +71,7 @@ class Process(Pid):
         "task",
         "trap",
         "waiter",
+        "warn_at",
         "watchers",
     )
 
@@ -91,6 +94,7 @@ class Process(Pid):
     initial: object  # what the process started with: its function (see `initial_call`)
     kill_reason: object
     exit_waiters: list[asyncio.Future[object]] | None
+    warn_at: int  # the mailbox length of its next long-mailbox warning
 
     def __init__(self, node: Node) -> None:
         self.rt = node
@@ -114,6 +118,7 @@ class Process(Pid):
         self.initial = None
         self.kill_reason = None
         self.exit_waiters = None
+        self.warn_at = node.mailbox_warning_at
         node.procs[self._id] = self
 
     def __repr__(self) -> str:
@@ -148,6 +153,8 @@ class Process(Pid):
         if mb is None:
             mb = self.mailbox = deque()
         mb.append(msg)
+        if len(mb) >= self.warn_at:
+            _long_mailbox.check(self, len(mb))
         w = self.waiter
         if w is not None:
             self.waiter = None
@@ -273,6 +280,10 @@ class Process(Pid):
         if self.monitors is None or self.monitors.pop(ref, None) is None:
             return  # demonitored meanwhile
         self.enqueue(Down(ref, pid, reason))
+
+    def message_kind(self, msg: object) -> str:
+        """How the long-mailbox warning counts `msg` (behaviours add their own kinds)."""
+        return _long_mailbox.message_kind(msg)
 
     def label(self) -> str:
         """`<0.42.0>`, and `('name')` when it has one: how reports name the process."""
@@ -409,12 +420,7 @@ async def run_body(
     except Exception as exc:
         reason = exc
         if proc.alive and proc.kill_reason is None:
-            logger.error(
-                "Process %s crashed: %s",
-                proc.label(),
-                describe_exception(exc, proc.rt.report_limit),
-                exc_info=exc,
-            )
+            _report_crash(proc, exc)
     else:
         reason = "normal"
         proc.result = result
@@ -424,6 +430,13 @@ async def run_body(
         # suspension point: the signal came first, so its reason wins.
         reason = proc.kill_reason
     proc.die(reason)
+
+
+def _report_crash(proc: Process, exc: Exception) -> None:
+    """Log the crash of a plain process (or task), and keep its report on the node."""
+    args = (proc.label(), describe_exception(exc, proc.rt.report_limit))
+    logger.error("Process %s crashed: %s", *args, exc_info=exc)
+    record_crash(proc, exc, "Process %s crashed: %s", args, exc)
 
 
 def start_task(

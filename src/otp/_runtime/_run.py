@@ -9,6 +9,7 @@ from collections.abc import Callable, Coroutine, Sequence
 from typing import Any, TypedDict, TypeVar
 
 from .._errors import Exit
+from ._long_mailbox import DEFAULT_MAILBOX_WARNING
 from ._node import DEFAULT_BATCH, DEFAULT_SLOW_CALLBACK, Node, check_process_fn
 from ._process import Process, start_task
 from ._repr import DEFAULT_LIMIT
@@ -36,6 +37,7 @@ class NodeOptions(TypedDict, total=False):
     pickle: bool
     rpc: str | Sequence[str]
     observer: int | None
+    mailbox_warning: int | None
 
 
 def run(
@@ -55,6 +57,7 @@ def run(
     pickle: bool = True,
     rpc: str | Sequence[str] = "*",
     observer: int | None = None,
+    mailbox_warning: int | None = DEFAULT_MAILBOX_WARNING,
     use_uvloop: bool = False,
     loop_factory: Callable[[], asyncio.AbstractEventLoop] | None = None,
     handle_signals: bool = True,
@@ -82,9 +85,10 @@ def run(
     `node=` names the node (making it distributed) and every other
     `otp.Node` option is accepted here too (`cookie`, `hidden`,
     `net_ticktime`, `slow_callback`, `batch`, `shutdown_timeout`,
-    `report_limit`, `bind`, `port`, `tls`, `pickle`, `rpc`, `observer`),
-    with the same meaning and defaults: `observer=8000` serves the web
-    dashboard (`otp.observer`) on http://127.0.0.1:8000 while `main` runs.
+    `report_limit`, `bind`, `port`, `tls`, `pickle`, `rpc`,
+    `mailbox_warning`, `observer`), with the same meaning and defaults:
+    `observer=8000` serves the web dashboard (`otp.observer`) on
+    http://127.0.0.1:8000 while `main` runs.
 
     `use_uvloop=True` runs on uvloop (`pip install otp[uvloop]`).
     """
@@ -104,6 +108,7 @@ def run(
         pickle=pickle,
         rpc=rpc,
         observer=observer,
+        mailbox_warning=mailbox_warning,
     )
     if _running_loop() is not None:
         raise RuntimeError(

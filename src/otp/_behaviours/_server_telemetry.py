@@ -1,0 +1,112 @@
+"""The telemetry of a server: spans around `handle_call` and `handle_cast`.
+
+While any telemetry handler is attached to the node, a server's calls and
+casts leave the fast paths of its batch and of inline calls (which test
+`node.telemetry is None` once per batch, or once per inline call) and go
+through `ServerProcess.handle_call` and `handle`, which time each callback
+with a `CallbackSpan`:
+
+    ("otp", "call", "start")      {"monotonic_time": t}
+    ("otp", "call", "stop")       {"duration": s, "monotonic_time": t}
+    ("otp", "call", "exception")  {"duration": s, "monotonic_time": t}
+
+and the same for `"cast"`, with metadata `{"server", "name", "behaviour",
+"request"}`, plus `"kind"` and `"reason"` for an exception. Times are the
+loop's clock (`loop.time()`, monotonic; virtual on `otp.testing.VirtualClock`),
+in seconds. The span of an `async def` callback ends when its coroutine
+returns. `kind` is `"exit"` when the callback raised `otp.Exit`, else
+`"error"` (Python has no `throw`); `reason` is the exception. A server
+killed in the middle of an async callback emits neither stop nor exception.
+
+>>> import otp
+>>> class Echo(otp.GenServer):
+...     def handle_call(self, request, from_, state):
+...         return otp.Reply(request, state)
+>>> seen = []
+>>> async def main():
+...     otp.telemetry.attach("log", ("otp", "call", "stop"),
+...                          lambda e, m, md, c: seen.append(md["request"]))
+...     await otp.call(await Echo.start_link(None), "hi")
+>>> otp.run(main)
+>>> seen
+['hi']
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from .._errors import Exit
+from .._runtime._telemetry import emit
+
+if TYPE_CHECKING:
+    from .._runtime._process import Process
+    from ._server_process import ServerProcess
+
+CALL = (("otp", "call", "start"), ("otp", "call", "stop"), ("otp", "call", "exception"))
+CAST = (("otp", "cast", "start"), ("otp", "cast", "stop"), ("otp", "cast", "exception"))
+
+
+class CallbackSpan:
+    """One callback being timed: emits its start now, then `stop` or `exception`."""
+
+    __slots__ = ("clock", "events", "metadata", "node", "t0")
+
+    def __init__(self, proc: ServerProcess, events: tuple[tuple[str, ...], ...], request: object):
+        self.node = node = proc.rt
+        self.clock = clock = node.loop.time
+        self.events = events
+        self.metadata: dict[str, object] = {
+            "server": proc,
+            "name": proc.name,
+            "behaviour": proc.behaviour,
+            "request": request,
+        }
+        self.t0 = t0 = clock()
+        emit(node, events[0], {"monotonic_time": t0}, self.metadata)
+
+    def stop(self) -> None:
+        t = self.clock()
+        measurements: dict[str, object] = {"duration": t - self.t0, "monotonic_time": t}
+        emit(self.node, self.events[1], measurements, self.metadata)
+
+    def exception(self, exc: BaseException) -> None:
+        t = self.clock()
+        metadata = {
+            **self.metadata,
+            "kind": "exit" if isinstance(exc, Exit) else "error",
+            "reason": exc,
+        }
+        measurements: dict[str, object] = {"duration": t - self.t0, "monotonic_time": t}
+        emit(self.node, self.events[2], measurements, metadata)
+
+
+RESTART = ("otp", "supervisor", "restart")
+SHUTDOWN = ("otp", "supervisor", "shutdown")
+#: The reason of `("otp", "supervisor", "shutdown")`, as in OTP's supervisor report.
+MAX_INTENSITY = "reached_max_restart_intensity"
+
+
+def supervisor_restart(sup: Process, child_id: object, child_pid: object, reason: object) -> None:
+    """Emit that supervisor `sup` restarts a child that exited with `reason`."""
+    node = sup.rt
+    if node.telemetry is not None:
+        metadata = {
+            "supervisor": sup,
+            "supervisor_name": sup.name,
+            "child_id": child_id,
+            "child_pid": child_pid,
+            "reason": reason,
+        }
+        emit(node, RESTART, {"count": 1}, metadata)
+
+
+def supervisor_shutdown(sup: Process, reason: object = MAX_INTENSITY) -> None:
+    """Emit that supervisor `sup` gives up and shuts down (its restart intensity is reached)."""
+    node = sup.rt
+    if node.telemetry is not None:
+        metadata = {"supervisor": sup, "supervisor_name": sup.name, "reason": reason}
+        emit(node, SHUTDOWN, {"count": 1}, metadata)
+
+
+__all__ = ["CALL", "CAST", "CallbackSpan", "supervisor_restart", "supervisor_shutdown"]
