@@ -285,10 +285,8 @@ class Node:
                 f"observer must be the TCP port of the web dashboard (0: any free port) "
                 f"or None; got {show(observer)}"
             )
-        #: The port `otp.observer` serves this node's dashboard on, if any.
-        self.observer_port = observer
-        #: The observer started for `observer=` (an `otp.observer.Observer`), once up.
-        self.observer: object = None
+        if observer is not None:  # else the class's None: see "The attributes of a node"
+            self.observer_port = observer
         _check_options(slow_callback, batch, shutdown_timeout, net_ticktime, report_limit)
         #: The first level of each new process's `warn_at` (see `_long_mailbox.py`).
         self.mailbox_warning_at = threshold(check_mailbox_warning(mailbox_warning))
@@ -342,6 +340,11 @@ class Node:
     #: the node and its distribution are up: set by `otp.observer` when it
     #: is imported (`import otp` does it). It returns the observer record.
     observer_factory: ClassVar[Callable[[Node, int], Awaitable[object]] | None] = None
+
+    #: The port `otp.observer` serves this node's dashboard on, if any.
+    observer_port: int | None = None
+    #: The observer started for `observer=` (an `otp.observer.Observer`), once up.
+    observer: object = None
 
     #: The task that sync GenServer callbacks run "inside" (see `enter_task`):
     #: a placeholder that waits until the node stops, never scheduled.
