@@ -4,7 +4,7 @@
 
 Runs examples/app.py with its dashboard on a free port (as the browser
 tests do: tests/observer/browser.py), opens the overview, the processes,
-the Audit server's process page (`--process NAME`: another's), the
+the Stats server's process page (`--process NAME`: another's), the
 supervision tree and the crash reports at 1280x800, and saves each as
 `observer-<page>.png` in --out.
 Each shot is taken once its page shows what it is about (the charts
@@ -71,7 +71,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description="Save screenshots of the dashboard.")
     parser.add_argument("--out", type=Path, default=ROOT / "docs" / "images")
     parser.add_argument(
-        "--process", default="audit", help="the process whose page is shot (audit, the bottleneck)"
+        "--process",
+        default="stats",
+        help="the process whose page is shot (stats: it shows its state)",
     )
     args = parser.parse_args()
     out: Path = args.out
