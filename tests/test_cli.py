@@ -271,6 +271,38 @@ class TestObserver:
             observer.send_signal(signal.SIGTERM)
             assert observer.wait(BOUND) == 0
 
+    def test_attaches_to_the_example_application_and_finds_its_longest_queue(
+        self, app_dir: Path
+    ) -> None:
+        target = f"cli-example-{os.getpid()}@127.0.0.1"
+        example = subprocess.Popen(
+            [sys.executable, str(ROOT / "examples" / "app.py"), "--name", target, "--seconds", "0"],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            env=env(),
+        )
+        try:
+            assert example.stdout is not None
+            assert example.stdout.readline().startswith("app started")
+            # The first report, at 1 s: by then the Audit server is behind for good.
+            assert example.stdout.readline().startswith("[ 1.0s]")
+            with started(app_dir, "observer", target, "--port", "0") as (observer, line):
+                url = line.split(": ", 1)[1].split()[0]
+                page = get_json(f"{url}api/processes?node={target}&sort=queue&order=desc")
+                assert isinstance(page, dict)
+                assert page["rows"][0]["name"] == "audit", page["rows"][:3]
+                tree = json.dumps(get_json(f"{url}api/tree?node={target}"))
+                assert '"sessions"' in tree and "Dispatcher" in tree
+                observer.send_signal(signal.SIGTERM)
+                assert observer.wait(BOUND) == 0
+            example.send_signal(signal.SIGTERM)
+            assert example.wait(BOUND) == 143
+        finally:
+            if example.poll() is None:
+                example.kill()
+            example.communicate(timeout=BOUND)
+
     def test_a_node_that_cannot_be_reached_exits_1_saying_what_to_check(
         self, app_dir: Path
     ) -> None:
