@@ -9,6 +9,8 @@
 #
 #   scripts/install-chromium.sh && OTP_REQUIRE_BROWSER=1 scripts/test.sh
 set -euo pipefail
+# shellcheck source=scripts/apt-install.sh
+source "$(dirname "$0")/apt-install.sh"
 
 say() {
     echo "install-chromium.sh: $*" >&2
@@ -27,21 +29,7 @@ if installed; then
     exit 0
 fi
 
-command -v apt-get >/dev/null 2>&1 ||
-    fail "apt-get not found: install Chromium with this system's package manager, as /usr/bin/chromium or as 'chromium' on the PATH"
-sudo=()
-if [ "$(id -u)" -ne 0 ]; then
-    command -v sudo >/dev/null 2>&1 ||
-        fail "installing chromium needs root: run this script as root"
-    sudo=(sudo)
-fi
-say "updating the package lists (apt-get update)"
-"${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get update -qq ||
-    fail "apt-get update failed: check the network and the apt sources"
-say "installing chromium (apt-get install)"
-"${sudo[@]}" env DEBIAN_FRONTEND=noninteractive \
-    apt-get install -y -qq --no-install-recommends chromium >/dev/null ||
-    fail "apt-get install chromium failed (see the messages above)"
+apt_install "Chromium, as /usr/bin/chromium or as 'chromium' on the PATH," chromium
 
 installed ||
     fail "chromium is still missing after installing it: no /usr/bin/chromium and no 'chromium' on the PATH"

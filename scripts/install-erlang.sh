@@ -7,6 +7,8 @@
 #
 #   scripts/install-erlang.sh && OTP_REQUIRE_ERLANG=1 scripts/test.sh
 set -euo pipefail
+# shellcheck source=scripts/apt-install.sh
+source "$(dirname "$0")/apt-install.sh"
 
 say() {
     echo "install-erlang.sh: $*" >&2
@@ -26,21 +28,7 @@ if ! command -v elixir >/dev/null 2>&1; then
 fi
 
 if [ ${#packages[@]} -gt 0 ]; then
-    command -v apt-get >/dev/null 2>&1 ||
-        fail "apt-get not found: install Erlang/OTP 25 or newer and Elixir with this system's package manager (missing: ${packages[*]})"
-    sudo=()
-    if [ "$(id -u)" -ne 0 ]; then
-        command -v sudo >/dev/null 2>&1 ||
-            fail "installing ${packages[*]} needs root: run this script as root"
-        sudo=(sudo)
-    fi
-    say "updating the package lists (apt-get update)"
-    "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get update -qq ||
-        fail "apt-get update failed: check the network and the apt sources"
-    say "installing ${packages[*]} (apt-get install)"
-    "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive \
-        apt-get install -y -qq --no-install-recommends "${packages[@]}" >/dev/null ||
-        fail "apt-get install ${packages[*]} failed (see the messages above)"
+    apt_install "Erlang/OTP 25 or newer and Elixir" "${packages[@]}"
 fi
 
 for program in erl epmd elixir; do

@@ -2,41 +2,13 @@
 
 from __future__ import annotations
 
-import asyncio
-
 import pytest
 from prometheus_client import CollectorRegistry, generate_latest
+from telemetry_servers import Echo, Slow, crash_a_supervised_server
 
 import otp
 import otp.telemetry.prometheus
 from otp.testing import VirtualClock
-
-
-class Echo(otp.GenServer):
-    def handle_call(self, request: object, from_: otp.From, state: object) -> object:
-        return otp.Reply(request, state)
-
-    def handle_cast(self, request: object, state: object) -> object:
-        return otp.NoReply(state)
-
-
-class Slow(otp.GenServer):
-    """Takes `request` seconds (on the test's virtual clock) for each call and cast."""
-
-    async def handle_call(self, request: object, from_: otp.From, state: object) -> object:
-        assert isinstance(request, float)
-        await asyncio.sleep(request)
-        return otp.Reply("done", state)
-
-    async def handle_cast(self, request: object, state: object) -> object:
-        assert isinstance(request, float)
-        await asyncio.sleep(request)
-        return otp.NoReply(state)
-
-
-class Crashy(otp.GenServer):
-    def handle_call(self, request: object, from_: otp.From, state: object) -> object:
-        raise RuntimeError("crash")
 
 
 class TestInstall:
@@ -72,14 +44,7 @@ class TestInstall:
 
         async def main() -> None:
             otp.telemetry.prometheus.install(registry)
-            sup = await otp.Supervisor.start_link(
-                [otp.ChildSpec(id="worker", start=lambda: Crashy.start_link(None))], name="sup"
-            )
-            [child] = await otp.Supervisor.which_children(sup)
-            assert child.pid is not None
-            with pytest.raises(otp.Exit):
-                await otp.call(child.pid, "x")
-            await otp.sys.get_state(sup)
+            await crash_a_supervised_server()
             otp.spawn_monitor(boom)
             await otp.receive(match=lambda m: m if isinstance(m, otp.Down) else None)
 

@@ -7,6 +7,7 @@ import logging
 from typing import Any
 
 import pytest
+from telemetry_servers import Crashy, Echo, Slow
 
 import otp
 from otp._runtime._scheduler import current_node
@@ -25,30 +26,6 @@ def recorder(seen: Seen) -> Any:
 def attach_all(seen: Seen, *prefixes: tuple[str, ...]) -> None:
     events = [(*p, s) for p in prefixes for s in ("start", "stop", "exception")]
     otp.telemetry.attach_many("test", events, recorder(seen))
-
-
-class Echo(otp.GenServer):
-    def handle_call(self, request: object, from_: otp.From, state: object) -> object:
-        if request == "boom":
-            raise ValueError("boom")
-        return otp.Reply(request, state)
-
-    def handle_cast(self, request: object, state: object) -> object:
-        if request == "boom":
-            raise KeyError("boom")
-        return otp.NoReply(state)
-
-
-class Slow(otp.GenServer):
-    async def handle_call(self, request: object, from_: otp.From, state: object) -> object:
-        assert isinstance(request, float)
-        await asyncio.sleep(request)
-        return otp.Reply("done", state)
-
-    async def handle_cast(self, request: object, state: object) -> object:
-        assert isinstance(request, float)
-        await asyncio.sleep(request)
-        return otp.NoReply(state)
 
 
 class TestAttach:
@@ -375,11 +352,6 @@ class TestCrashEvents:
 
         reasons = clock.run(main)
         assert len(reasons) == 100 and reasons[0] == "ValueError: 5"
-
-
-class Crashy(otp.GenServer):
-    def handle_call(self, request: object, from_: otp.From, state: object) -> object:
-        raise RuntimeError("crash")
 
 
 class TestSupervisorEvents:

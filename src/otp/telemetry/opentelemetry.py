@@ -48,22 +48,13 @@ except ImportError:  # pragma: no cover - depends on the extra
     ) from None
 
 from .. import telemetry
+from ._exported import EXPORTED_EVENTS as _EVENTS
+from ._exported import label_text as _text
 
 __all__ = ["HANDLER_ID", "install"]
 
 #: The id `install` attaches its handlers under (for `otp.telemetry.detach`).
 HANDLER_ID = "otp.telemetry.opentelemetry"
-
-_EVENTS = [
-    ("otp", "call", "stop"),
-    ("otp", "call", "exception"),
-    ("otp", "cast", "stop"),
-    ("otp", "cast", "exception"),
-    ("otp", "process", "crash"),
-    ("otp", "supervisor", "restart"),
-    ("otp", "supervisor", "shutdown"),
-    ("otp", "mailbox", "long"),
-]
 
 
 @dataclass(frozen=True)
@@ -123,12 +114,6 @@ def _attributes(**values: object) -> dict[str, str]:
     return {
         key.replace("_", "."): _text(value) for key, value in values.items() if value is not None
     }
-
-
-def _text(value: object) -> str:
-    if isinstance(value, type):
-        return value.__name__  # a child id that is a class
-    return value if isinstance(value, str) else repr(value)
 
 
 def _handle(event: tuple[str, ...], m: dict[str, Any], md: dict[str, Any], config: object) -> None:

@@ -55,6 +55,8 @@ except ImportError:  # pragma: no cover - depends on the extra
     ) from None
 
 from .. import telemetry
+from ._exported import EXPORTED_EVENTS as _EVENTS
+from ._exported import label_text as _text
 
 __all__ = ["BUCKETS", "HANDLER_ID", "install"]
 
@@ -79,17 +81,6 @@ BUCKETS = (
     5.0,
     10.0,
 )
-
-_EVENTS = [
-    ("otp", "call", "stop"),
-    ("otp", "call", "exception"),
-    ("otp", "cast", "stop"),
-    ("otp", "cast", "exception"),
-    ("otp", "process", "crash"),
-    ("otp", "supervisor", "restart"),
-    ("otp", "supervisor", "shutdown"),
-    ("otp", "mailbox", "long"),
-]
 
 
 @dataclass(frozen=True)
@@ -186,14 +177,6 @@ def _make(registry: CollectorRegistry, buckets: tuple[float, ...]) -> _Metrics:
             registry=registry,
         ),
     )
-
-
-def _text(value: object) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, type):
-        return value.__name__  # a child id that is a class
-    return value if isinstance(value, str) else repr(value)
 
 
 def _handle(event: tuple[str, ...], m: dict[str, Any], md: dict[str, Any], metrics: object) -> None:
