@@ -34,13 +34,14 @@ for input in pyproject.toml setup.py src/otp/distribution/_term_c*.[ch]; do
 done
 if [ ! -f "$stamp" ] || [ -n "$changed" ]; then
     say "upgrading pip in $venv"
-    "$venv/bin/python" -m pip install -q --upgrade pip >&2
+    # -qq: pip's errors only, so that each step stays one printed line.
+    "$venv/bin/python" -m pip install -qq --upgrade pip >&2
     if [ -f "$stamp" ]; then
         say "$changed changed: installing otp and its development tools into $venv again"
     else
         say "installing otp and its development tools into $venv"
     fi
-    "$venv/bin/python" -m pip install -q -e ".[dev]" >&2
+    "$venv/bin/python" -m pip install -qq -e ".[dev]" >&2
     touch "$stamp"
 fi
 echo "$venv"
