@@ -39,10 +39,11 @@ from .._runtime._process import awaited_chain, qualified_name
 from .._runtime._repr import show
 from .._runtime._scheduler import current_process, enter_task, leave_task
 from .._runtime._steps import drive
+from .._runtime._telemetry import Span
 from ._results import MISSING, NoReply, Reply, Stop
 from ._server_messages import GEN_CAST, From, System, server_message_kind
 from ._server_stop import ServerStop
-from ._server_telemetry import CALL, CAST, CallbackSpan
+from ._server_telemetry import CALL, CAST
 from ._system import SYSTEM_HANDLERS
 
 if TYPE_CHECKING:
@@ -388,9 +389,11 @@ class ServerProcess(ServerStop):
 
     def timed_call(self, from_: From) -> None:
         """`handle_call`, as a telemetry span (see `_server_telemetry.py`)."""
-        span = CallbackSpan(self, CALL, from_.request)
+        request = from_.request
+        meta = {"server": self, "name": self.name, "behaviour": self.behaviour, "request": request}
+        span = Span(self.rt, self.rt.loop.time, CALL, meta)
         try:
-            r = self.impl.handle_call(from_.request, from_, self.state)
+            r = self.impl.handle_call(request, from_, self.state)
         except Exception as exc:
             span.exception(exc)
             self.call_failed(from_, exc)
@@ -406,7 +409,8 @@ class ServerProcess(ServerStop):
 
     def timed_cast(self, request: object) -> None:
         """`dispatch(handle_cast, request)`, as a telemetry span."""
-        span = CallbackSpan(self, CAST, request)
+        meta = {"server": self, "name": self.name, "behaviour": self.behaviour, "request": request}
+        span = Span(self.rt, self.rt.loop.time, CAST, meta)
         callback = self.impl.handle_cast
         try:
             r = callback(request, self.state)
@@ -527,7 +531,7 @@ class ServerProcess(ServerStop):
 
     # -- async callbacks --------------------------------------------------------
 
-    def go_async(self, coro: Any, from_: From | None, span: CallbackSpan | None = None) -> None:
+    def go_async(self, coro: Any, from_: From | None, span: Span | None = None) -> None:
         self.busy = True
         if from_ is not None:
             self.defer(from_)  # fails with the server's reason if it dies meanwhile
@@ -536,9 +540,7 @@ class ServerProcess(ServerStop):
             context=self.own_ctx(),
         )
 
-    async def finish_async(
-        self, coro: Any, from_: From | None, span: CallbackSpan | None = None
-    ) -> None:
+    async def finish_async(self, coro: Any, from_: From | None, span: Span | None = None) -> None:
         try:
             try:
                 r = await coro

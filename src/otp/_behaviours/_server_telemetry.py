@@ -4,7 +4,7 @@ While any telemetry handler is attached to the node, a server's calls and
 casts leave the fast paths of its batch and of inline calls (which test
 `node.telemetry is None` once per batch, or once per inline call) and go
 through `ServerProcess.handle_call` and `handle`, which time each callback
-with a `CallbackSpan`:
+with a span (`_runtime._telemetry.Span`, as `otp.telemetry.span`):
 
     ("otp", "call", "start")      {"monotonic_time": t}
     ("otp", "call", "stop")       {"duration": s, "monotonic_time": t}
@@ -36,49 +36,21 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from .._errors import Exit
-from .._runtime._telemetry import emit
+from .._runtime._telemetry import Event, emit
 
 if TYPE_CHECKING:
     from .._runtime._process import Process
-    from ._server_process import ServerProcess
 
-CALL = (("otp", "call", "start"), ("otp", "call", "stop"), ("otp", "call", "exception"))
-CAST = (("otp", "cast", "start"), ("otp", "cast", "stop"), ("otp", "cast", "exception"))
-
-
-class CallbackSpan:
-    """One callback being timed: emits its start now, then `stop` or `exception`."""
-
-    __slots__ = ("clock", "events", "metadata", "node", "t0")
-
-    def __init__(self, proc: ServerProcess, events: tuple[tuple[str, ...], ...], request: object):
-        self.node = node = proc.rt
-        self.clock = clock = node.loop.time
-        self.events = events
-        self.metadata: dict[str, object] = {
-            "server": proc,
-            "name": proc.name,
-            "behaviour": proc.behaviour,
-            "request": request,
-        }
-        self.t0 = t0 = clock()
-        emit(node, events[0], {"monotonic_time": t0}, self.metadata)
-
-    def stop(self) -> None:
-        t = self.clock()
-        measurements: dict[str, object] = {"duration": t - self.t0, "monotonic_time": t}
-        emit(self.node, self.events[1], measurements, self.metadata)
-
-    def exception(self, exc: BaseException) -> None:
-        t = self.clock()
-        metadata = {
-            **self.metadata,
-            "kind": "exit" if isinstance(exc, Exit) else "error",
-            "reason": exc,
-        }
-        measurements: dict[str, object] = {"duration": t - self.t0, "monotonic_time": t}
-        emit(self.node, self.events[2], measurements, metadata)
+CALL: tuple[Event, Event, Event] = (
+    ("otp", "call", "start"),
+    ("otp", "call", "stop"),
+    ("otp", "call", "exception"),
+)
+CAST: tuple[Event, Event, Event] = (
+    ("otp", "cast", "start"),
+    ("otp", "cast", "stop"),
+    ("otp", "cast", "exception"),
+)
 
 
 RESTART = ("otp", "supervisor", "restart")
@@ -109,4 +81,4 @@ def supervisor_shutdown(sup: Process, reason: object = MAX_INTENSITY) -> None:
         emit(node, SHUTDOWN, {"count": 1}, metadata)
 
 
-__all__ = ["CALL", "CAST", "CallbackSpan", "supervisor_restart", "supervisor_shutdown"]
+__all__ = ["CALL", "CAST", "supervisor_restart", "supervisor_shutdown"]

@@ -26,10 +26,12 @@ the event, nor flood the log.
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable, Hashable, Iterable
 from dataclasses import dataclass
 from typing import Protocol, TypeAlias
 
+from .._errors import Exit
 from ._repr import show
 
 logger = logging.getLogger("otp.telemetry")
@@ -132,6 +134,54 @@ def emit(
             h.function(event, measurements, metadata, h.config)
         except Exception as exc:
             _failed(node, h, exc)
+
+
+class Span:
+    """A span (`:telemetry.span`): emits `events[0]` now, then `stop` or `exception`.
+
+    `events` are the start, stop and exception events. Times are `clock()`
+    seconds (the node's loop clock); the start's measurements are
+    `{"monotonic_time"}` (with `"system_time"` too when `system_time`), the
+    others' `{"duration", "monotonic_time"}`. The start carries
+    `start_metadata` when given, else `metadata`, which stop also carries;
+    an exception adds `"kind"` (`"error"` for an Exception other than
+    `otp.Exit`, else `"exit"`) and `"reason"` (the exception) to it.
+    `otp.telemetry.span` and the spans of GenServer callbacks
+    (`_server_telemetry.py`) are each one.
+    """
+
+    __slots__ = ("clock", "events", "metadata", "node", "t0")
+
+    def __init__(
+        self,
+        node: HasTelemetry,
+        clock: Callable[[], float],
+        events: tuple[Event, Event, Event],
+        metadata: Metadata,
+        system_time: bool = False,
+        start_metadata: Metadata | None = None,
+    ) -> None:
+        self.node = node
+        self.clock = clock
+        self.events = events
+        self.metadata = metadata
+        self.t0 = t0 = clock()
+        start: Measurements = {"monotonic_time": t0}
+        if system_time:
+            start["system_time"] = time.time()
+        emit(node, events[0], start, metadata if start_metadata is None else start_metadata)
+
+    def stop(self) -> None:
+        t = self.clock()
+        emit(
+            self.node, self.events[1], {"duration": t - self.t0, "monotonic_time": t}, self.metadata
+        )
+
+    def exception(self, exc: BaseException) -> None:
+        t = self.clock()
+        kind = "error" if isinstance(exc, Exception) and not isinstance(exc, Exit) else "exit"
+        metadata = {**self.metadata, "kind": kind, "reason": exc}
+        emit(self.node, self.events[2], {"duration": t - self.t0, "monotonic_time": t}, metadata)
 
 
 def _failed(node: HasTelemetry, handler: Handler, exc: Exception) -> None:

@@ -53,15 +53,13 @@ code on the loop of `async with otp.Node():`; elsewhere it raises
 
 from __future__ import annotations
 
-import time
 from collections.abc import Hashable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 
-from .._errors import Exit
 from .._runtime import _telemetry
 from .._runtime._repr import show
 from .._runtime._scheduler import current_node
-from .._runtime._telemetry import Event, Handler, HandlerFunction, check_event
+from .._runtime._telemetry import Event, Handler, HandlerFunction, Span, check_event
 
 __all__ = ["Handler", "attach", "attach_many", "detach", "execute", "list_handlers", "span"]
 
@@ -188,21 +186,12 @@ def span(event_prefix: Event, metadata: Mapping[str, object]) -> Iterator[dict[s
     node = current_node("otp.telemetry.span")
     prefix = check_event(event_prefix, "event_prefix")
     meta = dict(metadata)
-    t0 = node.loop.time()
-    if node.telemetry is not None:
-        start: dict[str, object] = {"monotonic_time": t0, "system_time": time.time()}
-        _telemetry.emit(node, (*prefix, "start"), start, dict(meta))
+    events = ((*prefix, "start"), (*prefix, "stop"), (*prefix, "exception"))
+    # The start gets a copy: what the block adds to `meta` is for stop only.
+    timed = Span(node, node.loop.time, events, meta, system_time=True, start_metadata=dict(meta))
     try:
         yield meta
     except BaseException as exc:
-        if node.telemetry is not None:
-            t = node.loop.time()
-            kind = "error" if isinstance(exc, Exception) and not isinstance(exc, Exit) else "exit"
-            failed = {**meta, "kind": kind, "reason": exc}
-            _telemetry.emit(
-                node, (*prefix, "exception"), {"duration": t - t0, "monotonic_time": t}, failed
-            )
+        timed.exception(exc)
         raise
-    if node.telemetry is not None:
-        t = node.loop.time()
-        _telemetry.emit(node, (*prefix, "stop"), {"duration": t - t0, "monotonic_time": t}, meta)
+    timed.stop()
