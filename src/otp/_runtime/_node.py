@@ -280,12 +280,12 @@ class Node:
         observer: int | None = None,
         mailbox_warning: int | None = DEFAULT_MAILBOX_WARNING,
     ) -> None:
-        if observer is not None and (type(observer) is not int or not 0 <= observer <= 65535):
-            raise ValueError(
-                f"observer must be the TCP port of the web dashboard (0: any free port) "
-                f"or None; got {show(observer)}"
-            )
         if observer is not None:  # else the class's None: see "The attributes of a node"
+            if type(observer) is not int or not 0 <= observer <= 65535:
+                raise ValueError(
+                    f"observer must be the TCP port of the web dashboard (0: any free port) "
+                    f"or None; got {show(observer)}"
+                )
             self.observer_port = observer
         _check_options(slow_callback, batch, shutdown_timeout, net_ticktime, report_limit)
         #: The first level of each new process's `warn_at` (see `_long_mailbox.py`).

@@ -39,6 +39,8 @@ from typing import Any, final
 import otp
 
 from .._runtime._node import Node
+from .._runtime._scheduler import current_process
+from ._sampler import STOP
 
 logger = logging.getLogger("otp.observer")
 MISSING_EXTRA = "the observer needs aiohttp: pip install 'otp[observer]'"
@@ -124,7 +126,7 @@ async def _start(
         token = secrets.token_urlsafe(24)
     config = server.Config(host, token, allow_kill, focus)
     ready: asyncio.Future[int] = asyncio.get_running_loop().create_future()
-    spawn = otp.spawn_link if link and _in_process() else otp.spawn
+    spawn = otp.spawn_link if link and current_process.get() is not None else otp.spawn
     pid = spawn(server.serve, config, port, ready)
     bound = await ready
     shown = f"[{host}]" if ":" in host else host
@@ -140,16 +142,8 @@ async def stop(observer: Observer) -> None:
     linked to it keeps running.
     """
     ref = otp.monitor(observer.pid)
-    otp.send(observer.pid, ("$observer", "stop"))
+    otp.send(observer.pid, STOP)
     await otp.receive(match=lambda m: isinstance(m, otp.Down) and m.ref == ref)
-
-
-def _in_process() -> bool:
-    try:
-        otp.self()
-    except otp.NotInProcess:
-        return False
-    return True
 
 
 def current() -> Observer | None:

@@ -276,6 +276,6 @@ async def serve(config: Config, port: int, ready: Any) -> None:
     config.port = sockets[0].getsockname()[1] if sockets else port
     ready.set_result(config.port)
     try:
-        await sampler.run()  # until otp.observer.stop sends ("$observer", "stop")
+        await sampler.run()  # until otp.observer.stop sends STOP
     finally:
         await runner.cleanup()
