@@ -308,12 +308,9 @@ def run_command(args: argparse.Namespace) -> int:
         return SIGINT_STATUS  # the graceful shutdown has run
     except SystemExit as exc:
         return exc.code if isinstance(exc.code, int) else CRASHED
-    except (ValueError, TypeError) as exc:
-        if not started:  # otp.run refused an option: say which, without a traceback
-            return _fail(str(exc), USAGE)
-        traceback.print_exception(exc)
-        return _fail(f"{args.target} crashed: {exc!r}", CRASHED)
     except BaseException as exc:
+        if not started and isinstance(exc, ValueError | TypeError):
+            return _fail(str(exc), USAGE)  # otp.run refused an option: no traceback
         traceback.print_exception(exc)
         return _fail(f"{args.target} crashed: {exc!r}", CRASHED)
     return result if type(result) is int else OK
