@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 from typing import TYPE_CHECKING
 
-from .._runtime._crash_reports import record_crash
+from .._runtime._crash_reports import log_crash
 from .._runtime._process import Process, is_reason
 from .._runtime._repr import MESSAGE_LIMIT, describe_exception, safe_repr
 from ._server_messages import GEN_CAST, From
@@ -104,8 +104,7 @@ class ServerReports(Process):
             format_message(status.get("message"), limit),
             safe_repr(status.get("state"), limit),
         )
-        logger.error(fmt, *args, exc_info=exc)
-        record_crash(self, reason, fmt, args, exc)
+        log_crash(self, reason, fmt, args, exc)
 
     def report_nested_slow(self, msg: object, t0: float, t1: float) -> None:
         """Report a callback run inside another process's step (an inline call, init).

@@ -1,8 +1,9 @@
 """The node's recent crash reports, and the `("otp", "process", "crash")` event.
 
-Every site that logs a process crash (a plain process or task in
-`run_body`, a GenServer or supervisor in its crash report) also calls
-`record_crash`: the report, as logged and with its traceback, joins
+Every process crash (a plain process or task in `run_body`, a GenServer or
+supervisor in its crash report) is reported through `log_crash`, which
+logs it on logger "otp" and keeps it: the report, as logged and with its
+traceback, joins
 `node.crash_reports`, a ring of the last `CRASH_REPORTS` reports that tools
 (the observer's "recent crash reports") read, and the crash is emitted as
 a telemetry event when handlers are attached.
@@ -23,6 +24,7 @@ a telemetry event when handlers are attached.
 
 from __future__ import annotations
 
+import logging
 import time
 import traceback
 from dataclasses import dataclass
@@ -41,6 +43,8 @@ CRASH_REPORTS = 100
 REPORT_FACTOR = 4
 
 CRASH = ("otp", "process", "crash")
+
+logger = logging.getLogger("otp")
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,10 +66,11 @@ def short_reason(reason: object) -> str:
     return safe_repr(reason, MESSAGE_LIMIT)
 
 
-def record_crash(
+def log_crash(
     proc: Process, reason: object, fmt: str, args: tuple[object, ...], exc: BaseException | None
 ) -> None:
-    """Keep the crash report `fmt % args` (with `exc`'s traceback) and emit the crash."""
+    """Log the crash report `fmt % args` (with `exc`'s traceback), keep it, emit the crash."""
+    logger.error(fmt, *args, exc_info=exc)
     node = proc.rt
     limit = REPORT_FACTOR * node.report_limit
     text = _report_text(fmt, args, exc)
@@ -92,4 +97,4 @@ def _report_text(fmt: str, args: tuple[object, ...], exc: BaseException | None) 
     return text
 
 
-__all__ = ["CRASH_REPORTS", "CrashReport", "record_crash", "short_reason"]
+__all__ = ["CRASH_REPORTS", "CrashReport", "log_crash", "short_reason"]

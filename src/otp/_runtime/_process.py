@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, Any
 
 from .._errors import Exit
 from . import _long_mailbox
-from ._crash_reports import record_crash
+from ._crash_reports import log_crash
 from ._ids import Pid, Ref
 from ._messages import Down, Exited
 from ._repr import MESSAGE_LIMIT, describe_exception, safe_repr, show, shown
@@ -435,8 +435,7 @@ async def run_body(
 def _report_crash(proc: Process, exc: Exception) -> None:
     """Log the crash of a plain process (or task), and keep its report on the node."""
     args = (proc.label(), describe_exception(exc, proc.rt.report_limit))
-    logger.error("Process %s crashed: %s", *args, exc_info=exc)
-    record_crash(proc, exc, "Process %s crashed: %s", args, exc)
+    log_crash(proc, exc, "Process %s crashed: %s", args, exc)
 
 
 def start_task(
