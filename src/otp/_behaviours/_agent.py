@@ -41,7 +41,9 @@ from __future__ import annotations
 
 import inspect
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import Any, Generic
+
+import typing_extensions
 
 from .._runtime._ids import Pid
 from .._runtime._names import Dest
@@ -49,10 +51,10 @@ from .._runtime._repr import show
 from ._gen_server import From, GenServer, call, cast, stop
 from ._results import NoReply, Ok, Reply
 
-T = TypeVar("T")
+T = typing_extensions.TypeVar("T", default=Any)
 
 
-class Agent(GenServer):
+class Agent(GenServer[Any], Generic[T]):
     """A GenServer whose state is read and changed by functions sent to it."""
 
     # -- client API ---------------------------------------------------------------

@@ -57,7 +57,9 @@ import asyncio
 import inspect
 import logging
 import time
-from typing import TYPE_CHECKING, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar, Generic
+
+import typing_extensions
 
 from .._errors import AlreadyStarted, Exit, StartError
 from .._runtime._ids import Pid
@@ -85,7 +87,12 @@ logger = logging.getLogger("otp")
 perf = time.perf_counter
 
 
-class GenServer:
+#: The server's state type: `class Counter(otp.GenServer[int])`; plain `otp.GenServer` is
+#: `otp.GenServer[Any]`.
+S = typing_extensions.TypeVar("S", default=Any)
+
+
+class GenServer(Generic[S]):
     """Base class of a generic server. Override the callbacks you need.
 
     Every callback may be a plain function or `async def`.

@@ -27,11 +27,15 @@ other message).
 
 from __future__ import annotations
 
-from typing import Final, TypeVar, final
+from typing import Any, Final, Generic, TypeVar, final
+
+import typing_extensions
 
 from .._runtime._repr import show
 
 T = TypeVar("T", bound=type)
+#: The server's state type: `otp.Reply[int]` is a reply that leaves an int state.
+S = typing_extensions.TypeVar("S", default=Any)
 
 
 def _sealed(cls: T) -> T:
@@ -72,7 +76,7 @@ def _opts(timeout: float | None, hibernate: bool, continue_: object) -> str:
 
 @final
 @_sealed
-class Ok:
+class Ok(Generic[S]):
     """`init` succeeded: `Ok(state, timeout=None, hibernate=False, continue_=...)`.
 
     Returning a plain value from `init` means `Ok(value)`.
@@ -99,7 +103,7 @@ class Ok:
 
 @final
 @_sealed
-class Reply:
+class Reply(Generic[S]):
     """`handle_call` answers now: `Reply(reply, state, timeout=, hibernate=, continue_=)`."""
 
     __slots__ = ("continue_", "hibernate", "reply", "state", "timeout")
@@ -126,7 +130,7 @@ class Reply:
 
 @final
 @_sealed
-class NoReply:
+class NoReply(Generic[S]):
     """Carry on with `state`; from `handle_call`, answer later with `otp.reply(from_, value)`."""
 
     __slots__ = ("continue_", "hibernate", "state", "timeout")
@@ -150,7 +154,7 @@ class NoReply:
 
 @final
 @_sealed
-class Stop:
+class Stop(Generic[S]):
     """Stop the server: `Stop(reason, state, reply=...)`; from `init`, just `Stop(reason)`.
 
     `terminate(reason, state)` runs first; then, from `handle_call`, the
