@@ -24,6 +24,8 @@ for ver in ${OTP_PYTHONS:-3.11 3.13}; do
         "$venv/bin/ruff" check src tests examples bench
         "$venv/bin/ruff" format --check src tests examples bench
         "$venv/bin/mypy"
+        # The documentation site: built with warnings as errors, guide examples run.
+        scripts/docs.sh "$venv" || status=$?
     fi
     "$venv/bin/python" -m pytest -q "$@" || status=$?
     if [ "$ver" = "3.11" ]; then
