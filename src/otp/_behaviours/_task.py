@@ -475,6 +475,7 @@ class Task(Generic[T]):
         on_timeout: Literal["exit", "kill_task"] = "exit",
         nodes: Sequence[str] | None = None,
         chunk_size: int = 1,
+        zip_input_on_exit: bool = False,
     ) -> TaskStream[T]: ...
     @overload
     @staticmethod
@@ -488,6 +489,7 @@ class Task(Generic[T]):
         on_timeout: Literal["exit", "kill_task"] = "exit",
         nodes: Sequence[str] | None = None,
         chunk_size: int = 1,
+        zip_input_on_exit: bool = False,
     ) -> TaskStream[T]: ...
     @staticmethod
     def async_stream(
@@ -500,6 +502,7 @@ class Task(Generic[T]):
         on_timeout: Literal["exit", "kill_task"] = "exit",
         nodes: Sequence[str] | None = None,
         chunk_size: int = 1,
+        zip_input_on_exit: bool = False,
     ) -> TaskStream[Any]:
         """Run `fn(item)` for each of `items` in tasks, a few at a time; iterate the outcomes.
 
@@ -512,8 +515,9 @@ class Task(Generic[T]):
         [('ok', 1), ('ok', 4), ('ok', 9)]
 
         With `nodes=[...]` the tasks run on those nodes (the same code,
-        spread over them), and `chunk_size=k` sends `k` items per task; see
-        `TaskStream` for the semantics and the options.
+        spread over them), and `chunk_size=k` sends `k` items per task;
+        `zip_input_on_exit=True` turns `("exit", reason)` into `("exit",
+        (item, reason))`. See `TaskStream` for the semantics and the options.
         """
         from ._task_stream import TaskStream  # it builds on Task: imported here, not above
 
@@ -526,6 +530,7 @@ class Task(Generic[T]):
             on_timeout=on_timeout,
             nodes=nodes,
             chunk_size=chunk_size,
+            zip_input_on_exit=zip_input_on_exit,
         )
 
 
