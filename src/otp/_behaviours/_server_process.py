@@ -43,7 +43,7 @@ from .._runtime._telemetry import Span
 from ._results import MISSING, NoReply, Reply, Stop
 from ._server_messages import GEN_CAST, From, System, server_message_kind
 from ._server_stop import ServerStop
-from ._server_telemetry import CALL, CAST
+from ._server_telemetry import timed_call, timed_cast
 from ._system import SYSTEM_HANDLERS
 
 if TYPE_CHECKING:
@@ -361,7 +361,7 @@ class ServerProcess(ServerStop):
             if self.rt.telemetry is None:
                 self.dispatch(self.impl.handle_cast, msg[1])
             else:
-                self.timed_cast(msg[1])
+                timed_cast(self, msg[1])
         elif type(msg) is Exited and (msg.pid is self.parent or msg.pid is self) and self.trap:
             # The parent (supervisor) asks us to stop: terminate runs, as in OTP.
             # A signal "from ourselves" is the node shutting its root processes
@@ -374,7 +374,7 @@ class ServerProcess(ServerStop):
 
     def handle_call(self, from_: From) -> None:
         if self.rt.telemetry is not None:
-            self.timed_call(from_)
+            timed_call(self, from_)
             return
         try:
             r = self.impl.handle_call(from_.request, from_, self.state)
@@ -386,46 +386,6 @@ class ServerProcess(ServerStop):
             from_.reply(r.reply)
         else:
             self.call_result(r, from_)
-
-    def timed_call(self, from_: From) -> None:
-        """`handle_call`, as a telemetry span (see `_server_telemetry.py`)."""
-        request = from_.request
-        meta = {"server": self, "name": self.name, "behaviour": self.behaviour, "request": request}
-        span = Span(self.rt, self.rt.loop.time, CALL, meta)
-        try:
-            r = self.impl.handle_call(request, from_, self.state)
-        except Exception as exc:
-            span.exception(exc)
-            self.call_failed(from_, exc)
-            return
-        if type(r) is CoroutineType:
-            try:
-                self.go_async(r, from_, span)  # the span ends with the coroutine
-            except Exception as exc:
-                self.call_failed(from_, exc)
-            return
-        span.stop()
-        self.call_result(r, from_)
-
-    def timed_cast(self, request: object) -> None:
-        """`dispatch(handle_cast, request)`, as a telemetry span."""
-        meta = {"server": self, "name": self.name, "behaviour": self.behaviour, "request": request}
-        span = Span(self.rt, self.rt.loop.time, CAST, meta)
-        callback = self.impl.handle_cast
-        try:
-            r = callback(request, self.state)
-        except Exception as exc:
-            span.exception(exc)
-            self.crash(exc)
-            return
-        try:
-            if type(r) is CoroutineType:
-                self.go_async(r, None, span)
-                return
-            span.stop()
-            self.after_noreply(r, callback)
-        except Exception as exc:
-            self.crash(exc)
 
     def call_result(self, r: object, from_: From) -> None:
         """Any other result of `handle_call` than a plain Reply: async, options, Stop, bad."""
