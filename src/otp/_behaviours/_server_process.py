@@ -40,6 +40,7 @@ from .._runtime._repr import show
 from .._runtime._scheduler import current_process, enter_task, leave_task
 from .._runtime._steps import drive
 from .._runtime._telemetry import Span
+from ._hibernate import hibernate
 from ._results import MISSING, NoReply, Reply, Stop
 from ._server_messages import GEN_CAST, From, System, server_message_kind
 from ._server_stop import ServerStop
@@ -291,7 +292,12 @@ class ServerProcess(ServerStop):
                     # `dispatch(handle_cast, msg[1])`, inlined: a call less per cast.
                     try:
                         r = handle_cast(msg[1], self.state)
-                        if type(r) is NoReply and r.timeout is None and r.continue_ is MISSING:
+                        if (
+                            type(r) is NoReply
+                            and r.timeout is None
+                            and r.continue_ is MISSING
+                            and not r.hibernate
+                        ):
                             self.state = r.state
                         else:
                             self.settle(r, handle_cast)
@@ -307,7 +313,12 @@ class ServerProcess(ServerStop):
                     except Exception as exc:
                         self.call_failed(msg, exc)
                     else:
-                        if type(r) is Reply and r.timeout is None and r.continue_ is MISSING:
+                        if (
+                            type(r) is Reply
+                            and r.timeout is None
+                            and r.continue_ is MISSING
+                            and not r.hibernate
+                        ):
                             self.state = r.state
                             msg.reply(r.reply)
                         else:
@@ -381,7 +392,7 @@ class ServerProcess(ServerStop):
         except Exception as exc:
             self.call_failed(from_, exc)
             return
-        if type(r) is Reply and r.timeout is None and r.continue_ is MISSING:
+        if type(r) is Reply and r.timeout is None and r.continue_ is MISSING and not r.hibernate:
             self.state = r.state  # the common case of after_call, inlined
             from_.reply(r.reply)
         else:
@@ -405,7 +416,12 @@ class ServerProcess(ServerStop):
     def dispatch(self, callback: Callable[[object, object], object], arg: object) -> None:
         try:
             r = callback(arg, self.state)
-            if type(r) is NoReply and r.timeout is None and r.continue_ is MISSING:
+            if (
+                type(r) is NoReply
+                and r.timeout is None
+                and r.continue_ is MISSING
+                and not r.hibernate
+            ):
                 self.state = r.state  # the common case of after_noreply, inlined
             else:
                 self.settle(r, callback)
@@ -425,13 +441,13 @@ class ServerProcess(ServerStop):
         if type(r) is Reply:
             self.state = r.state
             from_.reply(r.reply)
-            if r.timeout is not None or r.continue_ is not MISSING:
-                self.options(r.timeout, r.continue_)
+            if r.timeout is not None or r.continue_ is not MISSING or r.hibernate:
+                self.options(r.timeout, r.continue_, r.hibernate)
         elif type(r) is NoReply:
             self.state = r.state
             self.defer(from_)
-            if r.timeout is not None or r.continue_ is not MISSING:
-                self.options(r.timeout, r.continue_)
+            if r.timeout is not None or r.continue_ is not MISSING or r.hibernate:
+                self.options(r.timeout, r.continue_, r.hibernate)
         elif type(r) is Stop:
             # Without `reply=`, the caller gets Exit(reason) once the server died.
             if r.reply is MISSING:
@@ -451,8 +467,8 @@ class ServerProcess(ServerStop):
     def after_noreply(self, r: object, callback: Callable[..., object]) -> None:
         if type(r) is NoReply:
             self.state = r.state
-            if r.timeout is not None or r.continue_ is not MISSING:
-                self.options(r.timeout, r.continue_)
+            if r.timeout is not None or r.continue_ is not MISSING or r.hibernate:
+                self.options(r.timeout, r.continue_, r.hibernate)
         elif type(r) is Stop:
             self.stop_server(r.reason, self.state if r.state is MISSING else r.state)
         else:
@@ -461,7 +477,9 @@ class ServerProcess(ServerStop):
                 f"otp.Stop(reason, state); got {show(r)} ({type(r).__name__})"
             )
 
-    def options(self, timeout: float | None, continue_: object) -> None:
+    def options(self, timeout: float | None, continue_: object, sleep: bool = False) -> None:
+        if sleep:
+            hibernate(self)  # see `_hibernate.py`
         if timeout is not None:
             check_timeout(timeout, "the timeout= of a callback's result")
         if continue_ is not MISSING:
