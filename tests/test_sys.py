@@ -231,3 +231,62 @@ class TestTimeoutAcrossSystemRequests:
                 return "no timeout message"
 
         assert clock.run(main) == "no timeout message"
+
+
+class Migrating(otp.GenServer):
+    """State `(version, value)`; `code_change` moves it to version 2."""
+
+    def init(self, arg: object) -> object:
+        return (1, arg)
+
+    def handle_call(self, request: object, from_: otp.From, state: object) -> object:
+        return otp.Reply(state, state)
+
+    def code_change(self, old_vsn: object, state: object, extra: object) -> object:
+        assert isinstance(state, tuple)
+        return (2, state[1], old_vsn, extra)
+
+    def terminate(self, reason: object, state: object) -> None:
+        assert isinstance(state, tuple)
+        otp.send(state[1], ("terminated", reason))
+
+
+class TestChangeCode:
+    def test_a_suspended_server_migrates_its_state(self, clock: VirtualClock) -> None:
+        async def main() -> object:
+            pid = await Migrating.start_link("v")
+            await otp.sys.suspend(pid)
+            await otp.sys.change_code(pid, "migrating", "1.0", "extra")
+            await otp.sys.resume(pid)
+            return await otp.call(pid, "state")
+
+        assert clock.run(main) == (2, "v", "1.0", "extra")
+
+    def test_a_server_that_is_not_suspended_is_refused(self, clock: VirtualClock) -> None:
+        async def main() -> object:
+            pid = await Migrating.start_link("v")
+            with pytest.raises(RuntimeError, match=r"call otp\.sys\.suspend first"):
+                await otp.sys.change_code(pid, "migrating", "1.0", None)
+            return await otp.call(pid, "state")
+
+        assert clock.run(main) == (1, "v")
+
+
+class TestTerminate:
+    def test_stops_the_server_with_the_reason_running_terminate(self, clock: VirtualClock) -> None:
+        async def main() -> tuple[object, bool]:
+            pid = await Migrating.start(otp.self())
+            await otp.sys.terminate(pid, "shutdown")
+            assert pid is not None
+            return await otp.receive(), otp.is_alive(pid)
+
+        assert clock.run(main) == (("terminated", "shutdown"), False)
+
+    def test_a_dead_server_raises_noproc(self, clock: VirtualClock) -> None:
+        async def main() -> None:
+            pid = await Migrating.start(otp.self())
+            await otp.sys.terminate(pid)
+            with pytest.raises(otp.NoProc):
+                await otp.sys.terminate(pid)
+
+        clock.run(main)

@@ -182,6 +182,20 @@ async def change_code(
 ) -> None:
     """Call the server's `code_change(old_vsn, state, extra)`; it must be suspended.
 
+    >>> import otp
+    >>> class Box(otp.GenServer):
+    ...     def init(self, arg): return {"v": 1}
+    ...     def handle_call(self, request, from_, state): return otp.Reply(state, state)
+    ...     def code_change(self, old_vsn, state, extra): return {"v": 2, "from": old_vsn}
+    >>> async def main():
+    ...     pid = await Box.start_link(None)
+    ...     await otp.sys.suspend(pid)
+    ...     await otp.sys.change_code(pid, "box", "1.0", None)
+    ...     await otp.sys.resume(pid)
+    ...     return await otp.call(pid, "state")
+    >>> otp.run(main)
+    {'v': 2, 'from': '1.0'}
+
     As Erlang's `sys:change_code`: suspend the server, change its code,
     resume it. `module` names the callback module on an Erlang node (an atom);
     a Python server ignores it.
@@ -198,7 +212,19 @@ async def change_code(
 
 
 async def terminate(server: Dest, reason: object = "normal", timeout: float | None = None) -> None:
-    """Stop the server with `reason` (its `terminate` runs), as `otp.stop` does."""
+    """Stop the server with `reason` (its `terminate` runs), as `otp.stop` does.
+
+    >>> import otp
+    >>> async def main():
+    ...     pid = await otp.Agent.start(lambda: 0)
+    ...     await otp.sys.terminate(pid, "shutdown")
+    ...     return otp.is_alive(pid)
+    >>> otp.run(main)
+    False
+
+    Raises:
+        NoProc: the server is not alive.
+    """
     await stop(server, reason, timeout)
 
 

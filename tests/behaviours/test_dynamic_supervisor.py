@@ -510,3 +510,34 @@ class TestModuleStyle:
 
         with pytest.raises(TypeError, match="keyword options only"):
             run(main)
+
+
+class TestStop:
+    def test_stop_terminates_every_child_then_the_supervisor(self) -> None:
+        async def main() -> tuple[list[object], object]:
+            me = otp.self()
+            sup = await otp.DynamicSupervisor.start_link()
+            for name in ("a", "b"):
+                spec = otp.ChildSpec(name, lambda n=name: Reporter.start_link((n, me)))
+                await otp.DynamicSupervisor.start_child(sup, spec)
+            otp.unlink(sup)
+            ref = otp.monitor(sup)
+            await otp.DynamicSupervisor.stop(sup, "shutdown", timeout=PATIENCE)
+            downs = [
+                await otp.receive(PATIENCE, lambda m: type(m) is tuple and m[0] == "down")
+                for _ in range(2)
+            ]
+            return sorted(downs), await wait_down(ref)  # type: ignore[type-var]
+
+        downs, reason = run(main)
+        assert downs == [("down", "a", "shutdown"), ("down", "b", "shutdown")]
+        assert reason == "shutdown"
+
+    def test_stop_of_a_dead_supervisor_raises_noproc(self) -> None:
+        async def main() -> None:
+            sup = await otp.DynamicSupervisor.start_link()
+            await otp.DynamicSupervisor.stop(sup)
+            with pytest.raises(otp.NoProc):
+                await otp.DynamicSupervisor.stop(sup)
+
+        run(main)

@@ -1103,3 +1103,36 @@ class TestHowItIsNamed:
             return [otp.process_info(p)["behaviour"] for p in (sup, dyn, reg)]  # type: ignore[index]
 
         assert clock.run(main) == ["Supervisor", "DynamicSupervisor", "Registry"]
+
+
+class TestStop:
+    def test_stop_terminates_the_children_in_reverse_order_then_the_supervisor(self) -> None:
+        async def main() -> tuple[list[object], object]:
+            me = otp.self()
+            sup = await otp.Supervisor.start_link(
+                [
+                    otp.ChildSpec("a", lambda: Reporter.start_link(("a", me))),
+                    otp.ChildSpec("b", lambda: Reporter.start_link(("b", me))),
+                ]
+            )
+            otp.unlink(sup)
+            ref = otp.monitor(sup)
+            await otp.Supervisor.stop(sup, "shutdown")
+            downs = [
+                await otp.receive(PATIENCE, lambda m: type(m) is tuple and m[0] == "down")
+                for _ in range(2)
+            ]
+            return downs, await wait_down(ref)
+
+        downs, reason = run(main)
+        assert downs == [("down", "b", "shutdown"), ("down", "a", "shutdown")]
+        assert reason == "shutdown"
+
+    def test_stop_of_a_dead_supervisor_raises_noproc(self) -> None:
+        async def main() -> None:
+            sup = await otp.Supervisor.start_link([])
+            await otp.Supervisor.stop(sup)
+            with pytest.raises(otp.NoProc):
+                await otp.Supervisor.stop(sup)
+
+        run(main)

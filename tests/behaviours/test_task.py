@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator, Iterator
+from typing import Any, cast
 
 import pytest
 
@@ -579,6 +580,50 @@ class TestAsyncStreamChunks:
             return [r async for r in stream]
 
         assert clock.run(main) == [("exit", "timeout"), ("exit", "timeout"), ("ok", 1)]
+
+
+class TestAsyncStreamZipInputOnExit:
+    def test_an_exit_names_its_item_and_ok_outcomes_stay_as_they_are(
+        self, clock: VirtualClock
+    ) -> None:
+        def invert(x: int) -> float:
+            return 1 / x
+
+        async def main() -> list[Any]:
+            otp.trap_exit(True)
+            stream = otp.Task.async_stream(invert, [2, 0, 4], zip_input_on_exit=True)
+            return [r async for r in stream]
+
+        first, (kind, (item, reason)), last = clock.run(main)
+        assert (first, last) == (("ok", 0.5), ("ok", 0.25))
+        assert (kind, item) == ("exit", 0) and isinstance(reason, ZeroDivisionError)
+
+    def test_a_killed_late_item_is_zipped_with_timeout(self, clock: VirtualClock) -> None:
+        async def main() -> list[object]:
+            stream = otp.Task.async_stream(
+                nap, [1.0, 9.0], timeout=2.0, on_timeout="kill_task", zip_input_on_exit=True
+            )
+            return [r async for r in stream]
+
+        assert clock.run(main) == [("ok", 1.0), ("exit", (9.0, "timeout"))]
+
+    def test_without_it_the_exit_reason_stands_alone(self, clock: VirtualClock) -> None:
+        async def main() -> list[object]:
+            stream = otp.Task.async_stream(nap, [9.0], timeout=2.0, on_timeout="kill_task")
+            return [r async for r in stream]
+
+        assert clock.run(main) == [("exit", "timeout")]
+
+    def test_each_item_of_a_chunk_is_zipped_with_its_own_input(self, clock: VirtualClock) -> None:
+        def invert(x: int) -> float:
+            return 1 / x
+
+        async def main() -> list[object]:
+            otp.trap_exit(True)
+            stream = otp.Task.async_stream(invert, [1, 0], chunk_size=2, zip_input_on_exit=True)
+            return [r[0] if r[0] == "ok" else (r[0], cast(Any, r[1])[0]) async for r in stream]
+
+        assert clock.run(main) == ["ok", ("exit", 0)]
 
 
 class TestStart:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import importlib.util
 import pathlib
+from typing import cast
 
 import pytest
 
@@ -136,3 +137,100 @@ def test_the_slow_server_example_answers_every_caller(clock: VirtualClock) -> No
     assert results[1][0] == "error" and "cannot render" in results[1][1]
     assert results[2] == ("ok", "stock rendered in 1 s")
     assert clock.time() == 1.0
+
+
+class TestAsyncStream:
+    def test_the_items_run_as_children_of_the_supervisor(self, clock: VirtualClock) -> None:
+        async def main() -> tuple[list[object], bool]:
+            sup = await otp.TaskSupervisor.start_link()
+            seen: list[bool] = []
+
+            async def child_of_sup(x: int) -> int:
+                seen.append(otp.self() in await otp.TaskSupervisor.children(sup))
+                return 2 * x
+
+            stream = otp.TaskSupervisor.async_stream(sup, child_of_sup, [1, 2])
+            results: list[object] = [r async for r in stream]
+            return results, all(seen) and len(seen) == 2
+
+        assert clock.run(main) == ([("ok", 2), ("ok", 4)], True)
+
+    def test_a_crashing_item_takes_the_linked_caller_down(self, clock: VirtualClock) -> None:
+        async def owner(sup: otp.Pid) -> None:
+            async for _ in otp.TaskSupervisor.async_stream(sup, crash, ["bad"]):
+                pass
+
+        async def main() -> object:
+            sup = await otp.TaskSupervisor.start_link()
+            _, ref = otp.spawn_monitor(owner, sup)
+            down = await otp.receive(match=lambda m: isinstance(m, otp.Down) and m.ref == ref)
+            assert isinstance(down, otp.Down)
+            return down.reason
+
+        reason = clock.run(main)
+        assert isinstance(reason, ValueError) and str(reason) == "bad"
+
+    def test_options_are_those_of_task_async_stream(self, clock: VirtualClock) -> None:
+        async def nap(seconds: float) -> float:
+            await asyncio.sleep(seconds)
+            return seconds
+
+        async def main() -> tuple[list[object], float]:
+            sup = await otp.TaskSupervisor.start_link()
+            stream = otp.TaskSupervisor.async_stream(
+                sup,
+                nap,
+                [3.0, 1.0, 9.0],
+                ordered=False,
+                timeout=5.0,
+                on_timeout="kill_task",
+                zip_input_on_exit=True,
+                max_concurrency=3,
+            )
+            return [r async for r in stream], clock.time()
+
+        assert clock.run(main) == ([("ok", 1.0), ("ok", 3.0), ("exit", (9.0, "timeout"))], 5.0)
+
+
+class TestAsyncStreamNolink:
+    def test_a_crashing_item_yields_its_exit_and_the_caller_goes_on(
+        self, clock: VirtualClock
+    ) -> None:
+        async def main() -> tuple[list[object], bool]:
+            sup = await otp.TaskSupervisor.start_link()
+            stream = otp.TaskSupervisor.async_stream_nolink(sup, crash, ["a", "b"])
+            outcomes = [r async for r in stream]
+            return [(kind, str(reason)) for kind, reason in outcomes], otp.is_alive(sup)
+
+        # The caller does not trap exits: a linked crash would have killed it.
+        assert clock.run(main) == ([("exit", "a"), ("exit", "b")], True)
+
+    def test_zip_input_on_exit_names_the_failed_item(self, clock: VirtualClock) -> None:
+        async def main() -> list[object]:
+            sup = await otp.TaskSupervisor.start_link()
+            stream = otp.TaskSupervisor.async_stream_nolink(
+                sup, crash, ["x"], zip_input_on_exit=True
+            )
+            return [(kind, cast(tuple[object, object], zipped)[0]) async for kind, zipped in stream]
+
+        assert clock.run(main) == [("exit", "x")]
+
+    def test_chunks_run_under_the_supervisor_too(self, clock: VirtualClock) -> None:
+        async def main() -> list[object]:
+            sup = await otp.TaskSupervisor.start_link()
+            stream = otp.TaskSupervisor.async_stream_nolink(sup, double, [1, 2, 3], chunk_size=2)
+            return [r async for r in stream]
+
+        assert clock.run(main) == [("ok", 2), ("ok", 4), ("ok", 6)]
+
+
+class TestStop:
+    def test_stop_ends_the_supervisor_and_its_tasks(self, clock: VirtualClock) -> None:
+        async def main() -> tuple[bool, bool]:
+            otp.trap_exit(True)
+            sup = await otp.TaskSupervisor.start_link()
+            task = await otp.TaskSupervisor.start_child(sup, forever)
+            await otp.TaskSupervisor.stop(sup)
+            return otp.is_alive(sup), otp.is_alive(task)
+
+        assert clock.run(main) == (False, False)

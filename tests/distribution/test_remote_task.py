@@ -279,3 +279,48 @@ class TestAsyncStreamOverNodes:
             otp.Task.async_stream(len, [], nodes="a@h")
         with pytest.raises(ValueError, match="chunk_size must be a positive int"):
             otp.Task.async_stream(len, [], chunk_size=0)
+
+
+class TestManyOnANode:
+    def test_await_many_mixes_local_and_remote_tasks(self) -> None:
+        async def main(_: object, other: str) -> object:
+            tasks = [
+                otp.Task.async_(spawn_targets.add, 1, 2, node=other),
+                otp.Task.async_(spawn_targets.add, 3, 4),
+                otp.Task.async_(spawn_targets.add_later, 5, 6, node=other),
+            ]
+            return await otp.Task.await_many(tasks, timeout=GUARD), queued()
+
+        assert with_nodes(main) == ([3, 7, 11], 0)
+
+    def test_yield_many_kill_task_kills_a_late_remote_task(self) -> None:
+        async def main(_: object, other: str) -> object:
+            late = otp.Task.async_(spawn_targets.wait_forever, node=other)
+            pid = await late.pid_known()
+            ref = otp.monitor(pid)
+            tasks: list[otp.Task[Any]] = [
+                otp.Task.async_(spawn_targets.add, 1, 1, node=other),
+                late,
+            ]
+            pairs = await otp.Task.yield_many(
+                tasks,
+                timeout=0.5,
+                on_timeout="kill_task",
+            )
+            down = await next_message(otp.Down)
+            return [o for _, o in pairs], down.ref == ref, down.reason, queued()
+
+        assert with_nodes(main) == ([("ok", 2), None], True, "killed", 0)
+
+    def test_an_ignored_remote_task_runs_on_and_sends_nothing_back(self) -> None:
+        async def main(_: object, other: str) -> object:
+            task = otp.Task.async_(spawn_targets.wait_then_crash, node=other)
+            pid = await task.pid_known()
+            ignored = otp.Task.ignore(task)
+            ref = otp.monitor(pid)
+            otp.send(pid, "crash now")
+            down = await next_message(otp.Down)
+            # Only our own monitor's Down came: no reply, no Down of the task's monitor.
+            return ignored, down.ref == ref, isinstance(down.reason, RuntimeError), queued()
+
+        assert with_nodes(main) == (None, True, True, 0)

@@ -75,7 +75,7 @@ from ._child import (
     to_spec,
 )
 from ._eager import eager
-from ._gen_server import GenServer, call
+from ._gen_server import GenServer, call, stop
 from ._intensity import RestartIntensity
 from ._results import MISSING, Ignore, NoReply, Ok, Reply, Stop
 from ._server_telemetry import supervisor_restart, supervisor_shutdown
@@ -269,6 +269,27 @@ class DynamicSupervisor:
         result = await call(sup, ("$dynsup", "count_children", None), None)
         assert isinstance(result, dict)
         return result
+
+    @staticmethod
+    async def stop(sup: Dest, reason: object = "normal", timeout: float | None = None) -> None:
+        """Stop the supervisor with `reason`: its children first, then itself (`otp.stop`).
+
+        >>> import otp
+        >>> async def main():
+        ...     sup = await otp.DynamicSupervisor.start_link()
+        ...     await otp.DynamicSupervisor.stop(sup)
+        ...     return otp.is_alive(sup)
+        >>> otp.run(main)
+        False
+
+        Elixir's `DynamicSupervisor.stop/3`. Waits at most `timeout` seconds (None:
+        forever) for the exit; if the caller is cancelled, it still stops.
+
+        Raises:
+            NoProc: the supervisor is not alive.
+            CallTimeout: it did not exit within `timeout` seconds.
+        """
+        await stop(sup, reason, timeout)
 
 
 _OPTIONS = ("strategy", "max_restarts", "max_seconds", "max_children", "extra_arguments")

@@ -4,8 +4,9 @@
 `Stop(reason)`; `handle_call` returns `Reply`, `NoReply` or `Stop`; the other
 callbacks return `NoReply` or `Stop`. `Ok`, `Reply` and `NoReply` take the
 options `timeout=` (seconds without a message before `"timeout"` arrives in
-`handle_info`), `hibernate=` (accepted; Python has no process heaps to
-shrink) and `continue_=` (run `handle_continue(arg, state)` before any
+`handle_info`), `hibernate=` (the server drops the last message it kept
+for crash reports and an empty mailbox, and shrinks its link and monitor
+tables; no garbage collection runs) and `continue_=` (run `handle_continue(arg, state)` before any
 other message).
 
 >>> import otp

@@ -40,10 +40,11 @@ from .._runtime._repr import show
 from .._runtime._scheduler import current_process, enter_task, leave_task
 from .._runtime._steps import drive
 from .._runtime._telemetry import Span
+from ._hibernate import hibernate
 from ._results import MISSING, NoReply, Reply, Stop
 from ._server_messages import GEN_CAST, From, System, server_message_kind
 from ._server_stop import ServerStop
-from ._server_telemetry import CALL, CAST
+from ._server_telemetry import timed_call, timed_cast
 from ._system import SYSTEM_HANDLERS
 
 if TYPE_CHECKING:
@@ -291,7 +292,12 @@ class ServerProcess(ServerStop):
                     # `dispatch(handle_cast, msg[1])`, inlined: a call less per cast.
                     try:
                         r = handle_cast(msg[1], self.state)
-                        if type(r) is NoReply and r.timeout is None and r.continue_ is MISSING:
+                        if (
+                            type(r) is NoReply
+                            and r.timeout is None
+                            and r.continue_ is MISSING
+                            and not r.hibernate
+                        ):
                             self.state = r.state
                         else:
                             self.settle(r, handle_cast)
@@ -307,7 +313,12 @@ class ServerProcess(ServerStop):
                     except Exception as exc:
                         self.call_failed(msg, exc)
                     else:
-                        if type(r) is Reply and r.timeout is None and r.continue_ is MISSING:
+                        if (
+                            type(r) is Reply
+                            and r.timeout is None
+                            and r.continue_ is MISSING
+                            and not r.hibernate
+                        ):
                             self.state = r.state
                             msg.reply(r.reply)
                         else:
@@ -361,7 +372,7 @@ class ServerProcess(ServerStop):
             if self.rt.telemetry is None:
                 self.dispatch(self.impl.handle_cast, msg[1])
             else:
-                self.timed_cast(msg[1])
+                timed_cast(self, msg[1])
         elif type(msg) is Exited and (msg.pid is self.parent or msg.pid is self) and self.trap:
             # The parent (supervisor) asks us to stop: terminate runs, as in OTP.
             # A signal "from ourselves" is the node shutting its root processes
@@ -374,58 +385,18 @@ class ServerProcess(ServerStop):
 
     def handle_call(self, from_: From) -> None:
         if self.rt.telemetry is not None:
-            self.timed_call(from_)
+            timed_call(self, from_)
             return
         try:
             r = self.impl.handle_call(from_.request, from_, self.state)
         except Exception as exc:
             self.call_failed(from_, exc)
             return
-        if type(r) is Reply and r.timeout is None and r.continue_ is MISSING:
+        if type(r) is Reply and r.timeout is None and r.continue_ is MISSING and not r.hibernate:
             self.state = r.state  # the common case of after_call, inlined
             from_.reply(r.reply)
         else:
             self.call_result(r, from_)
-
-    def timed_call(self, from_: From) -> None:
-        """`handle_call`, as a telemetry span (see `_server_telemetry.py`)."""
-        request = from_.request
-        meta = {"server": self, "name": self.name, "behaviour": self.behaviour, "request": request}
-        span = Span(self.rt, self.rt.loop.time, CALL, meta)
-        try:
-            r = self.impl.handle_call(request, from_, self.state)
-        except Exception as exc:
-            span.exception(exc)
-            self.call_failed(from_, exc)
-            return
-        if type(r) is CoroutineType:
-            try:
-                self.go_async(r, from_, span)  # the span ends with the coroutine
-            except Exception as exc:
-                self.call_failed(from_, exc)
-            return
-        span.stop()
-        self.call_result(r, from_)
-
-    def timed_cast(self, request: object) -> None:
-        """`dispatch(handle_cast, request)`, as a telemetry span."""
-        meta = {"server": self, "name": self.name, "behaviour": self.behaviour, "request": request}
-        span = Span(self.rt, self.rt.loop.time, CAST, meta)
-        callback = self.impl.handle_cast
-        try:
-            r = callback(request, self.state)
-        except Exception as exc:
-            span.exception(exc)
-            self.crash(exc)
-            return
-        try:
-            if type(r) is CoroutineType:
-                self.go_async(r, None, span)
-                return
-            span.stop()
-            self.after_noreply(r, callback)
-        except Exception as exc:
-            self.crash(exc)
 
     def call_result(self, r: object, from_: From) -> None:
         """Any other result of `handle_call` than a plain Reply: async, options, Stop, bad."""
@@ -445,7 +416,12 @@ class ServerProcess(ServerStop):
     def dispatch(self, callback: Callable[[object, object], object], arg: object) -> None:
         try:
             r = callback(arg, self.state)
-            if type(r) is NoReply and r.timeout is None and r.continue_ is MISSING:
+            if (
+                type(r) is NoReply
+                and r.timeout is None
+                and r.continue_ is MISSING
+                and not r.hibernate
+            ):
                 self.state = r.state  # the common case of after_noreply, inlined
             else:
                 self.settle(r, callback)
@@ -465,13 +441,13 @@ class ServerProcess(ServerStop):
         if type(r) is Reply:
             self.state = r.state
             from_.reply(r.reply)
-            if r.timeout is not None or r.continue_ is not MISSING:
-                self.options(r.timeout, r.continue_)
+            if r.timeout is not None or r.continue_ is not MISSING or r.hibernate:
+                self.options(r.timeout, r.continue_, r.hibernate)
         elif type(r) is NoReply:
             self.state = r.state
             self.defer(from_)
-            if r.timeout is not None or r.continue_ is not MISSING:
-                self.options(r.timeout, r.continue_)
+            if r.timeout is not None or r.continue_ is not MISSING or r.hibernate:
+                self.options(r.timeout, r.continue_, r.hibernate)
         elif type(r) is Stop:
             # Without `reply=`, the caller gets Exit(reason) once the server died.
             if r.reply is MISSING:
@@ -491,8 +467,8 @@ class ServerProcess(ServerStop):
     def after_noreply(self, r: object, callback: Callable[..., object]) -> None:
         if type(r) is NoReply:
             self.state = r.state
-            if r.timeout is not None or r.continue_ is not MISSING:
-                self.options(r.timeout, r.continue_)
+            if r.timeout is not None or r.continue_ is not MISSING or r.hibernate:
+                self.options(r.timeout, r.continue_, r.hibernate)
         elif type(r) is Stop:
             self.stop_server(r.reason, self.state if r.state is MISSING else r.state)
         else:
@@ -501,7 +477,9 @@ class ServerProcess(ServerStop):
                 f"otp.Stop(reason, state); got {show(r)} ({type(r).__name__})"
             )
 
-    def options(self, timeout: float | None, continue_: object) -> None:
+    def options(self, timeout: float | None, continue_: object, sleep: bool = False) -> None:
+        if sleep:
+            hibernate(self)  # see `_hibernate.py`
         if timeout is not None:
             check_timeout(timeout, "the timeout= of a callback's result")
         if continue_ is not MISSING:

@@ -34,12 +34,17 @@ killed in the middle of an async callback emits neither stop nor exception.
 
 from __future__ import annotations
 
+import types
 from typing import TYPE_CHECKING
 
-from .._runtime._telemetry import Event, emit
+from .._runtime._telemetry import Event, Span, emit
 
 if TYPE_CHECKING:
     from .._runtime._process import Process
+    from ._server_messages import From
+    from ._server_process import ServerProcess
+
+CoroutineType = types.CoroutineType
 
 CALL: tuple[Event, Event, Event] = (
     ("otp", "call", "start"),
@@ -51,6 +56,48 @@ CAST: tuple[Event, Event, Event] = (
     ("otp", "cast", "stop"),
     ("otp", "cast", "exception"),
 )
+
+
+def timed_call(proc: ServerProcess, from_: From) -> None:
+    """`handle_call`, as a telemetry span (see the module docstring)."""
+    request = from_.request
+    meta = {"server": proc, "name": proc.name, "behaviour": proc.behaviour, "request": request}
+    span = Span(proc.rt, proc.rt.loop.time, CALL, meta)
+    try:
+        r = proc.impl.handle_call(request, from_, proc.state)
+    except Exception as exc:
+        span.exception(exc)
+        proc.call_failed(from_, exc)
+        return
+    if type(r) is CoroutineType:
+        try:
+            proc.go_async(r, from_, span)  # the span ends with the coroutine
+        except Exception as exc:
+            proc.call_failed(from_, exc)
+        return
+    span.stop()
+    proc.call_result(r, from_)
+
+
+def timed_cast(proc: ServerProcess, request: object) -> None:
+    """`dispatch(handle_cast, request)`, as a telemetry span."""
+    meta = {"server": proc, "name": proc.name, "behaviour": proc.behaviour, "request": request}
+    span = Span(proc.rt, proc.rt.loop.time, CAST, meta)
+    callback = proc.impl.handle_cast
+    try:
+        r = callback(request, proc.state)
+    except Exception as exc:
+        span.exception(exc)
+        proc.crash(exc)
+        return
+    try:
+        if type(r) is CoroutineType:
+            proc.go_async(r, None, span)
+            return
+        span.stop()
+        proc.after_noreply(r, callback)
+    except Exception as exc:
+        proc.crash(exc)
 
 
 RESTART = ("otp", "supervisor", "restart")
@@ -81,4 +128,11 @@ def supervisor_shutdown(sup: Process, reason: object = MAX_INTENSITY) -> None:
         emit(node, SHUTDOWN, {"count": 1}, metadata)
 
 
-__all__ = ["CALL", "CAST", "supervisor_restart", "supervisor_shutdown"]
+__all__ = [
+    "CALL",
+    "CAST",
+    "supervisor_restart",
+    "supervisor_shutdown",
+    "timed_call",
+    "timed_cast",
+]

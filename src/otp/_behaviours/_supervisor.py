@@ -67,7 +67,7 @@ from .._runtime._ids import Pid
 from .._runtime._repr import show
 from ._callback_names import check_callback_names
 from ._child import Child, ChildSpec, RestartDelay, start_eagerly, to_spec
-from ._gen_server import GenServer, call
+from ._gen_server import GenServer, call, stop
 from ._results import Ignore
 from ._supervisor_server import _SupervisorServer
 from ._supervisor_spec import AutoShutdown, Strategy, SupervisorSpec, child_specs
@@ -272,6 +272,27 @@ class Supervisor:
             KeyError: no such child. StartError: it is running (`"running"`).
         """
         await _reply_or_raise(await call(sup, ("$sup", "delete_child", child_id), None))
+
+    @staticmethod
+    async def stop(sup: Dest, reason: object = "normal", timeout: float | None = None) -> None:
+        """Stop the supervisor with `reason`: its children first, then itself (`otp.stop`).
+
+        >>> import otp
+        >>> async def main():
+        ...     sup = await otp.Supervisor.start_link([])
+        ...     await otp.Supervisor.stop(sup)
+        ...     return otp.is_alive(sup)
+        >>> otp.run(main)
+        False
+
+        Elixir's `Supervisor.stop/3`. Waits at most `timeout` seconds (None:
+        forever) for the exit; if the caller is cancelled, it still stops.
+
+        Raises:
+            NoProc: the supervisor is not alive.
+            CallTimeout: it did not exit within `timeout` seconds.
+        """
+        await stop(sup, reason, timeout)
 
 
 async def _reply_or_raise(result: object) -> Pid | None:

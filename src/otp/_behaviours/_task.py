@@ -98,6 +98,7 @@ class Task(Generic[T]):
 
     `Task` is also the namespace of the task functions: `otp.Task.async_`,
     `otp.Task.await_`, `otp.Task.yield_`, `otp.Task.shutdown`,
+    `otp.Task.await_many`, `otp.Task.yield_many`, `otp.Task.ignore`,
     `otp.Task.async_stream`, `otp.Task.start`, `otp.Task.start_link`.
     """
 
@@ -383,6 +384,63 @@ class Task(Generic[T]):
         return ("exit", reason)
 
     @staticmethod
+    async def await_many(tasks: Iterable[Task[T]], timeout: float | None = 5.0) -> list[T]:
+        """Wait for all of `tasks` under one deadline; their results, in order.
+
+        >>> import otp
+        >>> async def main():
+        ...     return await otp.Task.await_many([otp.Task.async_(abs, -n) for n in (1, 2)])
+        >>> otp.run(main)
+        [1, 2]
+
+        On a timeout or an exit, kills the unfinished tasks, then raises
+        `TimeoutError` or `otp.Exit`; see `_task_many.await_many`.
+        """
+        from ._task_many import await_many
+
+        return await await_many(tasks, timeout)
+
+    @staticmethod
+    async def yield_many(
+        tasks: Iterable[Task[T]],
+        timeout: float | None = 5.0,
+        *,
+        limit: int | None = None,
+        on_timeout: Literal["nothing", "ignore", "kill_task"] = "nothing",
+    ) -> list[tuple[Task[T], Outcome[T] | None]]:
+        """Wait up to `timeout` for `tasks`; `[(task, outcome or None)]`, in order.
+
+        >>> import otp
+        >>> async def main():
+        ...     pairs = await otp.Task.yield_many([otp.Task.async_(abs, -3)])
+        ...     return [outcome for _, outcome in pairs]
+        >>> otp.run(main)
+        [('ok', 3)]
+
+        `limit=` and `on_timeout=` as Elixir's; see `_task_many.yield_many`.
+        """
+        from ._task_many import yield_many
+
+        return await yield_many(tasks, timeout, limit=limit, on_timeout=on_timeout)
+
+    @staticmethod
+    def ignore(task: Task[T]) -> Outcome[T] | None:
+        """Let `task` run unlinked and unawaited; its outcome if it had one, else None.
+
+        >>> import otp
+        >>> async def main():
+        ...     return otp.Task.ignore(otp.Task.async_(otp.receive))
+        >>> otp.run(main) is None
+        True
+
+        A result that comes later never reaches the caller's mailbox; see
+        `_task_many.ignore`.
+        """
+        from ._task_many import ignore
+
+        return ignore(task)
+
+    @staticmethod
     async def start(fn: Callable[..., object], *args: object) -> Pid:
         """Run `fn(*args)` in a new, unlinked process, for its side effects; return the pid.
 
@@ -417,6 +475,7 @@ class Task(Generic[T]):
         on_timeout: Literal["exit", "kill_task"] = "exit",
         nodes: Sequence[str] | None = None,
         chunk_size: int = 1,
+        zip_input_on_exit: bool = False,
     ) -> TaskStream[T]: ...
     @overload
     @staticmethod
@@ -430,6 +489,7 @@ class Task(Generic[T]):
         on_timeout: Literal["exit", "kill_task"] = "exit",
         nodes: Sequence[str] | None = None,
         chunk_size: int = 1,
+        zip_input_on_exit: bool = False,
     ) -> TaskStream[T]: ...
     @staticmethod
     def async_stream(
@@ -442,6 +502,7 @@ class Task(Generic[T]):
         on_timeout: Literal["exit", "kill_task"] = "exit",
         nodes: Sequence[str] | None = None,
         chunk_size: int = 1,
+        zip_input_on_exit: bool = False,
     ) -> TaskStream[Any]:
         """Run `fn(item)` for each of `items` in tasks, a few at a time; iterate the outcomes.
 
@@ -454,8 +515,9 @@ class Task(Generic[T]):
         [('ok', 1), ('ok', 4), ('ok', 9)]
 
         With `nodes=[...]` the tasks run on those nodes (the same code,
-        spread over them), and `chunk_size=k` sends `k` items per task; see
-        `TaskStream` for the semantics and the options.
+        spread over them), and `chunk_size=k` sends `k` items per task;
+        `zip_input_on_exit=True` turns `("exit", reason)` into `("exit",
+        (item, reason))`. See `TaskStream` for the semantics and the options.
         """
         from ._task_stream import TaskStream  # it builds on Task: imported here, not above
 
@@ -468,6 +530,7 @@ class Task(Generic[T]):
             on_timeout=on_timeout,
             nodes=nodes,
             chunk_size=chunk_size,
+            zip_input_on_exit=zip_input_on_exit,
         )
 
 
@@ -490,7 +553,7 @@ async def run_task(task: Task[Any], fn: Callable[..., object], args: tuple[objec
     value, crash = chunk_outcomes(value)  # a stream's chunk: its outcomes, then its crash
     task.settle(("ok", value))
     owner = task.owner
-    if isinstance(owner, Process):
+    if isinstance(owner, Process) and not task._taken:  # not after Task.ignore
         owner.enqueue((task.ref, value))
     if crash is not None:
         raise crash
@@ -557,8 +620,8 @@ def _check_owner(task: object, what: str) -> None:
         )
     if task._taken:
         raise RuntimeError(
-            f"{what}: the result of {show(task)} was already taken (by await_, yield_ or "
-            f"shutdown). A task gives its result once: keep the value you got then"
+            f"{what}: the result of {show(task)} was already taken (by await_, yield_, "
+            f"shutdown or ignore). A task gives its result once: keep the value you got then"
         )
 
 

@@ -10,7 +10,15 @@ from __future__ import annotations
 import asyncio
 import os
 from collections import deque
-from collections.abc import AsyncIterable, AsyncIterator, Callable, Iterable, Iterator, Sequence
+from collections.abc import (
+    AsyncIterable,
+    AsyncIterator,
+    Awaitable,
+    Callable,
+    Iterable,
+    Iterator,
+    Sequence,
+)
 from functools import partial
 from typing import Any, Generic, Literal, TypeVar, final
 
@@ -22,6 +30,9 @@ from ._task import Outcome, Task, _check_fn, _let_go, _wait_any
 from ._task_remote import run_chunk
 
 T = TypeVar("T")
+
+#: How a stream starts one task (`TaskSupervisor`'s streams): `start(fn, args)`.
+Starter = Callable[[Callable[..., Any], tuple[object, ...]], Awaitable[Task[Any]]]
 
 #: The end of a stream's input.
 _END = object()
@@ -70,6 +81,9 @@ class TaskStream(Generic[T]):
         on_timeout: `"exit"` kills every task of the stream and raises
             `TimeoutError` in the caller; `"kill_task"` kills only the late
             task, which yields `("exit", "timeout")`.
+        zip_input_on_exit: True makes each `("exit", reason)` outcome
+            `("exit", (item, reason))`, naming the item that failed (a late
+            one's too, with `"kill_task"`).
         nodes: node names to run the tasks on (this node's own name too),
             each new task going to the node with the fewest running; values
             that are not Erlang terms travel pickled, and `fn` must be
@@ -98,6 +112,7 @@ class TaskStream(Generic[T]):
         "_exhausted",
         "_finished",
         "_fn",
+        "_inputs",
         "_items",
         "_iter",
         "_load",
@@ -108,6 +123,7 @@ class TaskStream(Generic[T]):
         "_ready",
         "_running",
         "_spawned",
+        "_start",
         "_timeout",
         "_waiter",
         "_where",
@@ -124,6 +140,8 @@ class TaskStream(Generic[T]):
         on_timeout: Literal["exit", "kill_task"],
         nodes: Sequence[str] | None = None,
         chunk_size: int = 1,
+        zip_input_on_exit: bool = False,
+        start: Starter | None = None,
     ) -> None:
         _check_fn(fn, "Task.async_stream")
         if nodes is not None:
@@ -163,6 +181,9 @@ class TaskStream(Generic[T]):
         self._ordered = ordered
         self._timeout = timeout
         self._on_timeout = on_timeout
+        #: With zip_input_on_exit: each running task's items, else None.
+        self._inputs: dict[Task[Any], list[object]] | None = {} if zip_input_on_exit else None
+        self._start = start
         self._owner: Process | Literal[False] | None = False  # False: not started
         #: Each running task: its first item's position, its item count, its deadline.
         self._running: dict[Task[Any], tuple[int, int, float | None]] = {}
@@ -196,6 +217,8 @@ class TaskStream(Generic[T]):
             _let_go(task, kill=True)
         self._running.clear()
         self._ready.clear()
+        if self._inputs is not None:
+            self._inputs.clear()
 
     async def __anext__(self) -> Outcome[T]:
         if self._closed:
@@ -239,10 +262,15 @@ class TaskStream(Generic[T]):
                 return
             node = self._pick()
             task: Task[Any]
-            if self._chunk == 1:
+            if self._start is not None:  # under a TaskSupervisor
+                args = (items[0],) if self._chunk == 1 else (self._fn, items)
+                task = await self._start(self._fn if self._chunk == 1 else run_chunk, args)
+            elif self._chunk == 1:
                 task = Task.async_(self._fn, items[0], node=node)
             else:
                 task = Task.async_(run_chunk, self._fn, items, node=node)
+            if self._inputs is not None:
+                self._inputs[task] = items
             loop = task._fut.get_loop()
             deadline = None if self._timeout is None else loop.time() + self._timeout
             self._running[task] = (self._spawned, len(items), deadline)
@@ -315,19 +343,25 @@ class TaskStream(Generic[T]):
             entry = self._done_with(task)
             if entry is not None:
                 _let_go(task, kill=False)
-                self._outcomes(entry, task._fut.result())
+                self._outcomes(task, entry, task._fut.result())
 
-    def _outcomes(self, entry: tuple[int, int, float | None], outcome: Outcome[Any]) -> None:
+    def _outcomes(
+        self, task: Task[Any], entry: tuple[int, int, float | None], outcome: Outcome[Any]
+    ) -> None:
         """The ready outcome of each item of a finished task (of a chunk: one per item)."""
         index, count, _ = entry
+        each: list[Outcome[Any]]
         if self._chunk == 1:
-            self._ready[index] = outcome
+            each = [outcome]
         elif outcome[0] == "ok":
-            for j, item_outcome in enumerate(outcome[1]):
-                self._ready[index + j] = item_outcome
+            each = list(outcome[1])
         else:
-            for j in range(count):
-                self._ready[index + j] = outcome
+            each = [outcome] * count
+        inputs = self._inputs.pop(task, None) if self._inputs is not None else None
+        for j, item_outcome in enumerate(each):
+            if inputs is not None and item_outcome[0] == "exit":
+                item_outcome = ("exit", (inputs[j], item_outcome[1]))
+            self._ready[index + j] = item_outcome
 
     def _expire(self, fired: float | None) -> None:
         if fired is None:
@@ -350,7 +384,7 @@ class TaskStream(Generic[T]):
                 )
             self._done_with(task)
             _let_go(task, kill=True)
-            self._outcomes((index, count, deadline), ("exit", "timeout"))
+            self._outcomes(task, (index, count, deadline), ("exit", "timeout"))
 
 
 __all__ = ["TaskStream"]

@@ -28,8 +28,8 @@ the node's `rpc=` as a remote spawn is (`otp.distribution._task_supervised`).
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from collections.abc import AsyncIterable, Callable, Iterable
+from typing import TYPE_CHECKING, Any, Literal
 
 from .._runtime._ids import Pid
 from .._runtime._process import Process
@@ -41,6 +41,7 @@ from ._task import Task, run_task
 
 if TYPE_CHECKING:
     from .._runtime._names import Dest
+    from ._task_stream import TaskStream
 
 
 class TaskSupervisor:
@@ -112,6 +113,81 @@ class TaskSupervisor:
         return await _start_task(sup, fn, args, linked=False)
 
     @staticmethod
+    def async_stream(
+        sup: Dest,
+        fn: Callable[[Any], Any],
+        items: Iterable[Any] | AsyncIterable[Any],
+        *,
+        max_concurrency: int | None = None,
+        ordered: bool = True,
+        timeout: float | None = 5.0,
+        on_timeout: Literal["exit", "kill_task"] = "exit",
+        zip_input_on_exit: bool = False,
+        chunk_size: int = 1,
+    ) -> TaskStream[Any]:
+        """`Task.async_stream` with each task started under `sup`, linked to the caller.
+
+        >>> import otp
+        >>> async def main():
+        ...     sup = await otp.TaskSupervisor.start_link()
+        ...     return [r async for r in otp.TaskSupervisor.async_stream(sup, abs, [-1, -2])]
+        >>> otp.run(main)
+        [('ok', 1), ('ok', 2)]
+
+        The options are `Task.async_stream`'s (`TaskStream` tells them).
+        The tasks are the supervisor's children (temporary, so never
+        restarted) and are linked to the iterating process as well, so a
+        crashing item takes the caller down unless it traps exits. `sup`
+        is a supervisor of this node. Each task start is a call to the
+        supervisor, which may raise `otp.MaxChildren` when it is full.
+        """
+        return _stream(sup, fn, items, True, locals())
+
+    @staticmethod
+    def async_stream_nolink(
+        sup: Dest,
+        fn: Callable[[Any], Any],
+        items: Iterable[Any] | AsyncIterable[Any],
+        *,
+        max_concurrency: int | None = None,
+        ordered: bool = True,
+        timeout: float | None = 5.0,
+        on_timeout: Literal["exit", "kill_task"] = "exit",
+        zip_input_on_exit: bool = False,
+        chunk_size: int = 1,
+    ) -> TaskStream[Any]:
+        """Like `async_stream`, but the tasks are not linked to the caller.
+
+        >>> import otp
+        >>> def invert(x):
+        ...     return 1 / x
+        >>> async def main():
+        ...     sup = await otp.TaskSupervisor.start_link()
+        ...     stream = otp.TaskSupervisor.async_stream_nolink(sup, invert, [2, 0])
+        ...     return [kind async for kind, _ in stream]
+        >>> otp.run(main)
+        ['ok', 'exit']
+
+        A crashing item yields `("exit", reason)` and the caller goes on,
+        whether or not it traps exits.
+        """
+        return _stream(sup, fn, items, False, locals())
+
+    @staticmethod
+    async def stop(sup: Dest, reason: object = "normal", timeout: float | None = None) -> None:
+        """Stop the task supervisor and its tasks (`otp.stop`; Elixir's `Supervisor.stop`).
+
+        >>> import otp
+        >>> async def main():
+        ...     sup = await otp.TaskSupervisor.start_link()
+        ...     await otp.TaskSupervisor.stop(sup)
+        ...     return otp.is_alive(sup)
+        >>> otp.run(main)
+        False
+        """
+        await DynamicSupervisor.stop(sup, reason, timeout)
+
+    @staticmethod
     async def children(sup: Dest) -> list[Pid]:
         """The pids of the running tasks."""
         return [c.pid for c in await DynamicSupervisor.which_children(sup) if c.pid is not None]
@@ -136,3 +212,24 @@ async def _start_task(
     assert isinstance(pid, Process)
     task.attach(pid, monitored=True, linked=linked)
     return task
+
+
+def _stream(
+    sup: Dest, fn: Callable[[Any], Any], items: object, linked: bool, opts: dict[str, Any]
+) -> TaskStream[Any]:
+    from ._task_stream import TaskStream  # it builds on Task: imported here, not above
+
+    async def start(run: Callable[..., object], args: tuple[object, ...]) -> Task[Any]:
+        return await _start_task(sup, run, args, linked=linked)
+
+    return TaskStream(
+        fn,
+        items,
+        max_concurrency=opts["max_concurrency"],
+        ordered=opts["ordered"],
+        timeout=opts["timeout"],
+        on_timeout=opts["on_timeout"],
+        zip_input_on_exit=opts["zip_input_on_exit"],
+        chunk_size=opts["chunk_size"],
+        start=start,
+    )

@@ -1,0 +1,234 @@
+"""Many tasks at once: `Task.await_many`, `Task.yield_many` and `Task.ignore`.
+
+`Task` (in `_task`) is the entry point: its static methods of these names
+call the functions here. They work on local tasks, tasks on other nodes
+(`Task.async_(fn, node=...)`) and tasks of a `TaskSupervisor` alike, since
+every task's outcome settles its future, whatever its node.
+
+How waiting on many works: each task has a future that its outcome
+settles. The functions wait, under one deadline, until every task that is
+still awaited has settled (or, for `await_many`, until one of them exits
+without a result; for `yield_many`, until `limit` of them settled), then
+take each task's messages out of the mailbox as `await_`/`yield_` do. A
+task listed twice is waited for once, and its outcome appears at each of
+its places.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterable
+from typing import Any, Literal, TypeVar, cast
+
+from .._runtime._call_timeouts import check_timeout
+from .._runtime._process import Process
+from .._runtime._repr import show
+from .._runtime._signals import demonitor, flush_down, unlink
+from ._task import Outcome, Task, _check_owner, _exit_error, _flush_reply, _let_go, _wait_any
+
+T = TypeVar("T")
+
+OnTimeout = Literal["nothing", "ignore", "kill_task"]
+
+
+async def await_many(tasks: Iterable[Task[T]], timeout: float | None = 5.0) -> list[T]:
+    """Wait for every task in `tasks`; return their results in the same order.
+
+    >>> import otp
+    >>> async def main():
+    ...     tasks = [otp.Task.async_(pow, 2, n) for n in range(4)]
+    ...     return await otp.Task.await_many(tasks)
+    >>> otp.run(main)
+    [1, 2, 4, 8]
+
+    One deadline covers all of them: `timeout` seconds (None: forever)
+    from the call. A task given twice gives its result at both places.
+
+    Elixir's `await_many` exits the caller on a timeout or when a task
+    exits, and the caller's exit takes the unfinished tasks down with it
+    through their links. Here the caller gets an exception it may catch,
+    so `await_many` kills the unfinished tasks itself before raising, as
+    `await_` kills its task on a timeout. Either way every task given is
+    done with: none of them may be awaited again, and their messages are
+    gone from the mailbox. Cancelling the caller leaves the tasks running.
+
+    Raises:
+        TimeoutError: not all results came within `timeout`.
+        Exit: a task exited without a result (`.reason`); a crash usually
+            reaches the linked caller as an exit signal first, so this is
+            seen by callers that trap exits (and by `TaskSupervisor.async_nolink`
+            tasks' owners).
+        RuntimeError: a task was already awaited, or the caller is not
+            its owner (checked for every task before waiting).
+    """
+    given, unique = _checked(tasks, "Task.await_many")
+    check_timeout(timeout, "Task.await_many")
+    loop = _loop(unique)
+    deadline = None if timeout is None or loop is None else loop.time() + timeout
+    while True:
+        failed = next((t for t in unique if t._fut.done() and t._fut.result()[0] != "ok"), None)
+        pending = [t for t in unique if not t._fut.done()]
+        if failed is not None or not pending:
+            break
+        assert loop is not None
+        if await _wait_any(loop, [t._fut for t in pending], deadline):
+            break  # the deadline passed
+    for task in unique:
+        _let_go(task, kill=not task._fut.done())
+    if failed is not None:
+        raise _exit_error(failed, failed._fut.result()[1])
+    if pending:
+        raise TimeoutError(
+            f"Task.await_many: {len(pending)} of {len(unique)} tasks did not finish within "
+            f"{timeout} s, so they were killed. Raise the timeout (None waits forever), or "
+            f"use Task.yield_many to wait without stopping them"
+        )
+    return [cast(T, task._fut.result()[1]) for task in given]
+
+
+async def yield_many(
+    tasks: Iterable[Task[T]],
+    timeout: float | None = 5.0,
+    *,
+    limit: int | None = None,
+    on_timeout: OnTimeout = "nothing",
+) -> list[tuple[Task[T], Outcome[T] | None]]:
+    """Wait up to `timeout` seconds for `tasks`; return `(task, outcome or None)` pairs.
+
+    >>> import otp
+    >>> async def main():
+    ...     fast = otp.Task.async_(lambda: "fast")
+    ...     slow = otp.Task.async_(otp.receive)
+    ...     pairs = await otp.Task.yield_many([fast, slow], timeout=1.0)
+    ...     await otp.Task.shutdown(slow)
+    ...     return [outcome for _, outcome in pairs]
+    >>> otp.run(main)
+    [('ok', 'fast'), None]
+
+    The pairs come in the order of `tasks`. Each outcome is `("ok",
+    value)`, `("exit", reason)` or None for a task still running; a task
+    with an outcome is done with (its messages are gone from the mailbox),
+    one with None may be yielded to, awaited, ignored or shut down later.
+
+    Options (as Elixir's):
+        limit: return as soon as this many tasks have an outcome (without
+            applying `on_timeout`); default: all of them.
+        on_timeout: what happens to the tasks still running when the
+            timeout passes: `"nothing"` (default) leaves them so;
+            `"ignore"` is `Task.ignore` on each; `"kill_task"` kills each
+            (`Task.shutdown(task, "brutal_kill")`). The pair then holds
+            what those return (a result that came in between, or None).
+
+    Cancelling the caller leaves every task running and awaitable.
+
+    Raises:
+        RuntimeError: a task's result was already taken, or the caller is
+            not its owner (checked for every task before waiting).
+        ValueError: `limit` is not a positive int, or `on_timeout` is not
+            one of the three.
+    """
+    given, unique = _checked(tasks, "Task.yield_many")
+    check_timeout(timeout, "Task.yield_many")
+    if on_timeout not in ("nothing", "ignore", "kill_task"):
+        raise ValueError(
+            f"Task.yield_many: on_timeout must be 'nothing', 'ignore' or 'kill_task'; "
+            f"got {show(on_timeout)}"
+        )
+    if limit is None:
+        limit = len(unique)
+    elif not isinstance(limit, int) or isinstance(limit, bool) or limit < 1:
+        raise ValueError(f"Task.yield_many: limit must be a positive int; got {show(limit)}")
+    loop = _loop(unique)
+    deadline = None if timeout is None or loop is None else loop.time() + timeout
+    timed_out = False
+    while True:
+        pending = [t for t in unique if not t._fut.done()]
+        if not pending or len(unique) - len(pending) >= limit:
+            break
+        assert loop is not None
+        if timeout == 0 or await _wait_any(loop, [t._fut for t in pending], deadline):
+            timed_out = True
+            break
+    outcomes: dict[Task[T], Outcome[T] | None] = {}
+    for task in unique:
+        if task._fut.done():
+            _let_go(task, kill=False)
+            outcomes[task] = task._fut.result()
+        elif timed_out and on_timeout == "ignore":
+            outcomes[task] = ignore(task)
+        elif timed_out and on_timeout == "kill_task":
+            outcomes[task] = await Task.shutdown(task, "brutal_kill")
+        else:
+            outcomes[task] = None
+    return [(task, outcomes[task]) for task in given]
+
+
+def ignore(task: Task[T]) -> Outcome[T] | None:
+    """Let `task` run on its own: unlink it, drop its monitor, forget its result.
+
+    >>> import otp
+    >>> async def main():
+    ...     task = otp.Task.async_(otp.receive)
+    ...     outcome = otp.Task.ignore(task)
+    ...     alive = otp.is_alive(task.pid)
+    ...     otp.send(task.pid, "go")  # it finishes; its result reaches no one
+    ...     return outcome, alive
+    >>> otp.run(main)
+    (None, True)
+
+    Returns the task's outcome if it had one already (`("ok", value)` or
+    `("exit", reason)`), else None. From then on the task may no longer be
+    awaited, yielded to or shut down; a crash no longer reaches the caller,
+    and a result that comes later is not sent to its mailbox. To start
+    tasks whose results nobody wants, prefer `TaskSupervisor.start_child`.
+
+    A task on another node is ignored the same way once its node has
+    answered the spawn (`await task.pid_known()`); ignored before that, it
+    is killed when the answer comes, as there was no pid to unlink.
+
+    Raises:
+        RuntimeError: the task's result was already taken, or the caller
+            is not its owner.
+    """
+    _check_owner(task, "Task.ignore")
+    task._taken = True
+    owner = task.owner
+    remote = task._remote
+    if isinstance(owner, Process):
+        if task._pid is not None:
+            unlink(task._pid)
+        if remote is not None:
+            # Its reply and Down, still on their way, are swallowed when they
+            # come; the Down also ends the distribution's record of the task.
+            remote.let_go(True)
+            flush_down(owner, task.ref)
+        else:
+            demonitor(task.ref, flush=True)
+        _flush_reply(owner, task.ref)
+    return task._fut.result() if task._fut.done() else None
+
+
+# -- helpers ---------------------------------------------------------------------
+
+
+def _checked(tasks: Iterable[Task[T]], what: str) -> tuple[list[Task[T]], list[Task[T]]]:
+    """The tasks as given, and each once in first-seen order, all checked."""
+    if isinstance(tasks, Task):
+        raise TypeError(f"{what} needs a list of tasks; got one task: write {what}([task])")
+    if not isinstance(tasks, Iterable):
+        raise TypeError(f"{what} needs a list of tasks; got {show(tasks)} ({type(tasks).__name__})")
+    given = list(tasks)
+    unique = list(dict.fromkeys(given))
+    for task in unique:
+        _check_owner(task, what)
+    return given, unique
+
+
+def _loop(tasks: list[Task[Any]]) -> asyncio.AbstractEventLoop | None:
+    """The event loop the tasks' futures belong to (None without tasks)."""
+    if tasks:
+        return tasks[0]._fut.get_loop()
+    return None
+
+
+__all__ = ["OnTimeout", "await_many", "ignore", "yield_many"]
