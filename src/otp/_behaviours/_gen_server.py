@@ -57,7 +57,8 @@ import asyncio
 import inspect
 import logging
 import time
-from typing import TYPE_CHECKING, Any, ClassVar, Generic
+from collections.abc import Awaitable
+from typing import TYPE_CHECKING, Any, ClassVar, Generic, Protocol, TypeAlias, TypeVar, overload
 
 import typing_extensions
 
@@ -90,12 +91,31 @@ perf = time.perf_counter
 #: The server's state type: `class Counter(otp.GenServer[int])`; plain `otp.GenServer` is
 #: `otp.GenServer[Any]`.
 S = typing_extensions.TypeVar("S", default=Any)
+_S = TypeVar("_S")
+A = TypeVar("A")
+A_contra = TypeVar("A_contra", contravariant=True)
+
+# What each callback may return, plain or from an `async def` (the state type is `_S`).
+_Init: TypeAlias = "_S | Ok[_S] | Ignore | Stop[_S]"
+_InitResult: TypeAlias = "_Init[_S] | Awaitable[_Init[_S]]"
+_Call: TypeAlias = "Reply[_S] | NoReply[_S] | Stop[_S]"
+_CallResult: TypeAlias = "_Call[_S] | Awaitable[_Call[_S]]"
+_Cast: TypeAlias = "NoReply[_S] | Stop[_S]"
+_CastResult: TypeAlias = "_Cast[_S] | Awaitable[_Cast[_S]]"
+
+
+class _HasInit(Protocol[A_contra]):
+    """A server class whose `init` takes an `A_contra`: `start_link` takes the same."""
+
+    def init(self, arg: A_contra, /) -> object: ...
 
 
 class GenServer(Generic[S]):
     """Base class of a generic server. Override the callbacks you need.
 
-    Every callback may be a plain function or `async def`.
+    Every callback may be a plain function or `async def` (`code_change` and
+    `format_status`: plain only). Their parameters are positional-only here,
+    so that an override may name them as it likes.
     """
 
     #: What reports and `process_info` call a server of this class (default:
@@ -114,6 +134,27 @@ class GenServer(Generic[S]):
 
     # -- starting ---------------------------------------------------------------
 
+    # The argument's type is solved from the class's own `init`, so that
+    # `Counter.start_link("x")` is a type error when `Counter.init` takes an int.
+    @overload
+    @classmethod
+    async def start_link(
+        cls: type[_HasInit[A]],
+        arg: A,
+        *,
+        name: object = None,
+        timeout: float | None = None,
+        node: str | None = None,
+    ) -> Pid | None: ...
+    @overload
+    @classmethod
+    async def start_link(
+        cls: type[_HasInit[None]],
+        *,
+        name: object = None,
+        timeout: float | None = None,
+        node: str | None = None,
+    ) -> Pid | None: ...
     @classmethod
     async def start_link(
         cls,
@@ -153,6 +194,25 @@ class GenServer(Generic[S]):
             return await start_elsewhere(cls, arg, name, timeout, True, node)
         return await start_server(cls, arg, name, timeout, link=True)
 
+    @overload
+    @classmethod
+    async def start(
+        cls: type[_HasInit[A]],
+        arg: A,
+        *,
+        name: object = None,
+        timeout: float | None = None,
+        node: str | None = None,
+    ) -> Pid | None: ...
+    @overload
+    @classmethod
+    async def start(
+        cls: type[_HasInit[None]],
+        *,
+        name: object = None,
+        timeout: float | None = None,
+        node: str | None = None,
+    ) -> Pid | None: ...
     @classmethod
     async def start(
         cls,
@@ -193,33 +253,33 @@ class GenServer(Generic[S]):
                 start=lambda: start_on_first(cls, arg, nodes, name, timeout),  # type: ignore[arg-type]
             )
         else:
-            spec = ChildSpec(id=cls, start=lambda: cls.start_link(arg, **start_opts))  # type: ignore[arg-type]
+            spec = ChildSpec(id=cls, start=lambda: cls.start_link(arg, **start_opts))  # type: ignore[call-overload]
         return spec.replace(**opts) if opts else spec
 
     # -- callbacks -----------------------------------------------------------------
 
-    def init(self, arg: object) -> object:
+    def init(self, arg: Any, /) -> _InitResult[S]:
         """Return the initial state (or `Ok(...)`, `Ignore()`, `Stop(reason)`).
 
         The default makes `arg` the state.
         """
-        return arg
+        return arg  # type: ignore[no-any-return]
 
-    def handle_call(self, request: object, from_: From, state: object) -> object:
+    def handle_call(self, request: Any, from_: From, state: S, /) -> _CallResult[S]:
         """Answer a `call`: `Reply(reply, state)`, `NoReply(state)` or `Stop(...)`."""
         raise NotImplementedError(
             f"{type(self).__name__} received a call it does not handle: {show(request)}. "
             f"Define handle_call(self, request, from_, state) returning otp.Reply(reply, state)."
         )
 
-    def handle_cast(self, request: object, state: object) -> object:
+    def handle_cast(self, request: Any, state: S, /) -> _CastResult[S]:
         """Handle a `cast`: `NoReply(state)` or `Stop(reason, state)`."""
         raise NotImplementedError(
             f"{type(self).__name__} received a cast it does not handle: {show(request)}. "
             f"Define handle_cast(self, request, state) returning otp.NoReply(state)."
         )
 
-    def handle_info(self, msg: object, state: object) -> object:
+    def handle_info(self, msg: Any, state: S, /) -> _CastResult[S]:
         """Handle any other message. The default logs it and drops it."""
         proc = current_process.get()
         logger.warning(
@@ -230,14 +290,14 @@ class GenServer(Generic[S]):
         )
         return NoReply(state)
 
-    def handle_continue(self, arg: object, state: object) -> object:
+    def handle_continue(self, arg: Any, state: S, /) -> _CastResult[S]:
         """Run after a callback returned `continue_=arg`, before any other message."""
         raise NotImplementedError(
             f"{type(self).__name__} returned continue_={show(arg)} but does not define "
             f"handle_continue(self, arg, state)."
         )
 
-    def terminate(self, reason: object, state: object) -> object:
+    def terminate(self, reason: Any, state: S, /) -> object:
         """Clean up before the server exits. The return value is ignored.
 
         Runs on `otp.stop`, a returned `Stop`, a callback exception, and an
@@ -246,11 +306,11 @@ class GenServer(Generic[S]):
         """
         return None
 
-    def code_change(self, old_vsn: object, state: object, extra: object) -> object:
+    def code_change(self, old_vsn: Any, state: S, extra: Any, /) -> S:
         """Transform the state for a new version of the code (see `otp.sys`)."""
         return state
 
-    def format_status(self, status: dict[str, object]) -> dict[str, object]:
+    def format_status(self, status: dict[str, object], /) -> dict[str, object]:
         """Shape what crash reports and `otp.sys.get_status` show.
 
         `status` has keys `"state"`, `"message"` and `"reason"`; return it
