@@ -81,6 +81,9 @@ if TYPE_CHECKING:
     from ._task_stream import TaskStream
 
 T = TypeVar("T")
+#: The result type in the static functions (pyright does not solve a class's own
+#: type variable in a static method).
+R = TypeVar("R")
 
 #: What `yield_`, `shutdown` and `async_stream` report for one task.
 Outcome = tuple[Literal["ok"], T] | tuple[Literal["exit"], object]
@@ -201,11 +204,11 @@ class Task(Generic[T]):
     @overload
     @staticmethod
     def async_(
-        fn: Callable[..., Coroutine[Any, Any, T]], *args: object, node: str | None = None
-    ) -> Task[T]: ...
+        fn: Callable[..., Coroutine[Any, Any, R]], *args: object, node: str | None = None
+    ) -> Task[R]: ...
     @overload
     @staticmethod
-    def async_(fn: Callable[..., T], *args: object, node: str | None = None) -> Task[T]: ...
+    def async_(fn: Callable[..., R], *args: object, node: str | None = None) -> Task[R]: ...
     @staticmethod
     def async_(fn: Callable[..., object], *args: object, node: str | None = None) -> Task[Any]:
         """Run `fn(*args)` in a new process linked to and monitored by the caller.
@@ -261,7 +264,7 @@ class Task(Generic[T]):
         return task
 
     @staticmethod
-    async def await_(task: Task[T], timeout: float | None = 5.0) -> T:
+    async def await_(task: Task[R], timeout: float | None = 5.0) -> R:
         """Wait for `task`'s result and return it.
 
         >>> import otp
@@ -298,7 +301,7 @@ class Task(Generic[T]):
         raise _exit_error(task, outcome[1])
 
     @staticmethod
-    async def yield_(task: Task[T], timeout: float | None = 5.0) -> Outcome[T] | None:
+    async def yield_(task: Task[R], timeout: float | None = 5.0) -> Outcome[R] | None:
         """Wait up to `timeout` seconds for `task`; None if it is still running.
 
         >>> import otp
@@ -329,8 +332,8 @@ class Task(Generic[T]):
 
     @staticmethod
     async def shutdown(
-        task: Task[T], timeout: float | Literal["brutal_kill"] | None = 5.0
-    ) -> Outcome[T] | None:
+        task: Task[R], timeout: float | Literal["brutal_kill"] | None = 5.0
+    ) -> Outcome[R] | None:
         """Unlink and stop `task`; return its result if it had one.
 
         >>> import otp
@@ -408,7 +411,7 @@ class Task(Generic[T]):
     @overload
     @staticmethod
     def async_stream(
-        fn: Callable[[Any], Coroutine[Any, Any, T]],
+        fn: Callable[[Any], Coroutine[Any, Any, R]],
         items: Iterable[Any] | AsyncIterable[Any],
         *,
         max_concurrency: int | None = None,
@@ -417,11 +420,11 @@ class Task(Generic[T]):
         on_timeout: Literal["exit", "kill_task"] = "exit",
         nodes: Sequence[str] | None = None,
         chunk_size: int = 1,
-    ) -> TaskStream[T]: ...
+    ) -> TaskStream[R]: ...
     @overload
     @staticmethod
     def async_stream(
-        fn: Callable[[Any], T],
+        fn: Callable[[Any], R],
         items: Iterable[Any] | AsyncIterable[Any],
         *,
         max_concurrency: int | None = None,
@@ -430,7 +433,7 @@ class Task(Generic[T]):
         on_timeout: Literal["exit", "kill_task"] = "exit",
         nodes: Sequence[str] | None = None,
         chunk_size: int = 1,
-    ) -> TaskStream[T]: ...
+    ) -> TaskStream[R]: ...
     @staticmethod
     def async_stream(
         fn: Callable[[Any], Any],
