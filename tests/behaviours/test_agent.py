@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import asyncio
+from typing import TypeVar
 
 import pytest
 
 import otp
 from otp.testing import VirtualClock, wait_idle
 
+T = TypeVar("T")
 
-async def later(value: object) -> object:
+
+async def later(value: T) -> T:
     await asyncio.sleep(1)
     return value
 
@@ -58,7 +61,7 @@ class TestStartLink:
     def test_a_value_instead_of_a_function_is_a_type_error_with_a_hint(self) -> None:
         async def main() -> None:
             with pytest.raises(TypeError, match=r"pass lambda: 0"):
-                await otp.Agent.start_link(0)  # type: ignore[arg-type]
+                await otp.Agent.start_link(0)  # type: ignore[call-overload]
 
         otp.run(main)
 
@@ -77,7 +80,9 @@ class TestStartLink:
 class TestNames:
     def test_a_named_agent_is_reached_by_its_name(self, clock: VirtualClock) -> None:
         async def main() -> tuple[object, bool]:
-            agent = await otp.Agent.start_link(lambda: {}, name="config")
+            agent: otp.Agent[dict[str, bool]] = await otp.Agent.start_link(
+                lambda: {}, name="config"
+            )
             await otp.Agent.update("config", lambda d: {**d, "debug": True})
             return await otp.Agent.get("config", lambda d: d), otp.whereis("config") is agent
 
@@ -131,7 +136,7 @@ class TestGetAndUpdate:
             otp.trap_exit(True)
             agent = await otp.Agent.start_link(lambda: 0)
             with pytest.raises(otp.Exit) as info:
-                await otp.Agent.get_and_update(agent, lambda n: n)
+                await otp.Agent.get_and_update(agent, lambda n: n)  # type: ignore[arg-type, return-value]
             return info.value.reason
 
         reason = clock.run(main)
@@ -143,7 +148,7 @@ class TestGetAndUpdate:
             return [*items, "x"]
 
         async def main() -> tuple[object, float]:
-            agent = await otp.Agent.start_link(list)
+            agent: otp.Agent[list[str]] = await otp.Agent.start_link(list)
             otp.Agent.cast(agent, slow_append)
             await otp.Agent.update(agent, slow_append)
             return await otp.Agent.get(agent, lambda s: later(s)), clock.time()
@@ -155,7 +160,7 @@ class TestGetAndUpdate:
     ) -> None:
         async def main() -> tuple[object, bool]:
             otp.trap_exit(True)
-            agent = await otp.Agent.start_link(lambda: {})
+            agent: otp.Agent[dict[str, int]] = await otp.Agent.start_link(lambda: {})
             with pytest.raises(otp.Exit) as info:
                 await otp.Agent.get(agent, lambda d: d["missing"])
             return info.value.reason, otp.is_alive(agent)
@@ -177,7 +182,7 @@ class TestGetAndUpdate:
         async def main() -> bool:
             agent = await otp.Agent.start_link(lambda: 0)
             with pytest.raises(TypeError, match="needs a function"):
-                await otp.Agent.update(agent, 5)  # type: ignore[arg-type]
+                await otp.Agent.update(agent, 5)  # type: ignore[call-overload]
             return otp.is_alive(agent)
 
         assert clock.run(main) is True
@@ -186,7 +191,7 @@ class TestGetAndUpdate:
 class TestCast:
     def test_cast_returns_at_once_and_applies_in_order(self, clock: VirtualClock) -> None:
         async def main() -> object:
-            agent = await otp.Agent.start_link(list)
+            agent: otp.Agent[list[int]] = await otp.Agent.start_link(list)
             for n in range(3):
                 otp.Agent.cast(agent, lambda s, n=n: [*s, n])  # type: ignore[misc]
             return await otp.Agent.get(agent, lambda s: s)
