@@ -8,6 +8,7 @@ from typing import TypeVar
 import pytest
 
 import otp
+from otp._behaviours._server_process import ServerProcess
 from otp.testing import VirtualClock, wait_idle
 
 T = TypeVar("T")
@@ -241,3 +242,56 @@ class TestSupervision:
             return await otp.Agent.get("counter", lambda n: n), otp.whereis("counter") is first
 
         assert clock.run(main) == (0, False)
+
+    def test_an_agent_in_a_children_list_starts_with_its_function(
+        self, clock: VirtualClock
+    ) -> None:
+        async def main() -> tuple[object, object]:
+            sup = await otp.Supervisor.start_link([(otp.Agent, lambda: 7)])
+            [child] = await otp.Supervisor.which_children(sup)
+            assert child.pid is not None
+            return child.id, await otp.Agent.get(child.pid, lambda n: n)  # type: ignore[call-overload]
+
+        assert clock.run(main) == (otp.Agent, 7)
+
+
+class TestTheAgentPid:
+    def test_an_agent_is_an_otp_agent_and_a_pid(self, clock: VirtualClock) -> None:
+        async def main() -> tuple[bool, bool, bool]:
+            agent = await otp.Agent.start_link(lambda: 0)
+            pid = await Echo.start_link(None)
+            return (
+                isinstance(agent, otp.Agent),
+                isinstance(agent, otp.Pid),
+                isinstance(pid, otp.Agent),
+            )
+
+        assert clock.run(main) == (True, True, False)
+
+    def test_its_process_keeps_the_fast_paths_of_a_plain_server(self, clock: VirtualClock) -> None:
+        # `call` and `cast` take a short path for `type(server) is
+        # ServerProcess`: an agent's process is one, also after otp.sys
+        # swapped its debugging subclass in and out again.
+        async def main() -> list[tuple[bool, bool]]:
+            agent = await otp.Agent.start_link(lambda: 0)
+            seen = [_kind(agent)]
+            await otp.sys.trace(agent, True)
+            seen.append(_kind(agent))
+            await otp.sys.trace(agent, False)
+            seen.append(_kind(agent))
+            return seen
+
+        assert clock.run(main) == [(True, True), (False, True), (True, True)]
+
+    def test_it_has_no_public_constructor(self) -> None:
+        with pytest.raises(TypeError, match="start_link"):
+            otp.Agent()
+
+
+class Echo(otp.GenServer):
+    pass
+
+
+def _kind(pid: object) -> tuple[bool, bool]:
+    """Is `pid` exactly a ServerProcess, and is it an otp.Agent?"""
+    return type(pid) is ServerProcess, isinstance(pid, otp.Agent)
