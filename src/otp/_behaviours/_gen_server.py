@@ -49,6 +49,28 @@ work in a callback (hand it to a Task; a callback that holds the event loop
 longer than 100 ms is reported on logger "otp").
 
 Debugging: `otp.sys.get_state(server)`, `otp.process_info(pid)`.
+
+Typing: `otp.GenServer[S]` is a server whose state is an `S` (plain
+`otp.GenServer` is `otp.GenServer[Any]`). Its callbacks take `state: S`,
+plain or `async def`, and return `otp.Reply[S]`, `otp.NoReply[S]` or
+`otp.Stop[S]`; `init` takes an argument of any type and returns the state,
+`otp.Ok[S]`, `otp.Ignore()` or `otp.Stop(reason)`. Under mypy and pyright,
+a result of another state type (or none) is an error, and so is a
+`start_link` argument that `init` does not take. `otp.call` returns `Any`:
+read its reply into a typed variable, no cast needed.
+
+    >>> class Count(otp.GenServer[int]):
+    ...     def init(self, start: int) -> int:
+    ...         return start
+    ...     def handle_call(self, request: object, from_: otp.From, state: int) -> otp.Reply[int]:
+    ...         return otp.Reply(state, state + 1)
+    >>> async def count() -> int:
+    ...     pid = await Count.start_link(41)
+    ...     assert pid is not None  # None only when init returned otp.Ignore()
+    ...     value: int = await otp.call(pid, "next")
+    ...     return value + 1
+    >>> otp.run(count)
+    42
 """
 
 from __future__ import annotations
