@@ -104,10 +104,10 @@ class Echo(otp.GenServer):
     def init(self, arg: object) -> object:
         return 0
 
-    def handle_call(self, request: object, from_: otp.From, state: object) -> object:
+    def handle_call(self, request: object, from_: otp.From, state: object) -> Any:
         return otp.Reply(request, state)
 
-    def handle_cast(self, request: object, state: object) -> object:
+    def handle_cast(self, request: object, state: object) -> Any:
         assert isinstance(state, int)
         return otp.NoReply(state + 1)
 

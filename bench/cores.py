@@ -38,6 +38,7 @@ import statistics
 import sys
 import time
 from collections.abc import Awaitable, Callable
+from typing import Any
 
 import otp
 
@@ -80,7 +81,7 @@ def nothing(x: object) -> object:
 class Cruncher(otp.GenServer):
     """A partition: `call(p, [n, ...])` runs `work(n)` for each and answers the results."""
 
-    def handle_call(self, request: object, from_: otp.From, state: object) -> object:
+    def handle_call(self, request: object, from_: otp.From, state: object) -> Any:
         assert isinstance(request, list)
         return otp.Reply(work_batch(request), state)
 

@@ -26,6 +26,7 @@ import os
 import shutil
 import subprocess
 import time
+from typing import Any
 
 import otp
 
@@ -36,7 +37,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 class Store(otp.GenServer):
     """Serves reads of a dict: the singleton the Table replaces."""
 
-    def handle_call(self, request: object, from_: otp.From, state: object) -> object:
+    def handle_call(self, request: object, from_: otp.From, state: object) -> Any:
         assert isinstance(state, dict)
         return otp.Reply(state.get(request), state)
 
@@ -44,7 +45,7 @@ class Store(otp.GenServer):
 class Slow(otp.GenServer):
     """A handler that waits on I/O (1 ms) before answering."""
 
-    async def handle_call(self, request: object, from_: otp.From, state: object) -> object:
+    async def handle_call(self, request: object, from_: otp.From, state: object) -> Any:
         await asyncio.sleep(0.001)
         return otp.Reply(request, state)
 
@@ -52,6 +53,7 @@ class Slow(otp.GenServer):
 async def reads(n: int) -> dict[str, float]:
     data = {i: i * i for i in range(1000)}
     pid = await Store.start_link(data)
+    assert pid is not None
     table = otp.Table(type="set", access="protected")
     table.insert([(k, v) for k, v in data.items()])
     t0 = perf()
@@ -69,9 +71,8 @@ async def callers(server: otp.Pid | None, route: bool, calls: int) -> float:
     async def caller(i: int) -> None:
         for j in range(calls):
             key = i * calls + j
-            target: otp.Pid | otp.Via | None = (
-                otp.PartitionSupervisor.via("slow", key) if route else server
-            )
+            target = otp.PartitionSupervisor.via("slow", key) if route else server
+            assert target is not None
             await otp.call(target, key)
 
     t0 = perf()

@@ -29,6 +29,7 @@ from __future__ import annotations
 import argparse
 import time
 from collections.abc import Awaitable, Callable
+from typing import Any
 
 import otp
 from otp.observer import _probe
@@ -40,7 +41,7 @@ class Idle(otp.GenServer):
     def init(self, arg: object) -> object:
         return arg
 
-    def handle_call(self, request: object, from_: otp.From, state: object) -> object:
+    def handle_call(self, request: object, from_: otp.From, state: object) -> Any:
         return otp.Reply(request, state)
 
 

@@ -57,16 +57,15 @@ import otp
 # -- Audit: the bottleneck ------------------------------------------------------------
 
 
-class Audit(otp.GenServer):
+class Audit(otp.GenServer[int]):
     """Writes each event to an audit log that takes 0.25 s a write: it falls behind."""
 
     WRITE_SECONDS = 0.25
 
-    def init(self, arg: object) -> object:
+    def init(self, arg: None) -> int:
         return 0  # the state: events written
 
-    async def handle_cast(self, request: object, written: object) -> object:
-        assert isinstance(written, int)
+    async def handle_cast(self, request: object, written: int) -> otp.NoReply[int]:
         await asyncio.sleep(self.WRITE_SECONDS)  # stands for a slow, synchronous write
         return otp.NoReply(written + 1)
 
@@ -80,7 +79,7 @@ class Counts:
     counts: dict[str, int] = field(default_factory=dict)
 
 
-class Stats(otp.GenServer):
+class Stats(otp.GenServer[Counts]):
     """Counters by name: everyone casts to it, the Reporter reads it."""
 
     @classmethod
@@ -90,37 +89,31 @@ class Stats(otp.GenServer):
 
     @classmethod
     async def snapshot(cls) -> dict[str, int]:
-        counts = await otp.call("stats", "snapshot")
-        assert isinstance(counts, dict)
+        counts: dict[str, int] = await otp.call("stats", "snapshot")
         return counts
 
-    def init(self, report_to: object) -> object:
-        assert isinstance(report_to, otp.Pid)
+    def init(self, report_to: otp.Pid) -> Counts:
         otp.trap_exit(True)  # so that a shutdown from App runs terminate
         # Every job the Dispatcher starts, by number: read by anyone, at any time.
         otp.Table(name="seen", access="public")
         return Counts(report_to)
 
-    def handle_cast(self, request: object, state: object) -> object:
-        assert isinstance(state, Counts)
+    def handle_cast(self, request: object, state: Counts) -> otp.NoReply[Counts]:
         match request:
             case ("bump", str(key), int(by)):
                 state.counts[key] = state.counts.get(key, 0) + by
                 return otp.NoReply(state)
-        return super().handle_cast(request, state)
+        raise ValueError(f"Stats got an unknown cast: {request!r}")  # crashes, naming it
 
-    def handle_call(self, request: object, from_: otp.From, state: object) -> object:
-        assert isinstance(state, Counts)
+    def handle_call(self, request: object, from_: otp.From, state: Counts) -> otp.Reply[Counts]:
         match request:
             case "snapshot":
                 return otp.Reply(dict(state.counts), state)
-        return super().handle_call(request, from_, state)
+        raise ValueError(f"Stats got an unknown call: {request!r}")
 
-    def terminate(self, reason: object, state: object) -> object:
-        assert isinstance(state, Counts)
+    def terminate(self, reason: object, state: Counts) -> None:
         print(f"  stats: handing over the final counts ({sum(state.counts.values())} events)")
         otp.send(state.report_to, ("final counts", state.counts))
-        return None
 
 
 # -- jobs: one short-lived Worker process per job -----------------------------------
@@ -132,17 +125,15 @@ class Job:
     seconds: float  # how long the work takes
 
 
-class Worker(otp.GenServer):
+class Worker(otp.GenServer[Job]):
     """Runs one job, then stops. A temporary child of "jobs": never restarted."""
 
-    def init(self, job: object) -> object:
-        assert isinstance(job, Job)
+    def init(self, job: Job) -> otp.Ok[Job]:
         otp.Registry.register("sessions", job.number, job.seconds)  # gone when it stops
         # Return at once, so that the Dispatcher is not held up; work afterwards.
         return otp.Ok(job, continue_="work")
 
-    async def handle_continue(self, arg: object, job: object) -> object:
-        assert isinstance(job, Job)
+    async def handle_continue(self, arg: object, job: Job) -> otp.Stop[Job]:
         await asyncio.sleep(job.seconds)  # stands for real work
         Stats.bump("jobs done")
         return otp.Stop("normal", job)
@@ -154,21 +145,19 @@ class Dispatching:
     dispatched: int = 0
 
 
-class Dispatcher(otp.GenServer):
+class Dispatcher(otp.GenServer[Dispatching]):
     """Every 0.2 s, starts a Worker for a new job under the "jobs" supervisor."""
 
     INTERVAL = 0.2
 
-    def init(self, rng: object) -> object:
-        assert isinstance(rng, random.Random)
+    def init(self, rng: random.Random) -> Dispatching:
         otp.trap_exit(True)
         otp.send_after(otp.self(), "dispatch", self.INTERVAL)
         return Dispatching(rng)
 
-    async def handle_info(self, msg: object, state: object) -> object:
-        assert isinstance(state, Dispatching)
+    async def handle_info(self, msg: object, state: Dispatching) -> otp.NoReply[Dispatching]:
         if msg != "dispatch":
-            return super().handle_info(msg, state)  # logs and drops it
+            return otp.NoReply(state)  # not ours: dropped
         state.dispatched += 1
         job = Job(state.dispatched, seconds=round(state.rng.uniform(0.1, 0.9), 2))
         otp.Table.named("seen").insert((job.number, job.seconds))
@@ -177,10 +166,8 @@ class Dispatcher(otp.GenServer):
         otp.send_after(otp.self(), "dispatch", self.INTERVAL)
         return otp.NoReply(state)
 
-    def terminate(self, reason: object, state: object) -> object:
-        assert isinstance(state, Dispatching)
+    def terminate(self, reason: object, state: Dispatching) -> None:
         print(f"  dispatcher: no new jobs after job {state.dispatched}")
-        return None
 
 
 # -- Feed: the flaky worker ---------------------------------------------------------
@@ -196,7 +183,7 @@ class Polling:
     polls: int = 0
 
 
-class Feed(otp.GenServer):
+class Feed(otp.GenServer[Polling]):
     """Polls an upstream that fails now and then, and lets it crash.
 
     No try/except around the poll: the crash is logged, App restarts the
@@ -206,17 +193,15 @@ class Feed(otp.GenServer):
     INTERVAL = 0.4
     FAILURE_RATE = 0.25
 
-    def init(self, rng: object) -> object:
-        assert isinstance(rng, random.Random)
+    def init(self, rng: random.Random) -> Polling:
         otp.trap_exit(True)
         Stats.bump("feed starts")
         otp.send_after(otp.self(), "poll", self.INTERVAL)
         return Polling(rng)
 
-    def handle_info(self, msg: object, state: object) -> object:
-        assert isinstance(state, Polling)
+    def handle_info(self, msg: object, state: Polling) -> otp.NoReply[Polling]:
         if msg != "poll":
-            return super().handle_info(msg, state)
+            return otp.NoReply(state)  # not ours: dropped
         if state.rng.random() < self.FAILURE_RATE:
             raise UpstreamError("the upstream feed timed out")
         state.polls += 1
@@ -229,30 +214,27 @@ class Feed(otp.GenServer):
         state = status["state"]
         return {**status, "state": {"polls": state.polls} if isinstance(state, Polling) else state}
 
-    def terminate(self, reason: object, state: object) -> object:
-        assert isinstance(state, Polling)
+    def terminate(self, reason: object, state: Polling) -> None:
         if reason == "shutdown":  # terminate also runs after a crash: stay quiet then
             print(f"  feed: closing the upstream connection after {state.polls} polls")
-        return None
 
 
 # -- Reporter: periodic output ------------------------------------------------------
 
 
-class Reporter(otp.GenServer):
+class Reporter(otp.GenServer[float]):
     """Every second, prints the counters."""
 
     INTERVAL = 1.0
 
-    def init(self, arg: object) -> object:
+    def init(self, arg: None) -> float:
         otp.trap_exit(True)
         otp.send_after(otp.self(), "report", self.INTERVAL)
         return asyncio.get_running_loop().time()  # the state: when it started
 
-    async def handle_info(self, msg: object, started: object) -> object:
-        assert isinstance(started, float)
+    async def handle_info(self, msg: object, started: float) -> otp.NoReply[float]:
         if msg != "report":
-            return super().handle_info(msg, started)
+            return otp.NoReply(started)  # not ours: dropped
         counts = await Stats.snapshot()
         running = (await otp.DynamicSupervisor.count_children("jobs"))["active"]
         elapsed = asyncio.get_running_loop().time() - started
@@ -260,9 +242,8 @@ class Reporter(otp.GenServer):
         otp.send_after(otp.self(), "report", self.INTERVAL)
         return otp.NoReply(started)
 
-    def terminate(self, reason: object, state: object) -> object:
+    def terminate(self, reason: object, state: float) -> None:
         print("  reporter: stopped reporting")
-        return None
 
 
 def describe(counts: dict[str, int], running: int | None = None) -> str:
@@ -284,8 +265,7 @@ class Config:
 
 
 class App(otp.Supervisor):
-    def init(self, config: object) -> otp.SupervisorSpec:
-        assert isinstance(config, Config)
+    def init(self, config: Config) -> otp.SupervisorSpec:
         return otp.SupervisorSpec(
             [
                 Audit.child_spec(name="audit"),
@@ -327,6 +307,7 @@ async def main(seconds: float = 3.0, seed: int = 1, observer: int | None = None)
     # itself and then print a summary.
     otp.trap_exit(True)
     app = await App.start_link(Config(seed, report_to=otp.self()), name="app")
+    assert app is not None  # App.init never returns otp.Ignore()
     services = len(await otp.Supervisor.which_children(app))
     until = f"running for {seconds:g} s" if seconds else "running until stopped"
     print(f"app started: {services} services, {until} (Ctrl-C stops it)")

@@ -81,27 +81,32 @@ def make_documents(count: int, seed: int) -> list[str]:
 # -- the tree (on this node) ------------------------------------------------------------
 
 
-class Totals(otp.GenServer):
+#: The state: the counts of words and of word pairs.
+Counts = tuple[Counter[str], Counter[str]]
+
+
+class Totals(otp.GenServer[Counts]):
     """The merged counts: cast `("add", (words, pairs))`, call `"top"` or `"reset"`."""
 
-    def init(self, _: object) -> object:
+    def init(self, _: None) -> Counts:
         return Counter(), Counter()
 
-    def handle_cast(self, request: object, state: object) -> object:
-        match request, state:
-            case ("add", (dict() as words, dict() as pairs)), (Counter(), Counter()):
+    def handle_cast(self, request: object, state: Counts) -> otp.NoReply[Counts]:
+        match request:
+            case ("add", (dict() as words, dict() as pairs)):
                 state[0].update(words)
                 state[1].update(pairs)
                 return otp.NoReply(state)
-        return super().handle_cast(request, state)
+        raise ValueError(f"Totals got an unknown cast: {request!r}")
 
-    def handle_call(self, request: object, from_: otp.From, state: object) -> object:
-        match request, state:
-            case "top", (Counter() as words, Counter() as pairs):
+    def handle_call(self, request: object, from_: otp.From, state: Counts) -> otp.Reply[Counts]:
+        words, pairs = state
+        match request:
+            case "top":
                 return otp.Reply((words.most_common(5), pairs.most_common(3)), state)
-            case "reset", _:
+            case "reset":
                 return otp.Reply("ok", (Counter(), Counter()))
-        return super().handle_call(request, from_, state)
+        raise ValueError(f"Totals got an unknown call: {request!r}")
 
 
 async def count_words(docs: list[str], nodes: list[str] | None) -> float:

@@ -14,7 +14,7 @@ from __future__ import annotations
 import otp
 
 
-class Counter(otp.GenServer):
+class Counter(otp.GenServer[int]):
     """Counts; registered as "counter" so callers need no pid."""
 
     # -- client API: runs in the caller ------------------------------------------
@@ -27,36 +27,33 @@ class Counter(otp.GenServer):
     @classmethod
     async def get(cls, server: str = "counter") -> int:
         """The current count; waits for the server's reply (5 s at most)."""
-        count = await otp.call(server, "get")
-        assert isinstance(count, int)
+        count: int = await otp.call(server, "get")
         return count
 
     @classmethod
     async def reset(cls, server: str = "counter") -> int:
         """Set the count back to 0; returns the count it had."""
-        previous = await otp.call(server, "reset")
-        assert isinstance(previous, int)
+        previous: int = await otp.call(server, "reset")
         return previous
 
     # -- server callbacks: run in the server process -------------------------------
 
-    def init(self, start: object) -> object:
+    def init(self, start: int) -> int:
         return start  # a plain value is the initial state
 
-    def handle_cast(self, request: object, state: object) -> object:
-        assert isinstance(state, int)
+    def handle_cast(self, request: object, state: int) -> otp.NoReply[int]:
         match request:
             case ("increment", int(by)):
                 return otp.NoReply(state + by)
-        return super().handle_cast(request, state)  # crashes, naming the request
+        raise ValueError(f"Counter got an unknown cast: {request!r}")  # crashes, naming it
 
-    def handle_call(self, request: object, from_: otp.From, state: object) -> object:
+    def handle_call(self, request: object, from_: otp.From, state: int) -> otp.Reply[int]:
         match request:
             case "get":
                 return otp.Reply(state, state)  # reply with the count, keep it
             case "reset":
                 return otp.Reply(state, 0)  # reply with the old count, keep 0
-        return super().handle_call(request, from_, state)
+        raise ValueError(f"Counter got an unknown call: {request!r}")
 
 
 async def main() -> list[int]:

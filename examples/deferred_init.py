@@ -21,34 +21,35 @@ import otp
 PRICES = {"apple": 3, "pear": 4, "plum": 2}
 
 
-class Catalog(otp.GenServer):
+#: The state: the prices by item (before loading, only "load_seconds").
+Prices = dict[str, float]
+
+
+class Catalog(otp.GenServer[Prices]):
     # -- client API ---------------------------------------------------------------
 
     @classmethod
-    async def price(cls, item: str, server: str = "catalog") -> int | None:
+    async def price(cls, item: str, server: str = "catalog") -> float | None:
         """The price of `item` (None when unknown); waits while the catalog loads."""
-        price = await otp.call(server, ("price", item))
-        assert price is None or isinstance(price, int)
+        price: float | None = await otp.call(server, ("price", item))
         return price
 
     # -- server callbacks -----------------------------------------------------------
 
-    def init(self, load_seconds: object) -> object:
-        assert isinstance(load_seconds, int | float)
+    def init(self, load_seconds: float) -> otp.Ok[Prices]:
         return otp.Ok({"load_seconds": load_seconds}, continue_="load")
 
-    async def handle_continue(self, arg: object, state: object) -> object:
-        assert arg == "load" and isinstance(state, dict)
+    async def handle_continue(self, arg: str, state: Prices) -> otp.NoReply[Prices]:
         await asyncio.sleep(state["load_seconds"])  # stands for a slow query
         print("catalog: loaded", len(PRICES), "prices")
-        return otp.NoReply(dict(PRICES))
+        prices: Prices = dict(PRICES)
+        return otp.NoReply(prices)
 
-    def handle_call(self, request: object, from_: otp.From, state: object) -> object:
-        assert isinstance(state, dict)
+    def handle_call(self, request: object, from_: otp.From, state: Prices) -> otp.Reply[Prices]:
         match request:
             case ("price", str(item)):
                 return otp.Reply(state.get(item), state)
-        return super().handle_call(request, from_, state)
+        raise ValueError(f"Catalog got an unknown call: {request!r}")
 
 
 async def main(load_seconds: float = 1.0) -> list[tuple[str, float]]:

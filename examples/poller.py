@@ -36,15 +36,13 @@ class State:
     timer: otp.TimerRef | None = field(default=None, repr=False)
 
 
-class Poller(otp.GenServer):
-    def init(self, arg: object) -> object:
-        assert isinstance(arg, Settings)
+class Poller(otp.GenServer[State]):
+    def init(self, arg: Settings) -> State:
         state = State(arg, started=asyncio.get_running_loop().time())
         state.timer = otp.send_after(otp.self(), "tick", arg.interval)
         return state
 
-    def handle_info(self, msg: object, state: object) -> object:
-        assert isinstance(state, State)
+    def handle_info(self, msg: object, state: State) -> otp.NoReply[State] | otp.Stop[State]:
         match msg:
             case "tick":
                 return self.poll(state)
@@ -52,7 +50,7 @@ class Poller(otp.GenServer):
                 logger.warning("dropping unexpected message %r", msg)
                 return otp.NoReply(state)
 
-    def poll(self, state: State) -> object:
+    def poll(self, state: State) -> otp.NoReply[State] | otp.Stop[State]:
         state.polls += 1
         elapsed = asyncio.get_running_loop().time() - state.started
         print(f"poll {state.polls} at t={elapsed:.1f}s")  # the work: fetch, compare, publish
@@ -62,12 +60,10 @@ class Poller(otp.GenServer):
         state.timer = otp.send_after(otp.self(), "tick", state.settings.interval)
         return otp.NoReply(state)
 
-    def terminate(self, reason: object, state: object) -> object:
-        assert isinstance(state, State)
+    def terminate(self, reason: object, state: State) -> None:
         if state.timer is not None:
             otp.cancel_timer(state.timer)  # a stopped poller leaves no tick behind
         print(f"poller stopped ({reason}) after {state.polls} polls")
-        return None
 
 
 async def main(interval: float = 0.5, ticks: int = 3) -> list[float]:

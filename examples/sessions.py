@@ -14,13 +14,19 @@ name is free again.
 from __future__ import annotations
 
 import asyncio
+from typing import TypedDict
 
 import otp
 
 IDLE = 30.0  # seconds without a request before a session ends
 
 
-class SessionServer(otp.GenServer):
+class Session(TypedDict):
+    id: str
+    cart: list[str]
+
+
+class SessionServer(otp.GenServer[Session]):
     """The state of one user's session: a shopping cart."""
 
     # -- client API ---------------------------------------------------------
@@ -55,11 +61,10 @@ class SessionServer(otp.GenServer):
 
     # -- callbacks ------------------------------------------------------------
 
-    def init(self, session_id: object) -> object:
+    def init(self, session_id: str) -> otp.Ok[Session]:
         return otp.Ok({"id": session_id, "cart": []}, timeout=IDLE)
 
-    def handle_call(self, request: object, from_: otp.From, state: object) -> object:
-        assert isinstance(state, dict)
+    def handle_call(self, request: object, from_: otp.From, state: Session) -> otp.Reply[Session]:
         match request:
             case ("add", str(item)):
                 state = {**state, "cart": [*state["cart"], item]}
@@ -70,10 +75,10 @@ class SessionServer(otp.GenServer):
                 raise RuntimeError(f"session {state['id']} hit a bug")
         return otp.Reply(("error", "unknown request"), state, timeout=IDLE)
 
-    def handle_info(self, msg: object, state: object) -> object:
+    def handle_info(self, msg: object, state: Session) -> otp.NoReply[Session] | otp.Stop[Session]:
         if msg == "timeout":
             return otp.Stop("normal", state)  # idle: end the session
-        return super().handle_info(msg, state)
+        return otp.NoReply(state)  # not ours: dropped
 
 
 async def main() -> list[object]:

@@ -14,6 +14,7 @@ Run it with `python examples/slow_server.py`.
 from __future__ import annotations
 
 import asyncio
+from typing import TypedDict
 
 import otp
 
@@ -26,7 +27,13 @@ async def render(from_: otp.From, report: str, seconds: float) -> None:
     otp.reply(from_, ("ok", f"{report} rendered in {seconds:g} s"))
 
 
-class Reports(otp.GenServer):
+class State(TypedDict):
+    rendering: dict[otp.Ref, otp.From]  # the caller of each task (by its monitor)
+    done: int
+    failed: int
+
+
+class Reports(otp.GenServer[State]):
     """Renders reports without ever blocking on one."""
 
     @classmethod
@@ -37,11 +44,12 @@ class Reports(otp.GenServer):
     async def status(cls) -> object:
         return await otp.call("reports", "status")
 
-    def init(self, _: object) -> object:
+    def init(self, _: None) -> State:
         return {"rendering": {}, "done": 0, "failed": 0}
 
-    async def handle_call(self, request: object, from_: otp.From, state: object) -> object:
-        assert isinstance(state, dict)
+    async def handle_call(
+        self, request: object, from_: otp.From, state: State
+    ) -> otp.Reply[State] | otp.NoReply[State]:
         match request:
             case ("render", str(report), float(seconds)):
                 task = await otp.TaskSupervisor.async_nolink(
@@ -53,8 +61,7 @@ class Reports(otp.GenServer):
                 return otp.Reply({**state, "rendering": len(state["rendering"])}, state)
         return otp.Reply(("error", f"unknown request {request!r}"), state)
 
-    def handle_info(self, msg: object, state: object) -> object:
-        assert isinstance(state, dict)
+    def handle_info(self, msg: object, state: State) -> otp.NoReply[State]:
         match msg:
             case otp.Down(ref=ref, reason=reason) if ref in state["rendering"]:
                 rendering = dict(state["rendering"])
@@ -66,7 +73,7 @@ class Reports(otp.GenServer):
                 return otp.NoReply({**state, "rendering": rendering, "failed": failed})
             case (otp.Ref(), None):
                 return otp.NoReply(state)  # a task's own result: it already replied
-        return super().handle_info(msg, state)
+        return otp.NoReply(state)  # not ours: dropped
 
 
 async def main() -> list[object]:

@@ -65,13 +65,13 @@ class Counter(otp.GenServer):
     def init(self, start: object) -> object:
         return start
 
-    def handle_call(self, request: object, from_: otp.From, state: object) -> object:
+    def handle_call(self, request: object, from_: otp.From, state: object) -> Any:
         assert isinstance(state, int)
         if request == "os_pid":
             return otp.Reply(os.getpid(), state)
         return otp.Reply(state + 1, state + 1)
 
-    def handle_cast(self, request: object, state: object) -> object:
+    def handle_cast(self, request: object, state: object) -> Any:
         if request == "crash":
             raise RuntimeError("the counter was asked to crash")
         return otp.NoReply(state)
@@ -321,6 +321,7 @@ class TestLogs:
         async def main() -> str:
             peer = await otp.peer.start_link()
             server = await Counter.start(0, node=peer.node)
+            assert server is not None
             ref = otp.monitor(server)
             otp.cast(server, "crash")
             await down(ref)

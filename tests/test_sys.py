@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 import pytest
 
@@ -14,11 +15,11 @@ class Counter(otp.GenServer):
     def init(self, start: object) -> object:
         return start
 
-    def handle_call(self, request: object, from_: otp.From, state: object) -> object:
+    def handle_call(self, request: object, from_: otp.From, state: object) -> Any:
         assert isinstance(state, int)
         return otp.Reply(state, state + 1)
 
-    def handle_cast(self, request: object, state: object) -> object:
+    def handle_cast(self, request: object, state: object) -> Any:
         assert isinstance(state, int) and isinstance(request, int)
         return otp.NoReply(state + request)
 
@@ -30,6 +31,7 @@ class TestGetState:
     def test_returns_the_current_state(self, clock: VirtualClock) -> None:
         async def main() -> object:
             pid = await Counter.start_link(7)
+            assert pid is not None
             otp.cast(pid, 3)
             return await otp.sys.get_state(pid)
 
@@ -45,6 +47,7 @@ class TestGetState:
     def test_a_dead_server_raises_noproc(self, clock: VirtualClock) -> None:
         async def main() -> str:
             pid = await Counter.start(0)
+            assert pid is not None
             await otp.stop(pid)
             with pytest.raises(otp.NoProc):
                 await otp.sys.get_state(pid)
@@ -67,6 +70,7 @@ class TestReplaceState:
     def test_the_new_state_is_used_by_the_next_message(self, clock: VirtualClock) -> None:
         async def main() -> object:
             pid = await Counter.start_link(1)
+            assert pid is not None
             new = await otp.sys.replace_state(pid, lambda s: s * 100)
             return new, await otp.call(pid, "get")
 
@@ -119,6 +123,7 @@ class TestSuspendResume:
     def test_a_call_to_a_suspended_server_times_out(self, clock: VirtualClock) -> None:
         async def main() -> float:
             pid = await Counter.start_link(0)
+            assert pid is not None
             await otp.sys.suspend(pid)
             with pytest.raises(otp.CallTimeout):
                 await otp.call(pid, "get", timeout=2.0)
@@ -131,6 +136,7 @@ class TestStatistics:
     def test_counts_messages_in_and_replies_out(self, clock: VirtualClock) -> None:
         async def main() -> dict[str, object] | None:
             pid = await Counter.start_link(0)
+            assert pid is not None
             otp.cast(pid, 1)  # before counting starts
             await otp.sys.statistics(pid, True)
             otp.cast(pid, 1)
@@ -162,6 +168,7 @@ class TestTrace:
     ) -> None:
         async def main() -> None:
             pid = await Counter.start_link(0, name="traced")
+            assert pid is not None
             await otp.sys.trace(pid, True)
             otp.cast(pid, 2)
             await otp.call(pid, "get")
@@ -180,6 +187,7 @@ class TestTrace:
     def test_a_traced_server_keeps_working_and_stops_normally(self, clock: VirtualClock) -> None:
         async def main() -> object:
             pid = await Counter.start_link(0)
+            assert pid is not None
             await otp.sys.trace(pid, True)
             value = await otp.call(pid, "get")
             await otp.stop(pid)
@@ -192,13 +200,13 @@ class TestTrace:
 class WaitsWithTimeout(otp.GenServer):
     """Arms a 10 s `timeout=` on each call; tells its owner of each info message."""
 
-    def handle_call(self, request: object, from_: otp.From, state: object) -> object:
+    def handle_call(self, request: object, from_: otp.From, state: object) -> Any:
         return otp.Reply("ok", state, timeout=10.0)
 
-    def handle_cast(self, request: object, state: object) -> object:
+    def handle_cast(self, request: object, state: object) -> Any:
         return otp.NoReply(state)
 
-    def handle_info(self, msg: object, state: object) -> object:
+    def handle_info(self, msg: object, state: object) -> Any:
         assert isinstance(state, tuple)
         owner, clock = state
         otp.send(owner, (msg, clock.time()))
@@ -211,6 +219,7 @@ class TestTimeoutAcrossSystemRequests:
     def test_a_reply_timeout_is_rearmed_after_a_sys_request(self, clock: VirtualClock) -> None:
         async def main() -> object:
             pid = await WaitsWithTimeout.start_link((otp.self(), clock))
+            assert pid is not None
             await otp.call(pid, "arm")
             otp.send_after(otp.self(), "poke", 4.0)
             assert await otp.receive() == "poke"
@@ -222,6 +231,7 @@ class TestTimeoutAcrossSystemRequests:
     def test_a_message_after_the_sys_request_still_ends_the_wait(self, clock: VirtualClock) -> None:
         async def main() -> object:
             pid = await WaitsWithTimeout.start_link((otp.self(), clock))
+            assert pid is not None
             await otp.call(pid, "arm")
             await otp.sys.get_state(pid)
             otp.cast(pid, "ends the wait")
@@ -233,21 +243,23 @@ class TestTimeoutAcrossSystemRequests:
         assert clock.run(main) == "no timeout message"
 
 
-class Migrating(otp.GenServer):
+class Migrating(otp.GenServer[tuple[Any, ...]]):
     """State `(version, value)`; `code_change` moves it to version 2."""
 
-    def init(self, arg: object) -> object:
+    def init(self, arg: Any) -> tuple[Any, ...]:
         return (1, arg)
 
-    def handle_call(self, request: object, from_: otp.From, state: object) -> object:
+    def handle_call(
+        self, request: object, from_: otp.From, state: tuple[Any, ...]
+    ) -> otp.Reply[tuple[Any, ...]]:
         return otp.Reply(state, state)
 
-    def code_change(self, old_vsn: object, state: object, extra: object) -> object:
-        assert isinstance(state, tuple)
+    def code_change(
+        self, old_vsn: object, state: tuple[Any, ...], extra: object
+    ) -> tuple[Any, ...]:
         return (2, state[1], old_vsn, extra)
 
-    def terminate(self, reason: object, state: object) -> None:
-        assert isinstance(state, tuple)
+    def terminate(self, reason: object, state: tuple[Any, ...]) -> None:
         otp.send(state[1], ("terminated", reason))
 
 
@@ -255,6 +267,7 @@ class TestChangeCode:
     def test_a_suspended_server_migrates_its_state(self, clock: VirtualClock) -> None:
         async def main() -> object:
             pid = await Migrating.start_link("v")
+            assert pid is not None
             await otp.sys.suspend(pid)
             await otp.sys.change_code(pid, "migrating", "1.0", "extra")
             await otp.sys.resume(pid)
@@ -265,6 +278,7 @@ class TestChangeCode:
     def test_a_server_that_is_not_suspended_is_refused(self, clock: VirtualClock) -> None:
         async def main() -> object:
             pid = await Migrating.start_link("v")
+            assert pid is not None
             with pytest.raises(RuntimeError, match=r"call otp\.sys\.suspend first"):
                 await otp.sys.change_code(pid, "migrating", "1.0", None)
             return await otp.call(pid, "state")
@@ -276,6 +290,7 @@ class TestTerminate:
     def test_stops_the_server_with_the_reason_running_terminate(self, clock: VirtualClock) -> None:
         async def main() -> tuple[object, bool]:
             pid = await Migrating.start(otp.self())
+            assert pid is not None
             await otp.sys.terminate(pid, "shutdown")
             assert pid is not None
             return await otp.receive(), otp.is_alive(pid)
@@ -285,6 +300,7 @@ class TestTerminate:
     def test_a_dead_server_raises_noproc(self, clock: VirtualClock) -> None:
         async def main() -> None:
             pid = await Migrating.start(otp.self())
+            assert pid is not None
             await otp.sys.terminate(pid)
             with pytest.raises(otp.NoProc):
                 await otp.sys.terminate(pid)

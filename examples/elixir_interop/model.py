@@ -57,17 +57,18 @@ def numbers(value: object, count: int) -> list[float] | None:
     return [float(x) for x in value]
 
 
-class Model(otp.GenServer):
+class Model(otp.GenServer[State]):
     """A linear model that answers predictions and learns from casts."""
 
-    def init(self, arg: object) -> State:
+    def init(self, arg: None) -> State:
         otp.trap_exit(True)  # so that terminate runs when the node shuts down
         weights, bias = [0.5, -0.25], 1.0
         print(f"model: serving y = {weights} . x + {bias} on {otp.node()}", flush=True)
         return State(weights, bias)
 
-    def handle_call(self, request: object, from_: otp.From, state: object) -> object:
-        assert isinstance(state, State)
+    def handle_call(
+        self, request: object, from_: otp.From, state: State
+    ) -> otp.Reply[State] | otp.Stop[State]:
         match request:
             case ("predict", xs):
                 inputs = numbers(xs, len(state.weights))
@@ -81,10 +82,9 @@ class Model(otp.GenServer):
                 return otp.Reply(stats, state)
             case "stop":
                 return otp.Stop("normal", state, reply=OK)
-        return super().handle_call(request, from_, state)
+        raise ValueError(f"Model got an unknown call: {request!r}")  # crashes, naming it
 
-    def handle_cast(self, request: object, state: object) -> object:
-        assert isinstance(state, State)
+    def handle_cast(self, request: object, state: State) -> otp.NoReply[State]:
         match request:
             case ("learn", xs, int(target) | float(target)):
                 inputs = numbers(xs, len(state.weights))
@@ -101,8 +101,7 @@ class Model(otp.GenServer):
         print(f"model: ignoring the cast {request!r}", flush=True)
         return otp.NoReply(state)
 
-    def terminate(self, reason: object, state: object) -> None:
-        assert isinstance(state, State)
+    def terminate(self, reason: object, state: State) -> None:
         print(
             f"model: stopping ({reason}) after {state.predictions} predictions "
             f"and {state.updates} updates",

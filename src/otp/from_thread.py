@@ -77,8 +77,8 @@ def call(
     timeout: float | None = 5.0,
     *,
     node: Node | str | None = None,
-) -> object:
-    """`otp.call(server, request, timeout)` from a thread: wait for the reply.
+) -> Any:
+    """`otp.call(server, request, timeout)` from a thread: wait for the reply (typed `Any`).
 
     >>> import asyncio, otp
     >>> class Echo(otp.GenServer):

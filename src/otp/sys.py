@@ -68,8 +68,11 @@ __all__ = [
 ]
 
 
-async def get_state(server: object, timeout: float | None = 5.0) -> object:
-    """The server's current state."""
+async def get_state(server: object, timeout: float | None = 5.0) -> Any:
+    """The server's current state.
+
+    Typed `Any`, as `otp.call` is: `state: int = await otp.sys.get_state(pid)`.
+    """
     target = _remote.remote_target(server)
     if target is not None:
         check_timeout(timeout, "otp.sys.get_state")
@@ -77,7 +80,7 @@ async def get_state(server: object, timeout: float | None = 5.0) -> object:
     return await _system(server, "get_state", None, timeout)
 
 
-async def replace_state(server: object, fn: Any, timeout: float | None = 5.0) -> object:
+async def replace_state(server: object, fn: Any, timeout: float | None = 5.0) -> Any:
     """Replace the state with `fn(state)` and return the new state.
 
     If `fn` raises, the state is unchanged and the exception is raised here.

@@ -8,7 +8,7 @@ once instead of hanging it.
 from __future__ import annotations
 
 from collections.abc import Callable, Coroutine
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import otp
 from otp.testing import VirtualClock
@@ -30,7 +30,7 @@ class Worker(otp.GenServer):
     def init(self, arg: object) -> object:
         return arg
 
-    def handle_call(self, request: object, from_: otp.From, state: object) -> object:
+    def handle_call(self, request: object, from_: otp.From, state: object) -> Any:
         if type(request) is tuple and request[0] == "stop":
             return otp.Stop(request[1], state, reply="ok")
         return otp.Reply(state, state)
@@ -46,7 +46,7 @@ class Reporter(otp.GenServer):
         otp.send(to, ("up", name, otp.self()))
         return arg
 
-    def handle_call(self, request: object, from_: otp.From, state: object) -> object:
+    def handle_call(self, request: object, from_: otp.From, state: object) -> Any:
         return otp.Reply(state, state)
 
     def terminate(self, reason: object, state: object) -> None:

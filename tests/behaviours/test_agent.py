@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 import asyncio
+from typing import TypeVar
 
 import pytest
 
 import otp
+from otp._behaviours._server_process import ServerProcess
 from otp.testing import VirtualClock, wait_idle
 
+T = TypeVar("T")
 
-async def later(value: object) -> object:
+
+async def later(value: T) -> T:
     await asyncio.sleep(1)
     return value
 
@@ -58,7 +62,7 @@ class TestStartLink:
     def test_a_value_instead_of_a_function_is_a_type_error_with_a_hint(self) -> None:
         async def main() -> None:
             with pytest.raises(TypeError, match=r"pass lambda: 0"):
-                await otp.Agent.start_link(0)  # type: ignore[arg-type]
+                await otp.Agent.start_link(0)  # type: ignore[call-overload]
 
         otp.run(main)
 
@@ -77,7 +81,9 @@ class TestStartLink:
 class TestNames:
     def test_a_named_agent_is_reached_by_its_name(self, clock: VirtualClock) -> None:
         async def main() -> tuple[object, bool]:
-            agent = await otp.Agent.start_link(lambda: {}, name="config")
+            agent: otp.Agent[dict[str, bool]] = await otp.Agent.start_link(
+                lambda: {}, name="config"
+            )
             await otp.Agent.update("config", lambda d: {**d, "debug": True})
             return await otp.Agent.get("config", lambda d: d), otp.whereis("config") is agent
 
@@ -131,7 +137,7 @@ class TestGetAndUpdate:
             otp.trap_exit(True)
             agent = await otp.Agent.start_link(lambda: 0)
             with pytest.raises(otp.Exit) as info:
-                await otp.Agent.get_and_update(agent, lambda n: n)
+                await otp.Agent.get_and_update(agent, lambda n: n)  # type: ignore[arg-type, return-value]
             return info.value.reason
 
         reason = clock.run(main)
@@ -143,7 +149,7 @@ class TestGetAndUpdate:
             return [*items, "x"]
 
         async def main() -> tuple[object, float]:
-            agent = await otp.Agent.start_link(list)
+            agent: otp.Agent[list[str]] = await otp.Agent.start_link(list)
             otp.Agent.cast(agent, slow_append)
             await otp.Agent.update(agent, slow_append)
             return await otp.Agent.get(agent, lambda s: later(s)), clock.time()
@@ -155,7 +161,7 @@ class TestGetAndUpdate:
     ) -> None:
         async def main() -> tuple[object, bool]:
             otp.trap_exit(True)
-            agent = await otp.Agent.start_link(lambda: {})
+            agent: otp.Agent[dict[str, int]] = await otp.Agent.start_link(lambda: {})
             with pytest.raises(otp.Exit) as info:
                 await otp.Agent.get(agent, lambda d: d["missing"])
             return info.value.reason, otp.is_alive(agent)
@@ -177,7 +183,7 @@ class TestGetAndUpdate:
         async def main() -> bool:
             agent = await otp.Agent.start_link(lambda: 0)
             with pytest.raises(TypeError, match="needs a function"):
-                await otp.Agent.update(agent, 5)  # type: ignore[arg-type]
+                await otp.Agent.update(agent, 5)  # type: ignore[call-overload]
             return otp.is_alive(agent)
 
         assert clock.run(main) is True
@@ -186,7 +192,7 @@ class TestGetAndUpdate:
 class TestCast:
     def test_cast_returns_at_once_and_applies_in_order(self, clock: VirtualClock) -> None:
         async def main() -> object:
-            agent = await otp.Agent.start_link(list)
+            agent: otp.Agent[list[int]] = await otp.Agent.start_link(list)
             for n in range(3):
                 otp.Agent.cast(agent, lambda s, n=n: [*s, n])  # type: ignore[misc]
             return await otp.Agent.get(agent, lambda s: s)
@@ -236,3 +242,56 @@ class TestSupervision:
             return await otp.Agent.get("counter", lambda n: n), otp.whereis("counter") is first
 
         assert clock.run(main) == (0, False)
+
+    def test_an_agent_in_a_children_list_starts_with_its_function(
+        self, clock: VirtualClock
+    ) -> None:
+        async def main() -> tuple[object, object]:
+            sup = await otp.Supervisor.start_link([(otp.Agent, lambda: 7)])
+            [child] = await otp.Supervisor.which_children(sup)
+            assert child.pid is not None
+            return child.id, await otp.Agent.get(child.pid, lambda n: n)  # type: ignore[call-overload]
+
+        assert clock.run(main) == (otp.Agent, 7)
+
+
+class TestTheAgentPid:
+    def test_an_agent_is_an_otp_agent_and_a_pid(self, clock: VirtualClock) -> None:
+        async def main() -> tuple[bool, bool, bool]:
+            agent = await otp.Agent.start_link(lambda: 0)
+            pid = await Echo.start_link(None)
+            return (
+                isinstance(agent, otp.Agent),
+                isinstance(agent, otp.Pid),
+                isinstance(pid, otp.Agent),
+            )
+
+        assert clock.run(main) == (True, True, False)
+
+    def test_its_process_keeps_the_fast_paths_of_a_plain_server(self, clock: VirtualClock) -> None:
+        # `call` and `cast` take a short path for `type(server) is
+        # ServerProcess`: an agent's process is one, also after otp.sys
+        # swapped its debugging subclass in and out again.
+        async def main() -> list[tuple[bool, bool]]:
+            agent = await otp.Agent.start_link(lambda: 0)
+            seen = [_kind(agent)]
+            await otp.sys.trace(agent, True)
+            seen.append(_kind(agent))
+            await otp.sys.trace(agent, False)
+            seen.append(_kind(agent))
+            return seen
+
+        assert clock.run(main) == [(True, True), (False, True), (True, True)]
+
+    def test_it_has_no_public_constructor(self) -> None:
+        with pytest.raises(TypeError, match="start_link"):
+            otp.Agent()
+
+
+class Echo(otp.GenServer):
+    pass
+
+
+def _kind(pid: object) -> tuple[bool, bool]:
+    """Is `pid` exactly a ServerProcess, and is it an otp.Agent?"""
+    return type(pid) is ServerProcess, isinstance(pid, otp.Agent)

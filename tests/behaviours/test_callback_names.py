@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import inspect
 import warnings
+from typing import Any
 
 import pytest
 
@@ -97,7 +98,7 @@ class TestGenServer:
                 def _handle_cal(self) -> None:
                     return None
 
-                def handle_call(self, request: object, from_: otp.From, state: object) -> object:
+                def handle_call(self, request: object, from_: otp.From, state: object) -> Any:
                     return otp.Reply(state, state)
 
     def test_a_helper_next_to_the_callback_it_resembles_does_not_warn(self) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from typing import Any
 
 import pytest
 from supervision_helpers import (
@@ -389,7 +390,7 @@ class Echoes(otp.GenServer):
     def init(self, arg: object) -> object:
         return arg
 
-    def handle_call(self, request: object, from_: otp.From, state: object) -> object:
+    def handle_call(self, request: object, from_: otp.From, state: object) -> Any:
         return otp.Reply(state, state)
 
 
@@ -432,6 +433,7 @@ class TestModuleStyle:
 
         async def main() -> bool:
             sup = await Async.start_link(otp.self())
+            assert sup is not None
             msg = await tagged("init in")
             with pytest.raises(otp.MaxChildren):
                 await otp.DynamicSupervisor.start_child(sup, Worker)

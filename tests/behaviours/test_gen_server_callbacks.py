@@ -75,7 +75,7 @@ async def _reply_later(from_: otp.From) -> None:
     otp.reply(from_, "from a task")
 
 
-async def _events(pid: otp.Pid | None) -> Any:
+async def _events(pid: otp.Pid) -> Any:
     return await otp.call(pid, "events")
 
 
@@ -97,6 +97,7 @@ class TestHandleCall:
     def test_reply_answers_and_sets_the_state(self, clock: VirtualClock) -> None:
         async def main() -> tuple[object, object]:
             pid = await Recorder.start_link(None)
+            assert pid is not None
             answer = await otp.call(pid, ("reply", 42, {}))
             return answer, await _events(pid)
 
@@ -105,6 +106,7 @@ class TestHandleCall:
     def test_noreply_then_reply_from_a_spawned_process(self, clock: VirtualClock) -> None:
         async def main() -> object:
             pid = await Recorder.start_link(None)
+            assert pid is not None
             helper = otp.spawn(_reply_from_helper)
             return await otp.call(pid, ("noreply_then_reply_from", helper))
 
@@ -113,6 +115,7 @@ class TestHandleCall:
     def test_noreply_then_reply_from_a_plain_asyncio_task(self, clock: VirtualClock) -> None:
         async def main() -> object:
             pid = await Recorder.start_link(None)
+            assert pid is not None
             return await otp.call(pid, ("noreply_task",))
 
         assert clock.run(main) == "from a task"
@@ -120,6 +123,7 @@ class TestHandleCall:
     def test_noreply_then_reply_from_a_loop_callback(self, clock: VirtualClock) -> None:
         async def main() -> object:
             pid = await Recorder.start_link(None)
+            assert pid is not None
             return await otp.call(pid, ("noreply_loop",))
 
         assert clock.run(main) == "from the loop"
@@ -129,6 +133,7 @@ class TestHandleCall:
     ) -> None:
         async def main() -> object:
             pid = await Recorder.start_link(None)
+            assert pid is not None
             me = otp.self()
 
             async def caller() -> None:
@@ -147,8 +152,9 @@ class TestHandleCall:
         async def main() -> tuple[object, object, object]:
             otp.register("watcher", otp.self())
             pid = await Recorder.start(None)
+            assert pid is not None
             answer = await otp.call(pid, ("stop", "normal", "bye"))
-            return answer, await otp.receive(), otp.is_alive(pid)  # type: ignore[arg-type]
+            return answer, await otp.receive(), otp.is_alive(pid)
 
         assert clock.run(main) == ("bye", ("terminate", "normal", []), False)
 
@@ -156,6 +162,7 @@ class TestHandleCall:
         async def main() -> tuple[object, object]:
             otp.register("watcher", otp.self())
             pid = await Recorder.start(None)
+            assert pid is not None
             otp.cast(pid, "queued first")  # the call waits in the mailbox
             with pytest.raises(otp.Exit) as info:
                 await otp.call(pid, ("stop", "shutdown"))
@@ -178,6 +185,7 @@ class TestHandleCastInfoContinue:
     def test_cast_and_info_thread_the_state(self, clock: VirtualClock) -> None:
         async def main() -> object:
             pid = await Recorder.start_link(None)
+            assert pid is not None
             otp.cast(pid, "c")
             otp.send(pid, "i")
             return await _events(pid)
@@ -224,6 +232,7 @@ class TestHandleCastInfoContinue:
     def test_continue_from_a_reply_runs_before_the_next_call(self, clock: VirtualClock) -> None:
         async def main() -> object:
             pid = await Recorder.start_link(None)
+            assert pid is not None
             await otp.call(pid, ("reply", 1, {"continue_": "c"}))
             return await _events(pid)
 
@@ -232,6 +241,7 @@ class TestHandleCastInfoContinue:
     def test_hibernate_is_accepted_everywhere(self, clock: VirtualClock) -> None:
         async def main() -> object:
             pid = await Recorder.start_link(None)
+            assert pid is not None
             await otp.call(pid, ("reply", 1, {"hibernate": True}))
             otp.cast(pid, ("opts", {"hibernate": True}))
             otp.send(pid, ("opts", {"hibernate": True}))
@@ -256,6 +266,7 @@ class TestTimeoutOption:
     def test_any_message_cancels_the_timeout(self, clock: VirtualClock) -> None:
         async def main() -> object:
             pid = await Recorder.start_link(None)
+            assert pid is not None
             otp.cast(pid, ("opts", {"timeout": 3.0}))
             await asyncio.sleep(2)
             otp.send(pid, "in time")
@@ -267,6 +278,7 @@ class TestTimeoutOption:
     def test_a_call_cancels_the_timeout(self, clock: VirtualClock) -> None:
         async def main() -> object:
             pid = await Recorder.start_link(None)
+            assert pid is not None
             await otp.call(pid, ("reply", 1, {"timeout": 3.0}))
             await asyncio.sleep(2)
             await otp.call(pid, ("reply", 2, {}))
@@ -278,6 +290,7 @@ class TestTimeoutOption:
     def test_a_renewed_timeout_counts_from_the_last_message(self, clock: VirtualClock) -> None:
         async def main() -> object:
             pid = await Recorder.start_link(None)
+            assert pid is not None
             await otp.call(pid, ("reply", 1, {"timeout": 3.0}))
             await asyncio.sleep(2)
             await otp.call(pid, ("reply", 2, {"timeout": 3.0}))
@@ -289,6 +302,7 @@ class TestTimeoutOption:
     def test_a_zero_timeout_fires_when_the_mailbox_is_empty(self, clock: VirtualClock) -> None:
         async def main() -> object:
             pid = await Recorder.start_link(None)
+            assert pid is not None
             otp.send(pid, ("opts", {"timeout": 0}))
             await wait_idle()
             return await _events(pid)
@@ -298,6 +312,7 @@ class TestTimeoutOption:
     def test_no_timeout_when_a_message_is_already_queued(self, clock: VirtualClock) -> None:
         async def main() -> object:
             pid = await Recorder.start_link(None)
+            assert pid is not None
             otp.send(pid, ("opts", {"timeout": 1.0}))
             otp.send(pid, "queued")
             await asyncio.sleep(5)
@@ -350,6 +365,7 @@ class TestAsyncCallbacks:
     def test_every_async_callback_is_awaited_in_order(self, clock: VirtualClock) -> None:
         async def main() -> tuple[object, float]:
             pid = await AsyncRecorder.start_link(None)
+            assert pid is not None
             otp.cast(pid, "c")
             otp.send(pid, "i")
             return await otp.call(pid, "events"), clock.time()
@@ -363,6 +379,7 @@ class TestAsyncCallbacks:
     def test_async_handle_call_runs_as_the_server(self, clock: VirtualClock) -> None:
         async def main() -> bool:
             pid = await AsyncRecorder.start_link(None)
+            assert pid is not None
             return await otp.call(pid, "self") is pid
 
         assert clock.run(main)
@@ -370,6 +387,7 @@ class TestAsyncCallbacks:
     def test_async_noreply_then_reply(self, clock: VirtualClock) -> None:
         async def main() -> tuple[object, float]:
             pid = await AsyncRecorder.start_link(None)
+            assert pid is not None
             await otp.call(pid, "events")
             start = clock.time()
             return await otp.call(pid, "noreply"), clock.time() - start
@@ -380,6 +398,7 @@ class TestAsyncCallbacks:
         async def main() -> tuple[object, object, float]:
             otp.register("watcher", otp.self())
             pid = await AsyncRecorder.start(None)
+            assert pid is not None
             otp.cast(pid, "c")  # handled from 2.0 to 3.0, then timeout=5
             await asyncio.sleep(9)
             events = await otp.call(pid, "events")
@@ -399,6 +418,7 @@ class TestAsyncCallbacks:
     def test_messages_wait_while_an_async_callback_runs(self, clock: VirtualClock) -> None:
         async def main() -> object:
             pid = await AsyncRecorder.start_link(None)
+            assert pid is not None
             for i in range(3):
                 otp.cast(pid, i)
             return await otp.call(pid, "events", timeout=None)
@@ -415,6 +435,7 @@ class TestAsyncCallbacks:
         async def main() -> tuple[object, object, float]:
             otp.register("watcher", otp.self())
             pid = await AsyncRecorder.start(None)
+            assert pid is not None
             otp.cast(pid, "stop")
             return await _down(pid), await otp.receive(), clock.time()
 
@@ -430,7 +451,7 @@ class TestKilledDuringAsyncCallback:
         import warnings
 
         class Slow(otp.GenServer):
-            async def handle_call(self, request: object, from_: otp.From, state: object) -> object:
+            async def handle_call(self, request: object, from_: otp.From, state: object) -> Any:
                 return otp.Reply("never", state)  # pragma: no cover - killed first
 
         async def main() -> object:

@@ -56,6 +56,7 @@ class TestCallErrors:
     def test_no_reply_in_time_raises_call_timeout_at_the_timeout(self, clock: VirtualClock) -> None:
         async def main() -> tuple[object, float, bool]:
             pid = await Server.start_link(None)
+            assert pid is not None
             with pytest.raises(otp.CallTimeout) as info:
                 await otp.call(pid, "hold", timeout=2.5)
             err = info.value
@@ -66,6 +67,7 @@ class TestCallErrors:
     def test_the_default_timeout_is_five_seconds(self, clock: VirtualClock) -> None:
         async def main() -> float:
             pid = await Server.start_link(None)
+            assert pid is not None
             with pytest.raises(TimeoutError):
                 await otp.call(pid, "hold")
             return clock.time()
@@ -75,6 +77,7 @@ class TestCallErrors:
     def test_timeout_none_waits_forever(self, clock: VirtualClock) -> None:
         async def main() -> tuple[object, float]:
             pid = await Server.start_link(None)
+            assert pid is not None
             helper = otp.spawn(_reply_after, 3600.0)
             return await otp.call(pid, ("hand_to", helper), timeout=None), clock.time()
 
@@ -83,6 +86,7 @@ class TestCallErrors:
     def test_a_dead_pid_raises_no_proc(self, clock: VirtualClock) -> None:
         async def main() -> object:
             pid = await Server.start(None)
+            assert pid is not None
             await otp.stop(pid)
             with pytest.raises(otp.NoProc) as info:
                 await otp.call(pid, "x")
@@ -102,6 +106,7 @@ class TestCallErrors:
     ) -> None:
         async def main() -> object:
             pid = await Server.start(None)
+            assert pid is not None
             otp.cast(pid, "queued")  # the call goes through the mailbox
             with pytest.raises(otp.Exit) as info:
                 await otp.call(pid, "crash")
@@ -130,6 +135,7 @@ class TestCallErrors:
     def test_a_deferred_call_fails_when_the_server_dies(self, clock: VirtualClock) -> None:
         async def main() -> tuple[object, float]:
             pid = await Server.start(None)
+            assert pid is not None
 
             async def stopper() -> None:
                 await asyncio.sleep(2)
@@ -185,6 +191,7 @@ class TestCallErrors:
 
         async def main() -> tuple[float, object, object]:
             pid = await RepliesLate.start_link(None)
+            assert pid is not None
             with pytest.raises(otp.CallTimeout):
                 await otp.call(pid, "question", timeout=1)
             timed_out = clock.time()
@@ -202,6 +209,7 @@ class TestCallErrors:
     ) -> None:
         async def main() -> tuple[object, object]:
             pid = await Server.start_link(None)
+            assert pid is not None
             me = otp.self()
             with pytest.raises(otp.CallTimeout):
                 await otp.call(pid, ("hand_to", me), timeout=1)
@@ -212,7 +220,7 @@ class TestCallErrors:
             await wait_idle()
             info = otp.process_info(me)
             assert info is not None
-            return info["message_queue_len"], len(await otp.call(pid, "state"))  # type: ignore[arg-type]
+            return info["message_queue_len"], len(await otp.call(pid, "state"))
 
         # The server is still fine and saw the request once.
         assert clock.run(main) == (0, 2)
@@ -222,6 +230,7 @@ class TestCallErrors:
     ) -> None:
         async def main() -> tuple[object, float]:
             pid = await AsyncServer.start(None)
+            assert pid is not None
             ref = otp.monitor(pid)
             with pytest.raises(otp.Exit) as info:
                 await otp.call(pid, "self")
@@ -254,6 +263,7 @@ class TestCallFromTasks:
         async def main() -> object:
             async with otp.Node():
                 pid = await Server.start(None)
+                assert pid is not None
                 otp.cast(pid, "cast from a task")
                 results = await asyncio.gather(
                     *(asyncio.ensure_future(otp.call(pid, ("n", i))) for i in range(3))
@@ -266,6 +276,7 @@ class TestCallFromTasks:
         async def main() -> None:
             async with otp.Node():
                 pid = await Server.start(None)
+                assert pid is not None
                 await otp.stop(pid)
                 with pytest.raises(otp.NoProc):
                     await otp.call(pid, "x")
@@ -301,6 +312,7 @@ class TestOrdering:
     def test_requests_from_one_caller_arrive_in_order(self, clock: VirtualClock) -> None:
         async def main() -> object:
             pid = await Server.start_link(None)
+            assert pid is not None
             for i in range(5):
                 otp.cast(pid, ("cast", i))
                 if i % 2:
@@ -326,10 +338,11 @@ class TestCast:
     def test_cast_never_raises(self, clock: VirtualClock) -> None:
         async def main() -> str:
             pid = await Server.start(None)
+            assert pid is not None
             await otp.stop(pid)
             otp.cast(pid, "to a dead pid")
             otp.cast("nobody", "to an unknown name")
-            otp.cast(None, "to None")
+            otp.cast(None, "to None")  # type: ignore[arg-type]
             otp.cast(("name", "other@node"), "to another node")
             return "ok"
 
@@ -347,6 +360,7 @@ class TestCast:
 
         async def main() -> object:
             pid = await NoCasts.start(None)
+            assert pid is not None
             ref = otp.monitor(pid)
             otp.cast(pid, "hello")
             down = await otp.receive()
@@ -368,6 +382,7 @@ class TestDefaults:
 
         async def main() -> object:
             pid = await NoCalls.start(None)
+            assert pid is not None
             with pytest.raises(otp.Exit) as info:
                 await otp.call(pid, "hello")
             return info.value.reason
@@ -385,6 +400,7 @@ class TestDefaults:
 
         async def main() -> object:
             pid = await NoInfo.start_link("kept")
+            assert pid is not None
             otp.send(pid, ("stray", 1))
             return await otp.call(pid, "state")
 
@@ -403,6 +419,7 @@ class TestDefaults:
 
         async def main() -> object:
             pid = await ForgetsReply.start(0)
+            assert pid is not None
             with pytest.raises(otp.Exit) as info:
                 await otp.call(pid, "x")
             return info.value.reason
@@ -420,8 +437,9 @@ class TestStop:
 
         async def main() -> tuple[object, float, bool]:
             pid = await SlowToStop.start(None)
+            assert pid is not None
             result = await otp.stop(pid)  # type: ignore[func-returns-value]
-            return result, clock.time(), otp.is_alive(pid)  # type: ignore[arg-type]
+            return result, clock.time(), otp.is_alive(pid)
 
         assert clock.run(main) == (None, 2.0, False)
 
@@ -439,6 +457,7 @@ class TestStop:
     def test_stop_of_a_dead_or_unknown_server_raises_no_proc(self, clock: VirtualClock) -> None:
         async def main() -> None:
             pid = await Server.start(None)
+            assert pid is not None
             await otp.stop(pid)
             with pytest.raises(otp.NoProc):
                 await otp.stop(pid)
@@ -456,6 +475,7 @@ class TestStop:
 
         async def main() -> float:
             pid = await NeverStops.start(None)
+            assert pid is not None
             with pytest.raises(otp.CallTimeout):
                 await otp.stop(pid, timeout=3)
             return clock.time()
@@ -466,8 +486,9 @@ class TestStop:
         async def main() -> bool:
             async with otp.Node():
                 pid = await Server.start(None)
+                assert pid is not None
                 await otp.stop(pid)
-                return otp.is_alive(pid)  # type: ignore[arg-type]
+                return otp.is_alive(pid)
 
         assert asyncio.run(main()) is False
 
@@ -476,16 +497,17 @@ def test_a_late_deferred_reply_releases_the_pending_call(clock: VirtualClock) ->
     """A NoReply call answered after its caller timed out is no longer held by the server."""
 
     class Late(otp.GenServer):
-        def handle_call(self, request: object, from_: otp.From, state: object) -> object:
+        def handle_call(self, request: object, from_: otp.From, state: object) -> Any:
             return otp.NoReply(from_)
 
-        def handle_cast(self, request: object, state: object) -> object:
+        def handle_cast(self, request: object, state: object) -> Any:
             assert isinstance(state, otp.From)
             otp.reply(state, "late")
             return otp.NoReply(None)
 
     async def main() -> object:
         pid = await Late.start_link(None)
+        assert pid is not None
         with pytest.raises(otp.CallTimeout):
             await otp.call(pid, "slow", timeout=1.0)
         otp.cast(pid, "answer now")
@@ -497,7 +519,7 @@ def test_a_late_deferred_reply_releases_the_pending_call(clock: VirtualClock) ->
 
 
 class KillsItsCaller(otp.GenServer):
-    def handle_call(self, request: object, from_: otp.From, state: object) -> object:
+    def handle_call(self, request: object, from_: otp.From, state: object) -> Any:
         assert from_.caller is not None
         otp.exit(from_.caller, "kill")
         return otp.Reply("too late", state)
@@ -539,14 +561,15 @@ class TestCallTimeoutArgument:
         self, clock: VirtualClock, timeout: object, error: type[Exception], busy: bool
     ) -> None:
         class Counts(otp.GenServer):
-            def handle_call(self, request: object, from_: otp.From, state: Any) -> object:
+            def handle_call(self, request: object, from_: otp.From, state: Any) -> Any:
                 return otp.Reply(state, state + 1)
 
-            def handle_cast(self, request: object, state: Any) -> object:
+            def handle_cast(self, request: object, state: Any) -> Any:
                 return otp.NoReply(state)
 
         async def main() -> object:
             pid = await Counts.start(0)
+            assert pid is not None
             if busy:
                 otp.cast(pid, "queued first")
             with pytest.raises(error, match=r"otp.call: timeout must be seconds >= 0 or None"):
@@ -557,11 +580,12 @@ class TestCallTimeoutArgument:
 
     def test_zero_and_none_are_accepted(self, clock: VirtualClock) -> None:
         class Echo(otp.GenServer):
-            def handle_call(self, request: object, from_: otp.From, state: object) -> object:
+            def handle_call(self, request: object, from_: otp.From, state: object) -> Any:
                 return otp.Reply(request, state)
 
         async def main() -> tuple[object, object]:
             pid = await Echo.start(None)
+            assert pid is not None
             return await otp.call(pid, "a", timeout=0), await otp.call(pid, "b", timeout=None)
 
         assert clock.run(main) == ("a", "b")

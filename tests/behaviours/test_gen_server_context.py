@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextvars
+from typing import Any
 
 import otp
 from otp.testing import VirtualClock, wait_idle
@@ -24,7 +25,7 @@ class Remembers(otp.GenServer):
         request_id.set("from init")
         return None
 
-    def handle_call(self, request: object, from_: otp.From, state: object) -> object:
+    def handle_call(self, request: object, from_: otp.From, state: object) -> Any:
         match request:
             case ("set", str(value)):
                 request_id.set(value)
@@ -33,7 +34,7 @@ class Remembers(otp.GenServer):
                 return otp.Reply(request_id.get(), state)
         return otp.Reply(("unknown", request), state)
 
-    def handle_cast(self, request: object, state: object) -> object:
+    def handle_cast(self, request: object, state: object) -> Any:
         if isinstance(request, str):
             request_id.set(request)
         return otp.NoReply(state)
@@ -45,7 +46,7 @@ class AsyncRemembers(Remembers):
         request_id.set("from async init")
         return None
 
-    async def handle_cast(self, request: object, state: object) -> object:
+    async def handle_cast(self, request: object, state: object) -> Any:
         await asyncio.sleep(0)
         if isinstance(request, str):
             request_id.set(request)
@@ -64,6 +65,7 @@ class TestStart:
     def test_what_a_sync_init_sets_the_later_callbacks_see(self, clock: VirtualClock) -> None:
         async def main() -> object:
             pid = await Remembers.start_link(None)
+            assert pid is not None
             return await otp.call(pid, "get")
 
         assert clock.run(main) == "from init"
@@ -72,6 +74,7 @@ class TestStart:
         async def main() -> tuple[object, str]:
             request_id.set("main")
             pid = await AsyncRemembers.start_link(None)
+            assert pid is not None
             return await otp.call(pid, "get"), request_id.get()
 
         assert clock.run(main) == ("from async init", "main")
@@ -84,6 +87,7 @@ class TestStart:
         async def main() -> object:
             request_id.set("inherited")
             pid = await Plain.start_link(None)
+            assert pid is not None
             request_id.set("changed later")
             return await otp.call(pid, "get")
 
@@ -101,6 +105,7 @@ class TestServersStartedTogether:
         async def main() -> list[object]:
             request_id.set("starter")
             first, second = await Plain.start_link(None), await Plain.start_link(None)
+            assert first is not None and second is not None
             request_id.set("changed after the start")
             await otp.call(first, ("set", "first's"))
             return [await otp.call(first, "get"), await otp.call(second, "get")]
@@ -114,6 +119,7 @@ class TestCall:
     ) -> None:
         async def main() -> tuple[str, object]:
             pid = await Remembers.start_link(None)
+            assert pid is not None
             request_id.set("caller")
             await otp.call(pid, ("set", "server"))
             return request_id.get(), await otp.call(pid, "get")
@@ -130,6 +136,7 @@ class TestCall:
 
         async def main() -> tuple[object, ...]:
             pid = await Remembers.start_link(None)
+            assert pid is not None
             for value in ["a", "b", "c"]:
                 otp.spawn(caller, pid, value, otp.self())
             replies = sorted([await otp.receive() for _ in range(3)])  # type: ignore[type-var]
@@ -148,6 +155,7 @@ class TestCast:
 
         async def main() -> object:
             pid = await Remembers.start_link(None)
+            assert pid is not None
             otp.spawn(sender, pid)
             await wait_idle()
             return await otp.call(pid, "get")
@@ -160,6 +168,7 @@ class TestCast:
         async def main() -> tuple[object, str]:
             request_id.set("main")
             pid = await AsyncRemembers.start_link(None)
+            assert pid is not None
             otp.cast(pid, "set by an async cast")
             return await otp.call(pid, "get"), request_id.get()
 
@@ -169,13 +178,14 @@ class TestCast:
 class TestCurrentTask:
     def test_a_queued_sync_callback_sees_a_current_task(self, clock: VirtualClock) -> None:
         class Tasky(otp.GenServer):
-            def handle_cast(self, request: object, state: object) -> object:
+            def handle_cast(self, request: object, state: object) -> Any:
                 assert isinstance(request, otp.Pid)
                 otp.send(request, asyncio.current_task() is not None)
                 return otp.NoReply(state)
 
         async def main() -> object:
             pid = await Tasky.start_link(None)
+            assert pid is not None
             otp.cast(pid, otp.self())
             return await otp.receive()
 

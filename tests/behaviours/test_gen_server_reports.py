@@ -122,6 +122,7 @@ class TestCrashReport:
     ) -> None:
         async def main() -> None:
             pid = await Vault.start(None)
+            assert pid is not None
             with pytest.raises(otp.Exit):
                 await otp.call(pid, "stop")
 
@@ -151,6 +152,7 @@ class TestCrashReport:
     ) -> None:
         async def linked_caller(parent: otp.Pid) -> None:
             pid = await Vault.start_link(None)
+            assert pid is not None
             otp.send(parent, pid)
             await otp.call(pid, "crash")
 
@@ -203,15 +205,15 @@ class Unprintable:
 class Crashes(otp.GenServer):
     """Crashes on any cast or call; its state is whatever init got."""
 
-    def handle_cast(self, request: object, state: object) -> object:
+    def handle_cast(self, request: object, state: object) -> Any:
         raise ValueError("crash in cast")
 
-    def handle_call(self, request: object, from_: otp.From, state: object) -> object:
+    def handle_call(self, request: object, from_: otp.From, state: object) -> Any:
         raise ValueError("crash in call")
 
 
 class Silent(otp.GenServer):
-    def handle_call(self, request: object, from_: otp.From, state: object) -> object:
+    def handle_call(self, request: object, from_: otp.From, state: object) -> Any:
         return otp.NoReply(state)  # never replies
 
 
@@ -247,6 +249,7 @@ class TestUnprintableValues:
     ) -> None:
         async def main() -> object:
             pid = await Crashes.start(None)
+            assert pid is not None
             try:
                 await otp.call(pid, ("work", HUGE))
             except otp.Exit as exc:
@@ -261,6 +264,7 @@ class TestUnprintableValues:
     ) -> None:
         async def main() -> list[object]:
             pid = await Silent.start(None)
+            assert pid is not None
             outcomes: list[object] = []
             for request in [("work", HUGE), ("work", Unprintable()), "plain"]:
                 try:

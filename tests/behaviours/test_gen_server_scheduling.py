@@ -67,6 +67,7 @@ class TestFairness:
 
         async def main(node: otp.Node) -> int:
             server = await Logs.start_link(events)
+            assert server is not None
             other = otp.spawn(_note, events, "other ran")
             await wait_idle()  # `other` waits in receive
             for i in range(5000):
@@ -113,6 +114,7 @@ class TestSlowCallbacks:
     ) -> None:
         async def main(node: otp.Node) -> str:
             pid = await Spins.start_link(None, name="spinner")
+            assert pid is not None
             otp.cast(pid, "spin")
             await otp.call(pid, "spin too")
             return str(pid)
@@ -130,6 +132,7 @@ class TestSlowCallbacks:
     ) -> None:
         async def main(node: otp.Node) -> None:
             pid = await Spins.start_link(None)
+            assert pid is not None
             await wait_idle()
             await otp.call(pid, "inline")
 
@@ -142,6 +145,7 @@ class TestSlowCallbacks:
     ) -> None:
         async def main(node: otp.Node) -> None:
             pid = await Spins.start_link(None)
+            assert pid is not None
             otp.cast(pid, "spin")
             await otp.call(pid, "spin too")
 
@@ -199,6 +203,7 @@ class TestInlineCalls:
         async def main() -> list[object]:
             events: list[object] = []
             pid = await Inline.start_link(None)
+            assert pid is not None
             await wait_idle()
             otp.spawn(_ready, events)  # ready to run, but only once we yield
             await otp.call(pid, "anything")
@@ -211,6 +216,7 @@ class TestInlineCalls:
     def test_self_inside_handle_call_is_the_server(self, clock: VirtualClock) -> None:
         async def main() -> bool:
             pid = await Inline.start_link(None)
+            assert pid is not None
             await wait_idle()
             return await otp.call(pid, "self") is pid
 
@@ -221,6 +227,7 @@ class TestInlineCalls:
     ) -> None:
         async def main() -> tuple[object, object]:
             pid = await Inline.start_link(None)
+            assert pid is not None
             await wait_idle()
             during = await otp.call(pid, "send_self")
             return during, await otp.call(pid, "events")
@@ -263,6 +270,7 @@ class TestInlineCalls:
         async def main() -> tuple[object, object]:
             otp.trap_exit(True)
             pid = await Inline.start_link(None)
+            assert pid is not None
             await wait_idle()
             with pytest.raises(otp.Exit) as info:
                 await otp.call(pid, "crash")
@@ -282,6 +290,7 @@ class TestInlineCalls:
 
         async def main() -> tuple[object, float]:
             pid = await Inline.start_link(None)
+            assert pid is not None
             await wait_idle()
             answer = await otp.call(pid, ("defer", otp.spawn(replies_later)))
             return answer, clock.time()
@@ -295,6 +304,7 @@ class TestInlineCalls:
 
         async def main(node: otp.Node) -> int:
             pid = await Inline.start_link(None)
+            assert pid is not None
             await wait_idle()
             otp.spawn(_ready, events)
             for i in range(1000):
@@ -366,6 +376,7 @@ class TestBlockedLoopEverywhere:
 
         async def main() -> None:
             pid = await BlocksInCall.start_link(None)
+            assert pid is not None
             await wait_idle()
             await otp.call(pid, "inline")  # served in main's own step
 
@@ -387,6 +398,7 @@ class TestBlockedLoopEverywhere:
     ) -> None:
         async def main() -> None:
             pid = await BlocksInAsyncCallbacks.start_link(None)
+            assert pid is not None
             otp.cast(pid, "spin")
             await otp.call(pid, "spin too")
 
@@ -399,6 +411,7 @@ class TestBlockedLoopEverywhere:
     ) -> None:
         async def main() -> None:
             pid = await BlocksInAsyncCallbacks.start_link("terminate")
+            assert pid is not None
             await otp.stop(pid)
 
         clock.run(main, slow_callback=THRESHOLD)

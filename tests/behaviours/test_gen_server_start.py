@@ -47,6 +47,7 @@ class TestInitResults:
     def test_a_plain_value_is_the_state(self, clock: VirtualClock) -> None:
         async def main() -> object:
             pid = await Echo.start_link({"a": 1})
+            assert pid is not None
             return await otp.call(pid, "state")
 
         assert clock.run(main) == {"a": 1}
@@ -54,6 +55,7 @@ class TestInitResults:
     def test_none_is_a_valid_state(self, clock: VirtualClock) -> None:
         async def main() -> object:
             pid = await Echo.start_link(None)
+            assert pid is not None
             return await otp.call(pid, "state")
 
         assert clock.run(main) is None
@@ -61,6 +63,7 @@ class TestInitResults:
     def test_ok_sets_the_state(self, clock: VirtualClock) -> None:
         async def main() -> object:
             pid = await Returns.start_link(otp.Ok([1], hibernate=True))
+            assert pid is not None
             return await otp.call(pid, "state")
 
         assert clock.run(main) == [1]
@@ -70,6 +73,7 @@ class TestInitResults:
     ) -> None:
         async def main() -> tuple[object, float]:
             pid = await Returns.start_link(otp.Ok([], timeout=2.5))
+            assert pid is not None
             await asyncio.sleep(10)
             return await otp.call(pid, "state"), clock.time()
 
@@ -100,6 +104,7 @@ class TestInitResults:
 
         async def main() -> tuple[float, object, float]:
             pid = await SlowSetup.start_link(None)
+            assert pid is not None
             started = clock.time()
             return started, await otp.call(pid, "state", timeout=None), clock.time()
 
@@ -226,6 +231,7 @@ class TestAsyncInit:
 
         async def main() -> tuple[object, float]:
             pid = await Slow.start_link(1)
+            assert pid is not None
             return await otp.call(pid, "state"), clock.time()
 
         assert clock.run(main) == (("ready", 1), 3.0)
@@ -360,6 +366,7 @@ class TestLinks:
         async def main() -> object:
             async with otp.Node():
                 pid = await Echo.start_link("from a task")
+                assert pid is not None
                 return await otp.call(pid, "state")
 
         assert asyncio.run(main()) == "from a task"

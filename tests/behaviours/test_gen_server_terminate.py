@@ -67,6 +67,7 @@ class TestTerminateRuns:
         async def main() -> list[object]:
             otp.register("watcher", otp.self())
             pid = await Tells.start(False)
+            assert pid is not None
             await otp.stop(pid, "shutdown")
             return await _told()
 
@@ -78,6 +79,7 @@ class TestTerminateRuns:
         async def main() -> tuple[object, list[object]]:
             otp.register("watcher", otp.self())
             pid = await Tells.start(False)
+            assert pid is not None
             otp.cast(pid, "crash")
             return await _reason(pid), await _told()
 
@@ -89,6 +91,7 @@ class TestTerminateRuns:
         async def main() -> tuple[object, list[object]]:
             otp.register("watcher", otp.self())
             pid = await Tells.start(False)
+            assert pid is not None
             otp.cast(pid, "exit")
             return await _reason(pid), await _told()
 
@@ -227,12 +230,13 @@ class TestTrappedExits:
         async def main() -> tuple[bool, object, bool]:
             otp.register("watcher", otp.self())
             server = await LinksWorker.start_link(None)
+            assert server is not None
             worker = await otp.call(server, "worker")
             assert isinstance(worker, otp.Pid)
             otp.exit(worker, "boom")
             msg = await otp.receive()
             assert isinstance(msg, otp.Exited)
-            return msg.pid is worker, msg.reason, otp.is_alive(server)  # type: ignore[arg-type]
+            return msg.pid is worker, msg.reason, otp.is_alive(server)
 
         assert clock.run(main) == (True, "boom", True)
 
@@ -266,6 +270,7 @@ class TestTerminateFailures:
 
         async def main() -> object:
             pid = await BadTerminate.start(None)
+            assert pid is not None
             with pytest.raises(otp.Exit) as info:
                 await otp.stop(pid)
             return info.value.reason
@@ -286,6 +291,7 @@ class TestTerminateFailures:
 
         async def main() -> tuple[object, float]:
             pid = await BadAsyncTerminate.start(None)
+            assert pid is not None
             with pytest.raises(otp.Exit) as info:
                 await otp.stop(pid)
             return info.value.reason, clock.time()
@@ -307,6 +313,7 @@ class TestTerminateFailures:
 
         async def main() -> tuple[object, float]:
             pid = await SlowTerminate.start(None)
+            assert pid is not None
             otp.cast(pid, "crash")
             otp.send(pid, "after the crash")
             reason = await _reason(pid)
@@ -345,6 +352,7 @@ class TestCodeChangeAndFormatStatus:
     def test_code_change_transforms_the_state(self, clock: VirtualClock) -> None:
         async def main() -> object:
             pid = await Versioned.start_link(None)
+            assert pid is not None
             await _system(pid, "suspend")
             await _system(pid, "change_code", ("1.0", "extra"))
             await _system(pid, "resume")
@@ -373,8 +381,9 @@ class TestCodeChangeAndFormatStatus:
     def test_a_suspended_server_queues_calls_until_resumed(self, clock: VirtualClock) -> None:
         async def main() -> tuple[str, object]:
             pid = await Versioned.start_link(None)
+            assert pid is not None
             await _system(pid, "suspend")
-            info = otp.process_info(pid)  # type: ignore[arg-type]
+            info = otp.process_info(pid)
             assert info is not None
             with pytest.raises(otp.CallTimeout):
                 await otp.call(pid, "state", timeout=1)
@@ -387,9 +396,10 @@ class TestCodeChangeAndFormatStatus:
     def test_a_suspended_server_can_be_stopped(self, clock: VirtualClock) -> None:
         async def main() -> bool:
             pid = await Versioned.start(None)
+            assert pid is not None
             await _system(pid, "suspend")
             await otp.stop(pid)
-            return otp.is_alive(pid)  # type: ignore[arg-type]
+            return otp.is_alive(pid)
 
         assert clock.run(main) is False
 
@@ -398,7 +408,7 @@ def test_a_stop_reply_arrives_after_an_async_terminate_has_run(clock: VirtualClo
     """As in OTP, `Stop(reason, state, reply=...)` answers once terminate returned."""
 
     class Slow(otp.GenServer):
-        def handle_call(self, request: object, from_: otp.From, state: object) -> object:
+        def handle_call(self, request: object, from_: otp.From, state: object) -> Any:
             return otp.Stop("normal", state, reply="bye")
 
         async def terminate(self, reason: object, state: object) -> None:
@@ -406,6 +416,7 @@ def test_a_stop_reply_arrives_after_an_async_terminate_has_run(clock: VirtualClo
 
     async def main() -> tuple[object, float]:
         pid = await Slow.start_link(None)
+        assert pid is not None
         reply = await otp.call(pid, "stop", timeout=None)
         return reply, clock.time()
 

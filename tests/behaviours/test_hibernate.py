@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sys
 import weakref
+from typing import Any
 
 import otp
 from otp._behaviours._server_process import ServerProcess
@@ -14,19 +15,19 @@ class Message:
     """A message whose life a weakref can watch."""
 
 
-class Sleepy(otp.GenServer):
+class Sleepy(otp.GenServer[Any]):
     """Hibernates after each message when its state says so."""
 
-    def init(self, arg: object) -> object:
+    def init(self, arg: Any) -> Any:
         return arg
 
-    def handle_cast(self, request: object, state: object) -> object:
+    def handle_cast(self, request: object, state: Any) -> otp.NoReply[Any]:
         return otp.NoReply(state, hibernate=bool(state))
 
-    async def handle_info(self, msg: object, state: object) -> object:
+    async def handle_info(self, msg: object, state: Any) -> otp.NoReply[Any]:
         return otp.NoReply(state, hibernate=bool(state))
 
-    def handle_call(self, request: object, from_: otp.From, state: object) -> object:
+    def handle_call(self, request: object, from_: otp.From, state: Any) -> otp.Reply[Any]:
         if request == "nap":
             return otp.Reply("napping", state, hibernate=True, timeout=2.0)
         return otp.Reply(request, state, hibernate=bool(state))
@@ -64,6 +65,7 @@ class TestWhatIsReleased:
     def test_an_empty_mailbox_and_emptied_links_are_dropped(self, clock: VirtualClock) -> None:
         async def main() -> tuple[bool, bool, int, int]:
             pid = await Sleepy.start_link(True)
+            assert pid is not None
             assert isinstance(pid, ServerProcess)
             others = [otp.spawn(otp.receive) for _ in range(200)]
             assert pid.links is not None  # it is linked to us
@@ -90,6 +92,7 @@ class TestAHibernatedServer:
     def test_replies_and_goes_on_handling_messages(self, clock: VirtualClock) -> None:
         async def main() -> list[object]:
             pid = await Sleepy.start_link(True)
+            assert pid is not None
             first = await otp.call(pid, "a")
             otp.cast(pid, "b")
             return [first, await otp.call(pid, "c")]
@@ -98,13 +101,14 @@ class TestAHibernatedServer:
 
     def test_a_timeout_given_with_hibernate_still_fires(self, clock: VirtualClock) -> None:
         class Napper(Sleepy):
-            async def handle_info(self, msg: object, state: object) -> object:
+            async def handle_info(self, msg: object, state: Any) -> otp.NoReply[Any]:
                 assert isinstance(state, otp.Pid)
                 otp.send(state, (msg, clock.time()))
                 return otp.NoReply(state)
 
         async def main() -> object:
             pid = await Napper.start_link(otp.self())
+            assert pid is not None
             assert await otp.call(pid, "nap") == "napping"
             return await otp.receive()
 

@@ -77,6 +77,7 @@ class TestTheCallerRunsTheBatch:
         async def main() -> Any:
             others: list[object] = []
             pid = await Records.start_link(None)
+            assert pid is not None
             await wait_idle()
             otp.spawn(_ready, others)  # ready to run, but only once we yield
             otp.cast(pid, "a")
@@ -95,6 +96,7 @@ class TestTheCallerRunsTheBatch:
         async def main() -> Any:
             where.set("caller")
             pid = await Records.start_link(None)
+            assert pid is not None
             await wait_idle()
             otp.cast(pid, "a")
             await otp.call(pid, "b")
@@ -113,6 +115,7 @@ class TestTheCallerRunsTheBatch:
 
         async def main() -> Any:
             pid = await Records.start_link(None)
+            assert pid is not None
             await otp.sys.suspend(pid)  # so that the other caller's call queues
             otp.spawn(other, pid, otp.self())
             assert await otp.receive() == "calling"
@@ -154,12 +157,13 @@ class TestTheCallerRunsTheBatch:
 
         async def main() -> Any:
             pid = await Records.start_link(None)
+            assert pid is not None
             await wait_idle()
             victim, ref = otp.spawn_monitor(doomed, pid)
             down = await otp.receive(match=lambda m: isinstance(m, otp.Down) and m.ref == ref)
             assert isinstance(down, otp.Down)
             events = await otp.call(pid, "events")
-            return down.reason, _requests(events), otp.is_alive(pid), victim  # type: ignore[arg-type]
+            return down.reason, _requests(events), otp.is_alive(pid), victim
 
         reason, events, alive, victim = clock.run(main)
         assert reason == "killed"
@@ -175,6 +179,7 @@ class TestTheCallerRunsTheBatch:
     ) -> None:
         async def main() -> Any:
             pid = await Records.start_link(None)
+            assert pid is not None
             await wait_idle()
 
             async def plain_task() -> object:
@@ -186,7 +191,7 @@ class TestTheCallerRunsTheBatch:
             task = asyncio.ensure_future(plain_task())
             await asyncio.wait([task])
             events = await otp.call(pid, "events")
-            return task.cancelled(), otp.is_alive(pid), _requests(events)  # type: ignore[arg-type]
+            return task.cancelled(), otp.is_alive(pid), _requests(events)
 
         cancelled, alive, events = clock.run(main)
         assert cancelled and alive
@@ -203,7 +208,9 @@ class TestTheCallerRunsTheBatch:
 
         async def main() -> Any:
             third = await Records.start_link(None)
+            assert third is not None
             front = await Forwards.start_link(third)
+            assert front is not None
             await wait_idle()
             answer = await otp.call(front, "hello")
             return answer, await otp.call(third, "events"), third
@@ -221,6 +228,7 @@ class TestTheCallerRunsTheBatch:
         async def main(node: otp.Node) -> Any:
             assert node.inline_budget == 64
             pid = await Records.start_link(None)
+            assert pid is not None
             await wait_idle()
             otp.cast(pid, "a")
             node.inline_left = 0
@@ -234,6 +242,7 @@ class TestTheCallerRunsTheBatch:
     def test_a_mailbox_of_a_whole_batch_queues_the_call(self, clock: VirtualClock) -> None:
         async def main() -> Any:
             pid = await Records.start_link(None)
+            assert pid is not None
             await wait_idle()
             for i in range(3):
                 otp.cast(pid, i)
@@ -252,12 +261,13 @@ class TestTheCallerRunsTheBatch:
 
         async def main() -> Any:
             pid = await Records.start_link(None)
+            assert pid is not None
             otp.cast(pid, "before")
             await otp.sys.suspend(pid)
             otp.cast(pid, "queued")
             otp.spawn(caller, pid, otp.self())
             await wait_idle()
-            during = list(await otp.sys.get_state(pid))  # type: ignore[call-overload]
+            during = list(await otp.sys.get_state(pid))
             await otp.sys.resume(pid)
             answer = await otp.receive()
             return during, await otp.call(pid, "events"), answer
@@ -281,6 +291,7 @@ class TestTheCallerRunsTheBatch:
 
         async def main() -> Any:
             pid = await BlocksInCall.start_link(None)
+            assert pid is not None
             await wait_idle()
             otp.cast(pid, "spin")
             await otp.call(pid, "spin too")
@@ -300,11 +311,12 @@ class TestSuspendWithinABatch:
 
         async def main() -> Any:
             pid = await Records.start_link(None)
+            assert pid is not None
             await wait_idle()
             otp.spawn(late_cast, pid)  # runs before the server's batch
             otp.cast(pid, "before the suspend")
             await otp.sys.suspend(pid)
-            during = list(await otp.sys.get_state(pid))  # type: ignore[call-overload]
+            during = list(await otp.sys.get_state(pid))
             await otp.sys.resume(pid)
             return during, await otp.call(pid, "events")
 

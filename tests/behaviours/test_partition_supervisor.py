@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+from typing import Any
 
 import pytest
 
@@ -17,17 +18,17 @@ class Shard(otp.GenServer):
     def init(self, partition: object) -> object:
         return partition
 
-    def handle_call(self, request: object, from_: otp.From, state: object) -> object:
+    def handle_call(self, request: object, from_: otp.From, state: object) -> Any:
         if request == "crash":
             raise RuntimeError("shard down")
         return otp.Reply(state, state)
 
-    def handle_cast(self, request: object, state: object) -> object:
+    def handle_cast(self, request: object, state: object) -> Any:
         assert isinstance(request, tuple)
         otp.send(request[1], ("cast", state))
         return otp.NoReply(state)
 
-    def handle_info(self, msg: object, state: object) -> object:
+    def handle_info(self, msg: object, state: object) -> Any:
         assert isinstance(msg, tuple)
         otp.send(msg[1], ("info", state))
         return otp.NoReply(state)

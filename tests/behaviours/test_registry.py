@@ -5,6 +5,7 @@ from __future__ import annotations
 import importlib.util
 from collections.abc import Awaitable, Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -43,13 +44,13 @@ async def stop_and_wait(pid: otp.Pid, ref: otp.Ref) -> None:
 
 
 class Echo(otp.GenServer):
-    def handle_call(self, request: object, from_: otp.From, state: object) -> object:
+    def handle_call(self, request: object, from_: otp.From, state: object) -> Any:
         return otp.Reply((request, state), state)
 
-    def handle_cast(self, request: object, state: object) -> object:
+    def handle_cast(self, request: object, state: object) -> Any:
         return otp.NoReply(request)
 
-    def handle_info(self, msg: object, state: object) -> object:
+    def handle_info(self, msg: object, state: object) -> Any:
         return otp.NoReply(("info", msg))
 
 

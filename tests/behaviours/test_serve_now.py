@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextvars
+from typing import Any
 
 import otp
 from otp._behaviours._server_messages import From
@@ -20,11 +21,11 @@ class Log(otp.GenServer):
         _who.set("server")
         return []
 
-    def handle_cast(self, msg: object, state: object) -> object:
+    def handle_cast(self, msg: object, state: object) -> Any:
         assert isinstance(state, list)
         return otp.NoReply([*state, (msg, _who.get(), otp.self())])
 
-    def handle_call(self, request: object, from_: otp.From, state: object) -> object:
+    def handle_call(self, request: object, from_: otp.From, state: object) -> Any:
         assert isinstance(state, list)
         log = [*state, (request, _who.get(), otp.self())]
         return otp.Reply(log, log)
@@ -95,7 +96,7 @@ class TestServeNow:
 
     def test_a_crash_in_the_callback_stops_the_server_without_a_reply(self) -> None:
         class Crashy(otp.GenServer):
-            def handle_call(self, request: object, from_: otp.From, state: object) -> object:
+            def handle_call(self, request: object, from_: otp.From, state: object) -> Any:
                 raise ValueError("boom")
 
         async def main() -> list[object]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable
-from typing import cast
+from typing import Any, cast
 
 import pytest
 from supervision_helpers import (
@@ -39,7 +39,7 @@ class CrashLoop(otp.GenServer):
         otp.send(to, ("up", clock.time()))
         return otp.Ok(arg, continue_="crash")
 
-    def handle_continue(self, arg: object, state: object) -> object:
+    def handle_continue(self, arg: object, state: object) -> Any:
         raise RuntimeError("crash loop")
 
 
@@ -92,7 +92,7 @@ class TestStartLink:
             def init(self, arg: object) -> object:
                 return [otp.whereis(n) is not None for n in ("a", "b", "c")]
 
-            def handle_call(self, request: object, from_: otp.From, state: object) -> object:
+            def handle_call(self, request: object, from_: otp.From, state: object) -> Any:
                 return otp.Reply(state, state)
 
         async def main() -> list[object]:
@@ -888,6 +888,7 @@ class TestModuleStyle:
 
         async def main() -> tuple[list[otp.Child], object]:
             top = await Top.start_link(None)
+            assert top is not None
             rows = await otp.Supervisor.which_children(top)
             pair = rows[0].pid
             assert pair is not None

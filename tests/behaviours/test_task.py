@@ -197,12 +197,12 @@ class TestAsyncAndAwait:
             def init(self, parent: object) -> object:
                 return {"parent": parent, "task": None}
 
-            def handle_cast(self, request: object, state: object) -> object:
+            def handle_cast(self, request: object, state: object) -> Any:
                 assert isinstance(state, dict)
                 state["task"] = otp.Task.async_(double, request)
                 return otp.NoReply(state)
 
-            def handle_info(self, msg: object, state: object) -> object:
+            def handle_info(self, msg: object, state: object) -> Any:
                 assert isinstance(state, dict)
                 task = state["task"]
                 match msg:
@@ -214,6 +214,7 @@ class TestAsyncAndAwait:
 
         async def main() -> list[object]:
             server = await Fetcher.start_link(otp.self())
+            assert server is not None
             otp.cast(server, 21)
             return [await otp.receive(), await otp.receive()]
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from typing import Any
 
 import otp
 
@@ -48,7 +49,7 @@ class Counter(otp.GenServer):
     def init(self, arg: object) -> object:
         return arg
 
-    def handle_call(self, request: object, from_: otp.From, state: object) -> object:
+    def handle_call(self, request: object, from_: otp.From, state: object) -> Any:
         if request == "node":
             return otp.Reply(otp.node(), state)
         return otp.Reply(state, state)
@@ -83,7 +84,7 @@ class CrashesAtOnce(otp.GenServer):
     def init(self, arg: object) -> object:
         return otp.Ok(arg, continue_="crash")
 
-    def handle_continue(self, arg: object, state: object) -> object:
+    def handle_continue(self, arg: object, state: object) -> Any:
         raise RuntimeError("crashed at once")
 
 
@@ -97,7 +98,7 @@ class Shard(otp.GenServer):
     def init(self, partition: object) -> object:
         return partition
 
-    def handle_call(self, request: object, from_: otp.From, state: object) -> object:
+    def handle_call(self, request: object, from_: otp.From, state: object) -> Any:
         return otp.Reply((state, otp.node()), state)
 
 
@@ -135,7 +136,7 @@ class Blocker(otp.GenServer):
     have left.
     """
 
-    def handle_cast(self, request: object, state: object) -> object:
+    def handle_cast(self, request: object, state: object) -> Any:
         match request:
             case ("work", to):
                 until = time.perf_counter() + 0.002
@@ -144,7 +145,7 @@ class Blocker(otp.GenServer):
                 otp.send(to, "worked")
         return otp.NoReply(state)
 
-    def handle_call(self, request: object, from_: otp.From, state: object) -> object:
+    def handle_call(self, request: object, from_: otp.From, state: object) -> Any:
         match request:
             case ("block", str() as fifo):
                 with open(fifo, "rb") as pipe:

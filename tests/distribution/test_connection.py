@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import struct
-from typing import cast
+from typing import Any, cast
 
 import pytest
 from fake_transport import Wire
@@ -53,7 +53,7 @@ def open_connection(ticktime: float = 60.0) -> tuple[Connection, Wire, Wire]:
 
 
 class Echo(otp.GenServer):
-    def handle_call(self, request: object, from_: otp.From, state: object) -> object:
+    def handle_call(self, request: object, from_: otp.From, state: object) -> Any:
         return otp.Reply(("echo", request), state)
 
 
@@ -89,7 +89,7 @@ class TestReceiving:
 
     def test_a_cast_reaches_handle_cast(self, clock: VirtualClock) -> None:
         class Keep(otp.GenServer):
-            def handle_cast(self, request: object, state: object) -> object:
+            def handle_cast(self, request: object, state: object) -> Any:
                 return otp.NoReply(request)
 
         async def main() -> object:
@@ -138,10 +138,10 @@ class Keeper(otp.GenServer):
     def init(self, arg: object) -> list[object]:
         return []
 
-    def handle_call(self, request: object, from_: otp.From, state: object) -> object:
+    def handle_call(self, request: object, from_: otp.From, state: object) -> Any:
         return otp.Reply(("echo", request), state)
 
-    def handle_info(self, msg: object, state: object) -> object:
+    def handle_info(self, msg: object, state: object) -> Any:
         assert isinstance(state, list)
         return otp.NoReply([*state, msg])
 

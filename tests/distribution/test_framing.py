@@ -7,6 +7,7 @@ import contextvars
 import logging
 import struct
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 from fake_transport import Wire
@@ -217,12 +218,12 @@ def remote_pid(conn: Connection, id_: int) -> otp.Pid:
 
 
 class Echo(otp.GenServer):
-    def handle_call(self, request: object, from_: otp.From, state: object) -> object:
+    def handle_call(self, request: object, from_: otp.From, state: object) -> Any:
         return otp.Reply(request, state)
 
 
 class AsyncEcho(otp.GenServer):
-    async def handle_call(self, request: object, from_: otp.From, state: object) -> object:
+    async def handle_call(self, request: object, from_: otp.From, state: object) -> Any:
         await asyncio.sleep(0)
         return otp.Reply(request, state)
 

@@ -8,6 +8,7 @@ or output line, with bounds that only guard against hangs.
 from __future__ import annotations
 
 import asyncio
+from typing import Any
 
 import pytest
 from erlang_nodes import COOKIE, GUARD, unique
@@ -24,13 +25,13 @@ from otp.testing import VirtualClock
 
 
 class Echo(otp.GenServer):
-    def handle_call(self, request: object, from_: otp.From, state: object) -> object:
+    def handle_call(self, request: object, from_: otp.From, state: object) -> Any:
         return otp.Reply(("echo", request), state)
 
-    def handle_cast(self, request: object, state: object) -> object:
+    def handle_cast(self, request: object, state: object) -> Any:
         return otp.NoReply(request)
 
-    def handle_info(self, msg: object, state: object) -> object:
+    def handle_info(self, msg: object, state: object) -> Any:
         return otp.NoReply(msg)
 
 
@@ -67,6 +68,7 @@ class TestNamesOfOneNode:
     def test_the_name_is_free_once_its_holder_exited(self, clock: VirtualClock) -> None:
         async def main() -> object:
             pid = await Echo.start(None, name=otp.Global("echo"))
+            assert pid is not None
             await otp.stop(pid)
             gone = otp.whereis(otp.Global("echo"))
             again = await Echo.start(None, name=otp.Global("echo"))

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 from types import SimpleNamespace
-from typing import cast
+from typing import Any, cast
 
 import pytest
 from erlang_nodes import COOKIE, GUARD, unique
@@ -23,7 +23,7 @@ from otp.distribution._node import Distribution
 
 
 class Echo(otp.GenServer):
-    def handle_call(self, request: object, from_: otp.From, state: object) -> object:
+    def handle_call(self, request: object, from_: otp.From, state: object) -> Any:
         return otp.Reply(("echo", request), state)
 
 
@@ -173,6 +173,7 @@ class TestAVisiblePythonPeer:
                     await Echo.start_link(None, name=otp.Global("v_echo"))
                 seen.append(info.value.pid.node == v)
                 pid = await Echo.start(None, name=otp.Global("h_echo"))
+                assert pid is not None
                 otp.cast(otp.Global("v_echo"), "one")
                 otp.send(otp.Global("v_echo"), "two")
                 otp.send(("tester", v), "look")

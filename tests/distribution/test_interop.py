@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from typing import Any
 
 import pytest
 from erlang_nodes import COOKIE, GUARD, erl, erlang, run_node, unique
@@ -30,7 +31,7 @@ class Echo(otp.GenServer):
     def init(self, arg: object) -> list[object]:
         return []
 
-    def handle_call(self, request: object, from_: otp.From, state: object) -> object:
+    def handle_call(self, request: object, from_: otp.From, state: object) -> Any:
         match request:
             case "crash":
                 raise ValueError("boom")
@@ -43,7 +44,7 @@ class Echo(otp.GenServer):
             case _:
                 return otp.Reply((Atom("echo"), request), state)
 
-    def handle_cast(self, request: object, state: object) -> object:
+    def handle_cast(self, request: object, state: object) -> Any:
         assert isinstance(state, list)
         return otp.NoReply([*state, request])
 

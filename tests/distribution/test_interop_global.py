@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable
+from typing import Any
 
 import pytest
 from erlang_nodes import COOKIE, GUARD, erl, erlang, unique
@@ -22,7 +23,7 @@ pytestmark = pytest.mark.erlang
 
 
 class Echo(otp.GenServer):
-    def handle_call(self, request: object, from_: otp.From, state: object) -> object:
+    def handle_call(self, request: object, from_: otp.From, state: object) -> Any:
         return otp.Reply((Atom("echo"), request), state)
 
 
@@ -178,6 +179,7 @@ class TestNamesOfPython:
 
         async def scenario(py: str) -> object:
             pid = await Echo.start(None, name=otp.Global("short_lived"))
+            assert pid is not None
             code = erl(
                 """
                 pong = net_adm:ping($PY),

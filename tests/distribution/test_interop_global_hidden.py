@@ -8,6 +8,8 @@ Erlang must act after Python did, Python sends `go` to its `tester`.
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 from erlang_nodes import COOKIE, GUARD, erlang, unique
 
@@ -18,7 +20,7 @@ pytestmark = pytest.mark.erlang
 
 
 class Echo(otp.GenServer):
-    def handle_call(self, request: object, from_: otp.From, state: object) -> object:
+    def handle_call(self, request: object, from_: otp.From, state: object) -> Any:
         return otp.Reply((Atom("echo"), request), state)
 
 
@@ -126,6 +128,7 @@ class TestNamesOfTheHiddenNode:
                 await peer.expect("up")
                 assert await otp.connect(en)
                 pid = await Echo.start(None, name=otp.Global("short"))
+                assert pid is not None
                 otp.send(("tester", en), Atom("go"))
                 seen = [await peer.expect("before")]
                 await otp.stop(pid)

@@ -8,6 +8,7 @@ waits for (`Peer.expect`, with a bound that only guards against hangs).
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 import pytest
 from erlang_nodes import erl, erlang, run_node, unique
@@ -24,13 +25,13 @@ class Counter(otp.GenServer):
     def init(self, arg: object) -> int:
         return 7
 
-    def handle_call(self, request: object, from_: otp.From, state: object) -> object:
+    def handle_call(self, request: object, from_: otp.From, state: object) -> Any:
         assert isinstance(state, int)
         if request == Atom("inc"):
             return otp.Reply(Atom("ok"), state + 1)
         return otp.Reply((Atom("state"), state), state)
 
-    def handle_cast(self, request: object, state: object) -> object:
+    def handle_cast(self, request: object, state: object) -> Any:
         assert isinstance(state, int)
         return otp.NoReply(state + 100)
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
+from typing import Any
 
 import pytest
 from erlang_nodes import COOKIE, erl, erlang, unique
@@ -28,7 +29,7 @@ def certs(tmp_path_factory: pytest.TempPathFactory) -> Certs:
 
 
 class Echo(otp.GenServer):
-    def handle_call(self, request: object, from_: otp.From, state: object) -> object:
+    def handle_call(self, request: object, from_: otp.From, state: object) -> Any:
         return otp.Reply((Atom("echo"), request), state)
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import struct
+from typing import Any
 
 import pytest
 from fake_transport import Wire
@@ -57,12 +58,12 @@ class Named(otp.GenServer):
     def init(self, arg: object) -> object:
         return arg
 
-    def handle_call(self, request: object, from_: otp.From, state: object) -> object:
+    def handle_call(self, request: object, from_: otp.From, state: object) -> Any:
         if request == "silent":
             return otp.NoReply(state)
         return otp.Reply((state, request), state)
 
-    def handle_cast(self, request: object, state: object) -> object:
+    def handle_cast(self, request: object, state: object) -> Any:
         return otp.NoReply(request)
 
 

@@ -188,6 +188,7 @@ class TestFailures:
 
         async def main() -> None:
             pid = await Quiet.start(None)
+            assert pid is not None
             await otp.stop(pid)
             with pytest.raises(otp.NoProc):
                 await otp.sys.get_state(pid)

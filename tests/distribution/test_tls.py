@@ -13,6 +13,7 @@ import logging
 import ssl
 import uuid
 from pathlib import Path
+from typing import Any
 
 import pytest
 from node_helpers import GUARD, python_node
@@ -58,7 +59,7 @@ def certs(tmp_path_factory: pytest.TempPathFactory) -> Certs:
 
 
 class Echo(otp.GenServer):
-    def handle_call(self, request: object, from_: otp.From, state: object) -> object:
+    def handle_call(self, request: object, from_: otp.From, state: object) -> Any:
         return otp.Reply(("echo", request), state)
 
 

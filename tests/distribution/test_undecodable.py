@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import struct
+from typing import Any
 
 import pytest
 from test_framing import open_connection
@@ -48,7 +49,7 @@ class Counter(otp.GenServer):
     def init(self, arg: object) -> int:
         return 0
 
-    def handle_call(self, request: object, from_: otp.From, state: object) -> object:
+    def handle_call(self, request: object, from_: otp.From, state: object) -> Any:
         assert isinstance(state, int)
         return otp.Reply(("count", state), state + 1)
 
@@ -104,6 +105,7 @@ class TestCallsFromThePeer:
         async def main() -> tuple[list[tuple[object, ...]], otp.Ref, otp.Pid, object]:
             conn, wire = open_connection()
             server = await Counter.start(None, name="counter")
+            assert server is not None
             caller = peer_pid(conn.dist, 9)
             ref = _new_ref(PEER, 7, (1, 2, 3))
             tag = ImproperList([Atom("alias")], ref)
@@ -156,6 +158,7 @@ class TestCallsFromThePeer:
         async def main() -> object:
             conn, wire = open_connection()
             server = await Counter.start(None)
+            assert server is not None
             caller = peer_pid(conn.dist, 9)
             call = tuple_with_garbage(Atom("$gen_call"), (caller, _new_ref(PEER, 7, (5,))))
             wire.feed_data(packet((2, Atom(""), server), call))

@@ -17,6 +17,7 @@ class TestProcesses:
         async def main(c: Client) -> object:
             servers = [await Echo.start_link(i) for i in range(300)]
             busy = servers[123]
+            assert busy is not None
             await otp.sys.suspend(busy)
             for i in range(7):
                 otp.cast(busy, i)

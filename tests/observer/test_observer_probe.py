@@ -37,6 +37,7 @@ class TestSample:
 
         async def main() -> Any:
             pid = await Echo.start_link(0)
+            assert pid is not None
             for i in range(5):
                 await otp.call(pid, i)
             return await _probe.sample()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from typing import Any
 
 import pytest
 
@@ -19,11 +20,11 @@ class Counter(otp.GenServer):
     def init(self, start: object) -> object:
         return start
 
-    def handle_call(self, request: object, from_: otp.From, state: object) -> object:
+    def handle_call(self, request: object, from_: otp.From, state: object) -> Any:
         assert isinstance(state, int)
         return otp.Reply(state, state)
 
-    def handle_cast(self, request: object, state: object) -> object:
+    def handle_cast(self, request: object, state: object) -> Any:
         assert isinstance(state, int) and isinstance(request, int)
         return otp.NoReply(state + request)
 

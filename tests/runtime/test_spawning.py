@@ -356,7 +356,7 @@ class TestProcessInfo:
             def init(self, arg: object) -> object:
                 return arg
 
-            def handle_call(self, request: object, from_: otp.From, state: object) -> object:
+            def handle_call(self, request: object, from_: otp.From, state: object) -> Any:
                 return otp.Reply(request, state)
 
         async def main() -> tuple[object, object]:
@@ -404,7 +404,7 @@ class TestProcessInfoItems:
             def init(self, arg: object) -> object:
                 return arg
 
-            def handle_call(self, request: object, from_: otp.From, state: object) -> object:
+            def handle_call(self, request: object, from_: otp.From, state: object) -> Any:
                 return otp.Reply(request, state)
 
         async def main() -> tuple[object, object, object]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from typing import Any
 
 import pytest
 
@@ -12,12 +13,12 @@ import otp
 class Echo(otp.GenServer):
     """Answers each call with its request; the request "boom" raises instead."""
 
-    def handle_call(self, request: object, from_: otp.From, state: object) -> object:
+    def handle_call(self, request: object, from_: otp.From, state: object) -> Any:
         if request == "boom":
             raise ValueError("boom")
         return otp.Reply(request, state)
 
-    def handle_cast(self, request: object, state: object) -> object:
+    def handle_cast(self, request: object, state: object) -> Any:
         if request == "boom":
             raise KeyError("boom")
         return otp.NoReply(state)
@@ -26,19 +27,19 @@ class Echo(otp.GenServer):
 class Slow(otp.GenServer):
     """Takes `request` seconds (on the test's virtual clock) for each call and cast."""
 
-    async def handle_call(self, request: object, from_: otp.From, state: object) -> object:
+    async def handle_call(self, request: object, from_: otp.From, state: object) -> Any:
         assert isinstance(request, float)
         await asyncio.sleep(request)
         return otp.Reply("done", state)
 
-    async def handle_cast(self, request: object, state: object) -> object:
+    async def handle_cast(self, request: object, state: object) -> Any:
         assert isinstance(request, float)
         await asyncio.sleep(request)
         return otp.NoReply(state)
 
 
 class Crashy(otp.GenServer):
-    def handle_call(self, request: object, from_: otp.From, state: object) -> object:
+    def handle_call(self, request: object, from_: otp.From, state: object) -> Any:
         raise RuntimeError("crash")
 
 

@@ -29,6 +29,7 @@ class TestInstall:
         async def main() -> None:
             otp.telemetry.opentelemetry.install(MeterProvider(metric_readers=[reader]))
             pid = await Slow.start_link(None, name="slow")
+            assert pid is not None
             assert await otp.call(pid, 0.5) == "done"
             otp.cast(pid, 1.0)
             await otp.sys.get_state(pid)

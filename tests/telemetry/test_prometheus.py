@@ -20,6 +20,7 @@ class TestInstall:
         async def main() -> None:
             otp.telemetry.prometheus.install(registry)
             pid = await Slow.start_link(None, name="slow")
+            assert pid is not None
             assert await otp.call(pid, 0.25) == "done"
             otp.cast(pid, 2.0)
             await otp.sys.get_state(pid)
@@ -84,7 +85,9 @@ class TestInstall:
 
         async def main() -> None:
             otp.telemetry.prometheus.install(registry)
-            await otp.call(await Echo.start_link(None), "hi")
+            pid = await Echo.start_link(None)
+            assert pid is not None
+            await otp.call(pid, "hi")
 
         clock.run(main)
         clock.run(main)

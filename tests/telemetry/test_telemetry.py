@@ -208,6 +208,7 @@ class TestCallEvents:
         async def main() -> None:
             attach_all(seen, ("otp", "call"))
             pid = await Echo.start(None)
+            assert pid is not None
             with pytest.raises(otp.Exit):
                 await otp.call(pid, "boom")
 
@@ -222,7 +223,9 @@ class TestCallEvents:
 
         async def main() -> object:
             attach_all(seen, ("otp", "call"))
-            return await otp.call(await Slow.start_link(None), 1.5)
+            pid = await Slow.start_link(None)
+            assert pid is not None
+            return await otp.call(pid, 1.5)
 
         assert clock.run(main) == "done"
         assert [(e[-1], m.get("duration")) for e, m, _ in seen] == [
@@ -260,9 +263,11 @@ class TestCastEvents:
         async def main() -> None:
             attach_all(seen, ("otp", "cast"))
             slow = await Slow.start_link(None)
+            assert slow is not None
             otp.cast(slow, 3.0)
             await otp.sys.get_state(slow)  # after the cast's coroutine
             echo = await Echo.start(None)
+            assert echo is not None
             ref = otp.monitor(echo)
             otp.cast(echo, "boom")
             await otp.receive(

@@ -35,34 +35,92 @@ processes read, use an `otp.Table`; for a state with its own behaviour
 (timers, messages, several operations), write a GenServer.
 
 Debugging: `otp.sys.get_state(agent)`.
+
+Typing: `start_link` returns an `otp.Agent[T]`, the agent's pid typed with
+the value it holds (`isinstance(agent, otp.Agent)` and `otp.Pid` are true):
+the functions that `get`, `update`, `get_and_update` and `cast` take on it
+are checked against `T`, and `get` returns what its function returns. A
+name (`"counter"`, `(name, node)`, `otp.Via`, `otp.Global`) carries no type:
+the functions then take `Any`. A plain `otp.Pid` is not accepted by the type
+checker (at run time it works): as every `otp.Agent` is a `Pid`, a function
+that does not fit the agent's value would pass as if the agent were untyped.
+
+    >>> async def typed() -> int:
+    ...     agent = await otp.Agent.start_link(lambda: 0)  # an otp.Agent[int]
+    ...     await otp.Agent.update(agent, lambda n: n + 1)  # n: int
+    ...     return await otp.Agent.get(agent, lambda n: n * 10)  # an int
+    >>> otp.run(typed)
+    10
 """
 
 from __future__ import annotations
 
 import inspect
-from collections.abc import Callable
-from typing import Any, Generic
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING, Any, Generic, TypeVar, final, overload
 
 import typing_extensions
 
 from .._runtime._ids import Pid
+from .._runtime._messages import Global, Via
 from .._runtime._names import Dest
 from .._runtime._repr import show
 from ._gen_server import From, GenServer, call, cast, stop
 from ._results import NoReply, Ok, Reply
+from ._server_process import ServerProcess
 
+if TYPE_CHECKING:
+    from ._child import ChildSpec
+
+#: The type of the agent's value: `otp.Agent[int]` holds an int.
 T = typing_extensions.TypeVar("T", default=Any)
+V = TypeVar("V")
+R = TypeVar("R")
+
+#: What names an agent without typing it: the functions then take `Any`. Not a
+#: plain `Pid`: an `otp.Agent[int]` is one, and a function that does not fit
+#: its value would then be accepted as if the agent were untyped.
+_Name = str | Via | Global | tuple[str, str]
 
 
-class Agent(GenServer[Any], Generic[T]):
-    """A GenServer whose state is read and changed by functions sent to it."""
+class _AgentMeta(type):
+    """`isinstance(pid, otp.Agent)`: the pid is the process of an agent on this node.
+
+    The process of an agent is a plain `ServerProcess` (so that `call` and
+    `cast` keep their `type(server) is ServerProcess` fast paths, and
+    `otp.sys` may swap in its debugged subclass and back) whose callback
+    module is `_AgentServer`: that is what makes it an `otp.Agent`.
+    """
+
+    def __instancecheck__(cls, obj: object) -> bool:
+        return isinstance(obj, ServerProcess) and type(obj.impl) is _AgentServer
+
+
+@final
+class Agent(Pid, Generic[T], metaclass=_AgentMeta):
+    """The pid of an agent holding a `T`; the class holds the Agent functions."""
+
+    __slots__ = ()
+
+    def __init__(self, *_: object) -> None:  # pragma: no cover - guard
+        raise TypeError("otp.Agent has no public constructor: use otp.Agent.start_link(fn)")
 
     # -- client API ---------------------------------------------------------------
 
-    @classmethod
-    async def start_link(  # type: ignore[override]
-        cls, fn: Callable[[], object], *, name: object = None, timeout: float | None = None
-    ) -> Pid:
+    @overload
+    @staticmethod
+    async def start_link(
+        fn: Callable[[], Awaitable[V]], *, name: object = None, timeout: float | None = None
+    ) -> Agent[V]: ...
+    @overload
+    @staticmethod
+    async def start_link(
+        fn: Callable[[], V], *, name: object = None, timeout: float | None = None
+    ) -> Agent[V]: ...
+    @staticmethod
+    async def start_link(
+        fn: Callable[[], object], *, name: object = None, timeout: float | None = None
+    ) -> Agent[Any]:
         """Start an agent linked to the caller, with state `fn()`; return its pid.
 
         `fn` (plain or `async def`) runs in the agent before this returns.
@@ -72,22 +130,57 @@ class Agent(GenServer[Any], Generic[T]):
             StartError: `fn` raised (`.reason` is the exception).
         """
         _check_fn(fn, "Agent.start_link")
-        pid = await super().start_link(fn, name=name, timeout=timeout)
+        pid = await _AgentServer.start_link(fn, name=name, timeout=timeout)
         assert pid is not None
-        return pid
+        return pid  # type: ignore[return-value]  # an _AgentServer's process: an Agent
 
-    @classmethod
-    async def start(  # type: ignore[override]
-        cls, fn: Callable[[], object], *, name: object = None, timeout: float | None = None
-    ) -> Pid:
+    @overload
+    @staticmethod
+    async def start(
+        fn: Callable[[], Awaitable[V]], *, name: object = None, timeout: float | None = None
+    ) -> Agent[V]: ...
+    @overload
+    @staticmethod
+    async def start(
+        fn: Callable[[], V], *, name: object = None, timeout: float | None = None
+    ) -> Agent[V]: ...
+    @staticmethod
+    async def start(
+        fn: Callable[[], object], *, name: object = None, timeout: float | None = None
+    ) -> Agent[Any]:
         """Like `start_link`, without the link."""
         _check_fn(fn, "Agent.start")
-        pid = await super().start(fn, name=name, timeout=timeout)
+        pid = await _AgentServer.start(fn, name=name, timeout=timeout)
         assert pid is not None
-        return pid
+        return pid  # type: ignore[return-value]  # an _AgentServer's process: an Agent
 
     @staticmethod
-    async def get(agent: Dest, fn: Callable[[Any], T], timeout: float | None = 5.0) -> T:
+    def child_spec(fn: Callable[[], object], **opts: object) -> ChildSpec:
+        """A supervisor child spec that starts an agent with `start_link(fn, ...)`.
+
+        `opts` are as for `GenServer.child_spec` (`name=`, `id=`, `restart=`,
+        ...); the id defaults to `otp.Agent`.
+        """
+        return _AgentServer.child_spec(fn, **{"id": Agent, **opts})
+
+    @overload
+    @staticmethod
+    async def get(
+        agent: Agent[V], fn: Callable[[V], Awaitable[R]], timeout: float | None = 5.0
+    ) -> R: ...
+    @overload
+    @staticmethod
+    async def get(agent: Agent[V], fn: Callable[[V], R], timeout: float | None = 5.0) -> R: ...
+    @overload
+    @staticmethod
+    async def get(
+        agent: _Name, fn: Callable[[Any], Awaitable[R]], timeout: float | None = 5.0
+    ) -> R: ...
+    @overload
+    @staticmethod
+    async def get(agent: _Name, fn: Callable[[Any], R], timeout: float | None = 5.0) -> R: ...
+    @staticmethod
+    async def get(agent: Dest, fn: Callable[[Any], object], timeout: float | None = 5.0) -> Any:
         """Return `fn(state)`, computed in the agent; the state does not change.
 
         >>> import otp
@@ -102,9 +195,18 @@ class Agent(GenServer[Any], Generic[T]):
         if `fn` raises, the agent crashes and this raises `otp.Exit`.
         """
         _check_fn(fn, "Agent.get")
-        result: T = await call(agent, ("get", fn), timeout)  # type: ignore[assignment]
-        return result
+        return await call(agent, ("get", fn), timeout)
 
+    @overload
+    @staticmethod
+    async def update(
+        agent: Agent[V], fn: Callable[[V], V | Awaitable[V]], timeout: float | None = 5.0
+    ) -> None: ...
+    @overload
+    @staticmethod
+    async def update(
+        agent: _Name, fn: Callable[[Any], object], timeout: float | None = 5.0
+    ) -> None: ...
     @staticmethod
     async def update(agent: Dest, fn: Callable[[Any], object], timeout: float | None = 5.0) -> None:
         """Replace the state with `fn(state)` and wait until it is done.
@@ -122,10 +224,32 @@ class Agent(GenServer[Any], Generic[T]):
         _check_fn(fn, "Agent.update")
         await call(agent, ("update", fn), timeout)
 
+    @overload
     @staticmethod
     async def get_and_update(
-        agent: Dest, fn: Callable[[Any], tuple[T, object]], timeout: float | None = 5.0
-    ) -> T:
+        agent: Agent[V],
+        fn: Callable[[V], Awaitable[tuple[R, V]]],
+        timeout: float | None = 5.0,
+    ) -> R: ...
+    @overload
+    @staticmethod
+    async def get_and_update(
+        agent: Agent[V], fn: Callable[[V], tuple[R, V]], timeout: float | None = 5.0
+    ) -> R: ...
+    @overload
+    @staticmethod
+    async def get_and_update(
+        agent: _Name, fn: Callable[[Any], Awaitable[tuple[R, Any]]], timeout: float | None = 5.0
+    ) -> R: ...
+    @overload
+    @staticmethod
+    async def get_and_update(
+        agent: _Name, fn: Callable[[Any], tuple[R, Any]], timeout: float | None = 5.0
+    ) -> R: ...
+    @staticmethod
+    async def get_and_update(
+        agent: Dest, fn: Callable[[Any], object], timeout: float | None = 5.0
+    ) -> Any:
         """Run `fn(state)`, which returns `(reply, new_state)`: store the state, return the reply.
 
         >>> import otp
@@ -139,9 +263,14 @@ class Agent(GenServer[Any], Generic[T]):
         Waits at most `timeout` seconds, like `get`.
         """
         _check_fn(fn, "Agent.get_and_update")
-        result: T = await call(agent, ("get_and_update", fn), timeout)  # type: ignore[assignment]
-        return result
+        return await call(agent, ("get_and_update", fn), timeout)
 
+    @overload
+    @staticmethod
+    def cast(agent: Agent[V], fn: Callable[[V], V | Awaitable[V]]) -> None: ...
+    @overload
+    @staticmethod
+    def cast(agent: _Name, fn: Callable[[Any], object]) -> None: ...
     @staticmethod
     def cast(agent: Dest, fn: Callable[[Any], object]) -> None:
         """Replace the state with `fn(state)` without waiting; never raises for a missing agent."""
@@ -153,23 +282,29 @@ class Agent(GenServer[Any], Generic[T]):
         """Stop the agent with `reason` and wait until it exited (see `otp.stop`)."""
         await stop(agent, reason, timeout)
 
-    # -- server callbacks ---------------------------------------------------------------
 
-    async def init(self, fn: object) -> object:
+class _AgentServer(GenServer[Any]):
+    """The callbacks of an agent: its state is read and changed by functions sent to it."""
+
+    _otp_label = "Agent"
+
+    async def init(self, fn: Callable[[], object]) -> Ok[Any]:
         assert callable(fn)
         state = fn()
         if inspect.isawaitable(state):
             state = await state
         return Ok(state)
 
-    def handle_call(self, request: object, from_: From, state: object) -> object:
+    def handle_call(
+        self, request: object, from_: From, state: Any
+    ) -> Reply[Any] | Awaitable[Reply[Any]]:
         kind, fn = _unpack(request, "call")
         result = fn(state)
         if inspect.isawaitable(result):
             return _finish_call(kind, result, state)
         return _reply(kind, result, state)
 
-    def handle_cast(self, request: object, state: object) -> object:
+    def handle_cast(self, request: object, state: Any) -> NoReply[Any] | Awaitable[NoReply[Any]]:
         _, fn = _unpack(request, "cast")
         result = fn(state)
         if inspect.isawaitable(result):
@@ -177,15 +312,15 @@ class Agent(GenServer[Any], Generic[T]):
         return NoReply(result)
 
 
-async def _finish_call(kind: str, result: Any, state: object) -> object:
+async def _finish_call(kind: str, result: Any, state: object) -> Reply[Any]:
     return _reply(kind, await result, state)
 
 
-async def _finish_cast(result: Any) -> object:
+async def _finish_cast(result: Any) -> NoReply[Any]:
     return NoReply(await result)
 
 
-def _reply(kind: str, result: object, state: object) -> Reply:
+def _reply(kind: str, result: object, state: object) -> Reply[Any]:
     if kind == "get":
         return Reply(result, state)
     if kind == "update":

@@ -53,7 +53,7 @@ import logging
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import partial
-from typing import TYPE_CHECKING, Literal, overload
+from typing import TYPE_CHECKING, Any, Literal, overload
 
 from .._errors import MaxChildren, StartError
 from .._runtime._ids import Pid
@@ -127,7 +127,7 @@ class DynamicSupervisor:
         super().__init_subclass__(**kwargs)
         check_callback_names(cls, "DynamicSupervisor")
 
-    def init(self, arg: object) -> Mapping[str, object] | Ignore:
+    def init(self, arg: Any, /) -> Mapping[str, object] | Ignore:
         """Module style: return the options as a dict, or `otp.Ignore()` not to start.
 
         The keys are `start_link`'s options: `strategy`, `max_restarts`,
@@ -368,7 +368,7 @@ class _DynamicServer(GenServer):
     # The callbacks are plain functions that run the work eagerly (see
     # `_eager`): a restart that never suspends costs no Task.
 
-    def handle_call(self, request: object, from_: From, state: object) -> object:
+    def handle_call(self, request: object, from_: From, state: object) -> Any:
         assert isinstance(state, _State)
         if type(request) is tuple and request and request[0] in FOREIGN_STARTS:
             start = FOREIGN_STARTS[request[0]]
@@ -399,7 +399,7 @@ class _DynamicServer(GenServer):
             return Reply(_counts(state), state)
         return Reply(ValueError(f"unknown DynamicSupervisor request {show(op)}"), state)
 
-    def handle_info(self, msg: object, state: object) -> object:
+    def handle_info(self, msg: object, state: object) -> Any:
         assert isinstance(state, _State)
         if type(msg) is tuple and len(msg) == 2 and msg[0] == "$restart":
             entry = state.pending.pop(msg[1], None)

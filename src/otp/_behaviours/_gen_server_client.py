@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 from threading import get_ident
-from typing import TYPE_CHECKING, TypeGuard
+from typing import TYPE_CHECKING, Any, TypeGuard
 
 from .._errors import CallTimeout, Exit, NoProc
 from .._runtime._call_timeouts import CallTimeouts, check_timeout, timeouts_for
@@ -31,7 +31,7 @@ if TYPE_CHECKING:
     from .._runtime._node import Node
 
 
-async def call(server: Dest, request: object, timeout: float | None = 5.0) -> object:
+async def call(server: Dest, request: object, timeout: float | None = 5.0) -> Any:
     """Send `request` to `server` and wait for the reply.
 
     >>> import otp
@@ -48,6 +48,11 @@ async def call(server: Dest, request: object, timeout: float | None = 5.0) -> ob
     mailbox. If the caller is cancelled, the server may still handle the
     request. Requests from one caller reach the server in the order sent.
     Works from plain asyncio tasks too.
+
+    Returns:
+        The reply. Its type is `Any`, so that a typed client API needs no
+        cast: `value: int = await otp.call(server, "get")` type-checks (the
+        server's reply is not tied to the request's type).
 
     Raises:
         NoProc: no such process, or it is dead.

@@ -59,7 +59,7 @@ from __future__ import annotations
 import inspect
 import threading
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Literal, cast, final
+from typing import TYPE_CHECKING, Any, Literal, cast, final
 
 from .._errors import AlreadyRegistered, NoProc
 from .._runtime._ids import Pid
@@ -605,7 +605,7 @@ class _RegistryServer(GenServer):
         self.registry = state
         return state
 
-    def handle_info(self, msg: object, state: object) -> object:
+    def handle_info(self, msg: object, state: object) -> Any:
         if type(msg) is Exited:
             return NoReply(state)  # a registrant exited: its entries went with it
         return super().handle_info(msg, state)

@@ -28,7 +28,7 @@ other message).
 
 from __future__ import annotations
 
-from typing import Any, Final, Generic, TypeVar, final
+from typing import Any, Final, Generic, Never, TypeVar, final, overload
 
 import typing_extensions
 
@@ -36,7 +36,9 @@ from .._runtime._repr import show
 
 T = TypeVar("T", bound=type)
 #: The server's state type: `otp.Reply[int]` is a reply that leaves an int state.
-S = typing_extensions.TypeVar("S", default=Any)
+#: Covariant: a `Reply[bool]` is a `Reply[int]`, and `Stop(reason)` (a `Stop[Never]`,
+#: no state) fits a callback of any state type.
+S = typing_extensions.TypeVar("S", covariant=True, default=Any)
 
 
 def _sealed(cls: T) -> T:
@@ -87,7 +89,7 @@ class Ok(Generic[S]):
 
     def __init__(
         self,
-        state: object,
+        state: S,
         *,
         timeout: float | None = None,
         hibernate: bool = False,
@@ -112,7 +114,7 @@ class Reply(Generic[S]):
     def __init__(
         self,
         reply: object,
-        state: object,
+        state: S,
         *,
         timeout: float | None = None,
         hibernate: bool = False,
@@ -138,7 +140,7 @@ class NoReply(Generic[S]):
 
     def __init__(
         self,
-        state: object,
+        state: S,
         *,
         timeout: float | None = None,
         hibernate: bool = False,
@@ -164,7 +166,16 @@ class Stop(Generic[S]):
 
     __slots__ = ("reason", "reply", "state")
 
-    def __init__(self, reason: object, state: object = MISSING, *, reply: object = MISSING) -> None:
+    reason: object
+    state: S | _Missing  # MISSING: none given (from `init`)
+    reply: object
+
+    # Without a state, `Stop(reason)` is a `Stop[Never]`: it fits every state type.
+    @overload
+    def __init__(self: Stop[Never], reason: object, *, reply: object = ...) -> None: ...
+    @overload
+    def __init__(self, reason: object, state: S, *, reply: object = ...) -> None: ...
+    def __init__(self, reason: object, state: Any = MISSING, *, reply: object = MISSING) -> None:
         self.reason = reason
         self.state = state
         self.reply = reply

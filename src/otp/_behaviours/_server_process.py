@@ -272,6 +272,7 @@ class ServerProcess(ServerStop):
         # signal had arrived before the next message.
         while budget and not self.busy and self.alive and self.kill_reason is None:
             msg: object
+            r: object  # what the callback returned
             if self.cont is not MISSING:
                 arg, self.cont = self.cont, MISSING
                 self.last = msg = ("$continue", arg)

@@ -61,7 +61,7 @@ it, as in OTP.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING, overload
+from typing import TYPE_CHECKING, Any, overload
 
 from .._runtime._ids import Pid
 from .._runtime._repr import show
@@ -91,7 +91,7 @@ class Supervisor:
         super().__init_subclass__(**kwargs)
         check_callback_names(cls, "Supervisor")
 
-    def init(self, arg: object) -> SupervisorSpec | Ignore:
+    def init(self, arg: Any, /) -> SupervisorSpec | Ignore:
         """Module style: return the children and flags, or `otp.Ignore()` not to start.
 
         >>> import otp

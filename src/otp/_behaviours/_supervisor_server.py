@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import inspect
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from .._errors import StartError
 from .._runtime._messages import Exited
@@ -68,7 +68,7 @@ class _SupervisorServer(GenServer):
     # work eagerly (see `_eager`): a restart or a stop that never suspends
     # costs no Task and no loop turn.
 
-    def handle_call(self, request: object, from_: From, state: object) -> object:
+    def handle_call(self, request: object, from_: From, state: object) -> Any:
         assert isinstance(state, SupervisorState)
         if not (type(request) is tuple and request[:1] == ("$sup",)):
             # As in OTP, a stray call crashes the supervisor (and its children go too).
@@ -80,7 +80,7 @@ class _SupervisorServer(GenServer):
             return Reply([row(c) for c in state.children], state)
         return eager(_reply(state, request[1:]))
 
-    def handle_info(self, msg: object, state: object) -> object:
+    def handle_info(self, msg: object, state: object) -> Any:
         assert isinstance(state, SupervisorState)
         if type(msg) is Exited:
             child = state.by_pid(msg.pid)

@@ -81,6 +81,9 @@ if TYPE_CHECKING:
     from ._task_stream import TaskStream
 
 T = TypeVar("T")
+#: The result type in the static functions (pyright does not solve a class's own
+#: type variable in a static method).
+R = TypeVar("R")
 
 #: What `yield_`, `shutdown` and `async_stream` report for one task.
 Outcome = tuple[Literal["ok"], T] | tuple[Literal["exit"], object]
@@ -202,11 +205,11 @@ class Task(Generic[T]):
     @overload
     @staticmethod
     def async_(
-        fn: Callable[..., Coroutine[Any, Any, T]], *args: object, node: str | None = None
-    ) -> Task[T]: ...
+        fn: Callable[..., Coroutine[Any, Any, R]], *args: object, node: str | None = None
+    ) -> Task[R]: ...
     @overload
     @staticmethod
-    def async_(fn: Callable[..., T], *args: object, node: str | None = None) -> Task[T]: ...
+    def async_(fn: Callable[..., R], *args: object, node: str | None = None) -> Task[R]: ...
     @staticmethod
     def async_(fn: Callable[..., object], *args: object, node: str | None = None) -> Task[Any]:
         """Run `fn(*args)` in a new process linked to and monitored by the caller.
@@ -262,7 +265,7 @@ class Task(Generic[T]):
         return task
 
     @staticmethod
-    async def await_(task: Task[T], timeout: float | None = 5.0) -> T:
+    async def await_(task: Task[R], timeout: float | None = 5.0) -> R:
         """Wait for `task`'s result and return it.
 
         >>> import otp
@@ -299,7 +302,7 @@ class Task(Generic[T]):
         raise _exit_error(task, outcome[1])
 
     @staticmethod
-    async def yield_(task: Task[T], timeout: float | None = 5.0) -> Outcome[T] | None:
+    async def yield_(task: Task[R], timeout: float | None = 5.0) -> Outcome[R] | None:
         """Wait up to `timeout` seconds for `task`; None if it is still running.
 
         >>> import otp
@@ -330,8 +333,8 @@ class Task(Generic[T]):
 
     @staticmethod
     async def shutdown(
-        task: Task[T], timeout: float | Literal["brutal_kill"] | None = 5.0
-    ) -> Outcome[T] | None:
+        task: Task[R], timeout: float | Literal["brutal_kill"] | None = 5.0
+    ) -> Outcome[R] | None:
         """Unlink and stop `task`; return its result if it had one.
 
         >>> import otp
@@ -384,17 +387,35 @@ class Task(Generic[T]):
         return ("exit", reason)
 
     @staticmethod
-    async def await_many(tasks: Iterable[Task[T]], timeout: float | None = 5.0) -> list[T]:
-        """Wait for all of `tasks` under one deadline; their results, in order.
+    async def await_many(tasks: Iterable[Task[R]], timeout: float | None = 5.0) -> list[R]:
+        """Wait for every task in `tasks`; return their results in the same order.
 
         >>> import otp
         >>> async def main():
-        ...     return await otp.Task.await_many([otp.Task.async_(abs, -n) for n in (1, 2)])
+        ...     tasks = [otp.Task.async_(pow, 2, n) for n in range(4)]
+        ...     return await otp.Task.await_many(tasks)
         >>> otp.run(main)
-        [1, 2]
+        [1, 2, 4, 8]
 
-        On a timeout or an exit, kills the unfinished tasks, then raises
-        `TimeoutError` or `otp.Exit`; see `_task_many.await_many`.
+        One deadline covers all of them: `timeout` seconds (None: forever)
+        from the call. A task given twice gives its result at both places.
+
+        Elixir's `await_many` exits the caller on a timeout or when a task
+        exits, and the caller's exit takes the unfinished tasks down with it
+        through their links. Here the caller gets an exception it may catch,
+        so `await_many` kills the unfinished tasks itself before raising, as
+        `await_` kills its task on a timeout. Either way every task given is
+        done with: none of them may be awaited again, and their messages are
+        gone from the mailbox. Cancelling the caller leaves the tasks running.
+
+        Raises:
+            TimeoutError: not all results came within `timeout`.
+            Exit: a task exited without a result (`.reason`); a crash usually
+                reaches the linked caller as an exit signal first, so this is
+                seen by callers that trap exits (and by `TaskSupervisor.async_nolink`
+                tasks' owners).
+            RuntimeError: a task was already awaited, or the caller is not
+                its owner (checked for every task before waiting).
         """
         from ._task_many import await_many
 
@@ -402,39 +423,77 @@ class Task(Generic[T]):
 
     @staticmethod
     async def yield_many(
-        tasks: Iterable[Task[T]],
+        tasks: Iterable[Task[R]],
         timeout: float | None = 5.0,
         *,
         limit: int | None = None,
         on_timeout: Literal["nothing", "ignore", "kill_task"] = "nothing",
-    ) -> list[tuple[Task[T], Outcome[T] | None]]:
-        """Wait up to `timeout` for `tasks`; `[(task, outcome or None)]`, in order.
+    ) -> list[tuple[Task[R], Outcome[R] | None]]:
+        """Wait up to `timeout` seconds for `tasks`; return `(task, outcome or None)` pairs.
 
         >>> import otp
         >>> async def main():
-        ...     pairs = await otp.Task.yield_many([otp.Task.async_(abs, -3)])
+        ...     fast = otp.Task.async_(lambda: "fast")
+        ...     slow = otp.Task.async_(otp.receive)
+        ...     pairs = await otp.Task.yield_many([fast, slow], timeout=1.0)
+        ...     await otp.Task.shutdown(slow)
         ...     return [outcome for _, outcome in pairs]
         >>> otp.run(main)
-        [('ok', 3)]
+        [('ok', 'fast'), None]
 
-        `limit=` and `on_timeout=` as Elixir's; see `_task_many.yield_many`.
+        The pairs come in the order of `tasks`. Each outcome is `("ok",
+        value)`, `("exit", reason)` or None for a task still running; a task
+        with an outcome is done with (its messages are gone from the mailbox),
+        one with None may be yielded to, awaited, ignored or shut down later.
+
+        Options (as Elixir's):
+            limit: return as soon as this many tasks have an outcome (without
+                applying `on_timeout`); default: all of them.
+            on_timeout: what happens to the tasks still running when the
+                timeout passes: `"nothing"` (default) leaves them so;
+                `"ignore"` is `Task.ignore` on each; `"kill_task"` kills each
+                (`Task.shutdown(task, "brutal_kill")`). The pair then holds
+                what those return (a result that came in between, or None).
+
+        Cancelling the caller leaves every task running and awaitable.
+
+        Raises:
+            RuntimeError: a task's result was already taken, or the caller is
+                not its owner (checked for every task before waiting).
+            ValueError: `limit` is not a positive int, or `on_timeout` is not
+                one of the three.
         """
         from ._task_many import yield_many
 
         return await yield_many(tasks, timeout, limit=limit, on_timeout=on_timeout)
 
     @staticmethod
-    def ignore(task: Task[T]) -> Outcome[T] | None:
-        """Let `task` run unlinked and unawaited; its outcome if it had one, else None.
+    def ignore(task: Task[R]) -> Outcome[R] | None:
+        """Let `task` run on its own: unlink it, drop its monitor, forget its result.
 
         >>> import otp
         >>> async def main():
-        ...     return otp.Task.ignore(otp.Task.async_(otp.receive))
-        >>> otp.run(main) is None
-        True
+        ...     task = otp.Task.async_(otp.receive)
+        ...     outcome = otp.Task.ignore(task)
+        ...     alive = otp.is_alive(task.pid)
+        ...     otp.send(task.pid, "go")  # it finishes; its result reaches no one
+        ...     return outcome, alive
+        >>> otp.run(main)
+        (None, True)
 
-        A result that comes later never reaches the caller's mailbox; see
-        `_task_many.ignore`.
+        Returns the task's outcome if it had one already (`("ok", value)` or
+        `("exit", reason)`), else None. From then on the task may no longer be
+        awaited, yielded to or shut down; a crash no longer reaches the caller,
+        and a result that comes later is not sent to its mailbox. To start
+        tasks whose results nobody wants, prefer `TaskSupervisor.start_child`.
+
+        A task on another node is ignored the same way once its node has
+        answered the spawn (`await task.pid_known()`); ignored before that, it
+        is killed when the answer comes, as there was no pid to unlink.
+
+        Raises:
+            RuntimeError: the task's result was already taken, or the caller
+                is not its owner.
         """
         from ._task_many import ignore
 
@@ -466,7 +525,7 @@ class Task(Generic[T]):
     @overload
     @staticmethod
     def async_stream(
-        fn: Callable[[Any], Coroutine[Any, Any, T]],
+        fn: Callable[[Any], Coroutine[Any, Any, R]],
         items: Iterable[Any] | AsyncIterable[Any],
         *,
         max_concurrency: int | None = None,
@@ -476,11 +535,11 @@ class Task(Generic[T]):
         nodes: Sequence[str] | None = None,
         chunk_size: int = 1,
         zip_input_on_exit: bool = False,
-    ) -> TaskStream[T]: ...
+    ) -> TaskStream[R]: ...
     @overload
     @staticmethod
     def async_stream(
-        fn: Callable[[Any], T],
+        fn: Callable[[Any], R],
         items: Iterable[Any] | AsyncIterable[Any],
         *,
         max_concurrency: int | None = None,
@@ -490,7 +549,7 @@ class Task(Generic[T]):
         nodes: Sequence[str] | None = None,
         chunk_size: int = 1,
         zip_input_on_exit: bool = False,
-    ) -> TaskStream[T]: ...
+    ) -> TaskStream[R]: ...
     @staticmethod
     def async_stream(
         fn: Callable[[Any], Any],

@@ -32,35 +32,7 @@ OnTimeout = Literal["nothing", "ignore", "kill_task"]
 
 
 async def await_many(tasks: Iterable[Task[T]], timeout: float | None = 5.0) -> list[T]:
-    """Wait for every task in `tasks`; return their results in the same order.
-
-    >>> import otp
-    >>> async def main():
-    ...     tasks = [otp.Task.async_(pow, 2, n) for n in range(4)]
-    ...     return await otp.Task.await_many(tasks)
-    >>> otp.run(main)
-    [1, 2, 4, 8]
-
-    One deadline covers all of them: `timeout` seconds (None: forever)
-    from the call. A task given twice gives its result at both places.
-
-    Elixir's `await_many` exits the caller on a timeout or when a task
-    exits, and the caller's exit takes the unfinished tasks down with it
-    through their links. Here the caller gets an exception it may catch,
-    so `await_many` kills the unfinished tasks itself before raising, as
-    `await_` kills its task on a timeout. Either way every task given is
-    done with: none of them may be awaited again, and their messages are
-    gone from the mailbox. Cancelling the caller leaves the tasks running.
-
-    Raises:
-        TimeoutError: not all results came within `timeout`.
-        Exit: a task exited without a result (`.reason`); a crash usually
-            reaches the linked caller as an exit signal first, so this is
-            seen by callers that trap exits (and by `TaskSupervisor.async_nolink`
-            tasks' owners).
-        RuntimeError: a task was already awaited, or the caller is not
-            its owner (checked for every task before waiting).
-    """
+    """The work of `Task.await_many`, which documents it."""
     given, unique = _checked(tasks, "Task.await_many")
     check_timeout(timeout, "Task.await_many")
     loop = _loop(unique)
@@ -93,40 +65,7 @@ async def yield_many(
     limit: int | None = None,
     on_timeout: OnTimeout = "nothing",
 ) -> list[tuple[Task[T], Outcome[T] | None]]:
-    """Wait up to `timeout` seconds for `tasks`; return `(task, outcome or None)` pairs.
-
-    >>> import otp
-    >>> async def main():
-    ...     fast = otp.Task.async_(lambda: "fast")
-    ...     slow = otp.Task.async_(otp.receive)
-    ...     pairs = await otp.Task.yield_many([fast, slow], timeout=1.0)
-    ...     await otp.Task.shutdown(slow)
-    ...     return [outcome for _, outcome in pairs]
-    >>> otp.run(main)
-    [('ok', 'fast'), None]
-
-    The pairs come in the order of `tasks`. Each outcome is `("ok",
-    value)`, `("exit", reason)` or None for a task still running; a task
-    with an outcome is done with (its messages are gone from the mailbox),
-    one with None may be yielded to, awaited, ignored or shut down later.
-
-    Options (as Elixir's):
-        limit: return as soon as this many tasks have an outcome (without
-            applying `on_timeout`); default: all of them.
-        on_timeout: what happens to the tasks still running when the
-            timeout passes: `"nothing"` (default) leaves them so;
-            `"ignore"` is `Task.ignore` on each; `"kill_task"` kills each
-            (`Task.shutdown(task, "brutal_kill")`). The pair then holds
-            what those return (a result that came in between, or None).
-
-    Cancelling the caller leaves every task running and awaitable.
-
-    Raises:
-        RuntimeError: a task's result was already taken, or the caller is
-            not its owner (checked for every task before waiting).
-        ValueError: `limit` is not a positive int, or `on_timeout` is not
-            one of the three.
-    """
+    """The work of `Task.yield_many`, which documents it."""
     given, unique = _checked(tasks, "Task.yield_many")
     check_timeout(timeout, "Task.yield_many")
     if on_timeout not in ("nothing", "ignore", "kill_task"):
@@ -164,32 +103,7 @@ async def yield_many(
 
 
 def ignore(task: Task[T]) -> Outcome[T] | None:
-    """Let `task` run on its own: unlink it, drop its monitor, forget its result.
-
-    >>> import otp
-    >>> async def main():
-    ...     task = otp.Task.async_(otp.receive)
-    ...     outcome = otp.Task.ignore(task)
-    ...     alive = otp.is_alive(task.pid)
-    ...     otp.send(task.pid, "go")  # it finishes; its result reaches no one
-    ...     return outcome, alive
-    >>> otp.run(main)
-    (None, True)
-
-    Returns the task's outcome if it had one already (`("ok", value)` or
-    `("exit", reason)`), else None. From then on the task may no longer be
-    awaited, yielded to or shut down; a crash no longer reaches the caller,
-    and a result that comes later is not sent to its mailbox. To start
-    tasks whose results nobody wants, prefer `TaskSupervisor.start_child`.
-
-    A task on another node is ignored the same way once its node has
-    answered the spawn (`await task.pid_known()`); ignored before that, it
-    is killed when the answer comes, as there was no pid to unlink.
-
-    Raises:
-        RuntimeError: the task's result was already taken, or the caller
-            is not its owner.
-    """
+    """The work of `Task.ignore`, which documents it."""
     _check_owner(task, "Task.ignore")
     task._taken = True
     owner = task.owner

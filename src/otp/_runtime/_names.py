@@ -28,10 +28,10 @@ from ._scheduler import current_node
 if TYPE_CHECKING:
     from ._node import Node
 
-#: What names a process. `None` is accepted by the type so that the result of
-#: `start_link` (None when `init` returned `Ignore()`) can be passed on
-#: without a cast; at run time it raises a TypeError that says so.
-Dest = Pid | str | Via | Global | tuple[str, str] | None
+#: What names a process. Not `None`: a start whose `init` returned `Ignore()`
+#: gives None, which names nothing (at run time it raises a TypeError that
+#: says so), so check the result of a start before passing it on.
+Dest = Pid | str | Via | Global | tuple[str, str]
 
 
 @runtime_checkable

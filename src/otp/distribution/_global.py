@@ -68,7 +68,7 @@ honoured, with no Python function to take them.
 from __future__ import annotations
 
 import logging
-from typing import TYPE_CHECKING, Final, NamedTuple
+from typing import TYPE_CHECKING, Any, Final, NamedTuple
 
 from .._behaviours._gen_server import GenServer, start_server
 from .._behaviours._results import NoReply, Reply
@@ -144,7 +144,7 @@ class _GlobalServer(GenServer):
         if isinstance(dist, Distribution) and state.up_hook in dist.up_hooks:
             dist.up_hooks.remove(state.up_hook)
 
-    def handle_call(self, request: object, from_: From, state: object) -> object:
+    def handle_call(self, request: object, from_: From, state: object) -> Any:
         assert isinstance(state, Cluster)
         try:
             return _call(state, request, from_)
@@ -152,7 +152,7 @@ class _GlobalServer(GenServer):
             logger.exception("global_name_server: cannot handle the call %s", shown(request))
             return NoReply(state)
 
-    def handle_cast(self, request: object, state: object) -> object:
+    def handle_cast(self, request: object, state: object) -> Any:
         assert isinstance(state, Cluster)
         if type(request) is tuple and request and isinstance(request[0], Atom):
             try:
@@ -161,7 +161,7 @@ class _GlobalServer(GenServer):
                 logger.exception("global_name_server: cannot handle the cast %s", shown(request))
         return NoReply(state)
 
-    def handle_info(self, msg: object, state: object) -> object:
+    def handle_info(self, msg: object, state: object) -> Any:
         assert isinstance(state, Cluster)
         try:
             _handle_info(state, msg)
@@ -300,7 +300,7 @@ class _Registrar(GenServer):
     def init(self, cluster: object) -> object:
         return cluster
 
-    async def handle_call(self, request: object, from_: From, state: object) -> object:
+    async def handle_call(self, request: object, from_: From, state: object) -> Any:
         assert isinstance(state, Cluster) and type(request) is tuple
         _, key, pid = request
         try:

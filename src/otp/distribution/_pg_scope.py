@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Iterable, Sequence
-from typing import TYPE_CHECKING, Final, NamedTuple, TypeVar, final
+from typing import TYPE_CHECKING, Any, Final, NamedTuple, TypeVar, final
 
 from .._behaviours._gen_server import GenServer, cast
 from .._behaviours._results import NoReply
@@ -288,7 +288,7 @@ class _ScopeServer(GenServer):
                 send((arg, peer), (_DISCOVER, proc))
         return scope
 
-    def handle_cast(self, request: object, state: object) -> object:
+    def handle_cast(self, request: object, state: object) -> Any:
         assert isinstance(state, _Scope)
         # gen_server:cast(Peer, {sync, self(), [{Group, [Pid]}]}) from a peer scope
         if type(request) is tuple and len(request) == 3 and request[0] == _SYNC:
@@ -297,7 +297,7 @@ class _ScopeServer(GenServer):
                 state.sync(peer, _groups_from_wire(groups))
         return NoReply(state)
 
-    def handle_info(self, msg: object, state: object) -> object:
+    def handle_info(self, msg: object, state: object) -> Any:
         assert isinstance(state, _Scope)
         if type(msg) is _NodeUp:
             send((state.name, msg.node), (_DISCOVER, state.proc))

@@ -7,33 +7,35 @@ expected types.
 
 from __future__ import annotations
 
-from typing import assert_type
+from typing import Any, assert_type
 
 import otp
 
 
-class Counter(otp.GenServer):
+class Counter(otp.GenServer[int]):
     @classmethod
-    async def increment(cls, server: otp.Pid | str = "counter") -> object:
-        return await otp.call(server, "increment")
+    async def increment(cls, server: otp.Pid | str = "counter") -> int:
+        count: int = await otp.call(server, "increment")
+        return count
 
-    def init(self, start: object) -> object:
+    def init(self, start: int) -> int:
         return start
 
-    def handle_call(self, request: object, from_: otp.From, state: object) -> object:
-        assert isinstance(state, int)
+    def handle_call(self, request: object, from_: otp.From, state: int) -> otp.Reply[int]:
         return otp.Reply(state + 1, state + 1)
 
-    def handle_cast(self, request: object, state: object) -> object:
+    def handle_cast(self, request: object, state: int) -> otp.NoReply[int]:
         return otp.NoReply(state, timeout=1.0)
 
-    def handle_info(self, msg: object, state: object) -> object:
+    def handle_info(self, msg: object, state: int) -> otp.NoReply[int]:
         match msg:
             case otp.Down(ref=ref, reason=reason):
                 assert_type(ref, otp.Ref)
                 assert_type(reason, object)
             case otp.Exited(pid=pid):
                 assert_type(pid, otp.Pid)
+            case _:
+                pass
         return otp.NoReply(state)
 
 
@@ -71,7 +73,8 @@ async def processes() -> None:
 async def servers() -> None:
     pid = await Counter.start_link(0, name="counter")
     assert_type(pid, otp.Pid | None)
-    await otp.call(pid, "increment")  # the result of a start can be passed on as is
+    assert pid is not None  # None when init returned otp.Ignore(): it names nothing
+    await otp.call(pid, "increment")
     otp.cast("counter", 1)
     await otp.stop(pid)
 
@@ -117,14 +120,14 @@ async def names_and_tables() -> None:
     table = otp.Table(type="ordered_set", access="public")
     table.insert(("k", 1))
     assert_type(table.lookup("k"), list[tuple[object, ...]])
-    assert_type(await otp.sys.get_state("counter"), object)
+    assert_type(await otp.sys.get_state("counter"), Any)
 
 
 def from_a_thread(node: otp.Node) -> None:
     async def square(x: int) -> int:
         return x * x
 
-    assert_type(otp.from_thread.call("counter", "increment", 1.0), object)
+    assert_type(otp.from_thread.call("counter", "increment", 1.0), Any)
     otp.from_thread.cast("counter", 1, node=node)
     otp.from_thread.send("counter", "hello", node="nonode@nohost")
     assert_type(otp.from_thread.run(square, 3), int)
