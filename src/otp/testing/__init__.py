@@ -17,6 +17,19 @@ without moving time.
 """
 
 from ._clock import VirtualClock as VirtualClock
+from ._crashes import capture_crashes as capture_crashes
 from ._idle import wait_idle as wait_idle
+from ._receive import assert_receive as assert_receive
+from ._receive import refute_receive as refute_receive
+from ._supervised import start_supervised as start_supervised
+from ._supervised import stop_supervised as stop_supervised
 
-__all__ = ["VirtualClock", "wait_idle"]
+__all__ = [
+    "VirtualClock",
+    "assert_receive",
+    "capture_crashes",
+    "refute_receive",
+    "start_supervised",
+    "stop_supervised",
+    "wait_idle",
+]
