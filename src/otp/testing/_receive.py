@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import types
 from collections.abc import Callable
+from typing import TypeVar, overload
 
 from .._runtime._mailbox import receive
 from .._runtime._process import qualified_name
@@ -28,6 +29,14 @@ from .._runtime._scheduler import self_process
 SHOWN = 10
 #: Characters each shown message is cut to.
 SHOWN_LIMIT = 300
+
+T = TypeVar("T")
+
+
+@overload
+async def assert_receive(match: type[T], timeout: float | None = 0.1) -> T: ...
+@overload
+async def assert_receive(match: object, timeout: float | None = 0.1) -> object: ...
 
 
 async def assert_receive(match: object, timeout: float | None = 0.1) -> object:
