@@ -35,7 +35,11 @@ class Inner:
 
 
 def run(
-    pytester: pytest.Pytester, source: str, *args: str, name: str = "test_inner"
+    pytester: pytest.Pytester,
+    source: str,
+    *args: str,
+    name: str = "test_inner",
+    ini: str = INI,
 ) -> dict[str, Inner]:
     """Run `source` as a test file in an inner session; each test's outcome by name.
 
@@ -43,7 +47,7 @@ def run(
     plugin's entry point costs more than the tests it runs (one test,
     `test_the_plugin_is_loaded_by_its_entry_point`, does look).
     """
-    pytester.makeini(INI)
+    pytester.makeini(ini)
     pytester.makepyfile(**{name: textwrap.dedent(source)})
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("PYTEST_DISABLE_PLUGIN_AUTOLOAD", "1")
@@ -106,6 +110,34 @@ class TestInertness:
         pytester.makeini(INI)
         result = pytester.runpytest_inprocess("-p", "no:otp", "--markers")
         assert "@pytest.mark.otp" not in result.stdout.str()
+
+    @pytest.mark.parametrize("mode", ["auto", "strict"])
+    def test_with_pytest_asyncio_a_test_marked_otp_is_ours(
+        self, pytester: pytest.Pytester, mode: str
+    ) -> None:
+        pytest.importorskip("pytest_asyncio")  # not a dependency: checked where installed
+        ini = f"{INI}asyncio_mode = {mode}\nasyncio_default_fixture_loop_scope = function\n"
+        results = run(
+            pytester,
+            """
+            import asyncio, otp, pytest
+
+            @pytest.mark.otp(clock=True)
+            async def test_ours(virtual_clock):
+                await asyncio.sleep(60)
+                assert otp.processes() == [otp.self()]
+                assert virtual_clock.time() == 60.0
+
+            @pytest.mark.asyncio
+            async def test_theirs():
+                with pytest.raises(otp.NotInProcess):
+                    otp.self()
+            """,
+            "-p",
+            "pytest_asyncio.plugin",
+            ini=ini,
+        )
+        assert outcomes(results) == {"test_ours": "passed", "test_theirs": "passed"}
 
 
 class TestMarker:

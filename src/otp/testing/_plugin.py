@@ -22,10 +22,11 @@ The test fails when it raises, when its process is killed by an exit
 signal (a linked process crashed), when it times out, and when a process
 crashes during it while no process watched (see `otp.testing`).
 
-With pytest-asyncio installed, a test marked `otp` is run by this plugin
-even in pytest-asyncio's auto mode (this hook runs first and unwraps the
-coroutine function pytest-asyncio wraps); do not mark a test both
-`otp` and `asyncio`.
+With pytest-asyncio installed (auto or strict mode), a test marked `otp`
+is run by this plugin, also when pytest-asyncio marks it `asyncio` too:
+this hook runs first, and unwraps the coroutine function that
+pytest-asyncio wraps in a sync one. Tests not marked `otp` stay
+pytest-asyncio's.
 """
 
 from __future__ import annotations
