@@ -231,6 +231,21 @@ class TestMarker:
         )
         assert results["test_options"].outcome == "passed"
 
+    @pytest.mark.erlang
+    def test_a_node_name_makes_the_tests_node_distributed(self, pytester: pytest.Pytester) -> None:
+        results = run(
+            pytester,
+            """
+            import otp, pytest
+
+            @pytest.mark.otp(node="plugin_test@127.0.0.1", cookie="plugin-cookie", timeout=30)
+            async def test_named(otp_node):
+                assert otp.node() == "plugin_test@127.0.0.1"
+                assert otp_node.cookie == "plugin-cookie"
+            """,
+        )
+        assert results["test_named"].outcome == "passed"
+
     @pytest.mark.parametrize(
         ("marker", "expected"),
         [

@@ -59,7 +59,7 @@ def pytest_configure(config: pytest.Config) -> None:
 
 @pytest.fixture
 def otp_node(request: pytest.FixtureRequest) -> Node:
-    """The `otp.Node` the test runs in (not yet running: the test's process runs in it)."""
+    """The `otp.Node` the test runs in: made from the marker's options, running in the test."""
     return _setup(_function(request)).node
 
 
