@@ -183,6 +183,26 @@ class TestMarker:
         assert results["test_wrong"].outcome == "failed"
         assert "assert 41 == 42" in results["test_wrong"].text
 
+    def test_pytest_skip_and_fail_inside_a_marked_test_work_as_anywhere(
+        self, pytester: pytest.Pytester
+    ) -> None:
+        results = run(
+            pytester,
+            """
+            import pytest
+
+            @pytest.mark.otp
+            async def test_skipped():
+                pytest.skip("not today")
+
+            @pytest.mark.otp
+            async def test_failed():
+                pytest.fail("on purpose")
+            """,
+        )
+        assert outcomes(results) == {"test_skipped": "skipped", "test_failed": "failed"}
+        assert "on purpose" in results["test_failed"].text
+
     def test_a_marked_plain_def_test_fails_saying_to_make_it_async(
         self, pytester: pytest.Pytester
     ) -> None:

@@ -66,10 +66,12 @@ def run_test(setup: TestSetup, fn: TestFunction, kwargs: dict[str, object]) -> O
     async def test_process() -> None:
         state = testing_state("the otp test runner")
         timer = _start_timeout(setup, outcome)
-        error: Exception | None = None
+        error: BaseException | None = None
         try:
             await fn(**kwargs)
-        except Exception as exc:
+        except asyncio.CancelledError:
+            raise  # the process was killed: `_main` raises Exit with its reason
+        except BaseException as exc:  # pytest.skip and pytest.fail raise BaseExceptions
             error = exc
         finally:
             if timer is not None:

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 from collections import deque
 from collections.abc import Iterable
+from typing import Self
 
 from .._behaviours._gen_server_client import stop
 from .._behaviours._supervisor import Supervisor
@@ -110,6 +111,12 @@ class WatchedReports(deque[CrashReport]):
     def append(self, report: CrashReport, /) -> None:
         super().append(report)
         self.state.on_crash(report)
+
+    def copy(self) -> Self:
+        """A copy that tells the same state (deque's own would not pass it on)."""
+        return type(self)(self, self.state)
+
+    __copy__ = copy
 
 
 __all__ = ["TestingState", "WatchedReports", "is_watched", "testing_state"]
