@@ -15,6 +15,8 @@ from pathlib import Path
 
 import pytest
 
+from otp.testing import _plugin
+
 pytest_plugins = ["pytester"]
 
 INI = """\
@@ -51,7 +53,7 @@ def run(
     pytester.makepyfile(**{name: textwrap.dedent(source)})
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("PYTEST_DISABLE_PLUGIN_AUTOLOAD", "1")
-        recorder = pytester.inline_run("-p", "otp.testing._plugin", *args)
+        recorder = pytester.inline_run(*args, plugins=[_plugin])
     results: dict[str, Inner] = {}
     for report in recorder.getreports("pytest_runtest_logreport"):
         name = report.nodeid.split("::", 1)[1]
