@@ -15,6 +15,7 @@ A process that crashes while nobody watches fails the test.
 
 from __future__ import annotations
 
+from dataclasses import dataclass, replace
 from unittest.mock import ANY
 
 import pytest
@@ -35,7 +36,13 @@ from otp.testing import (
 IDLE = 60.0
 
 
-class Counter(otp.GenServer):
+@dataclass(frozen=True)
+class State:
+    count: int
+    subscribers: tuple[otp.Pid, ...] = ()
+
+
+class Counter(otp.GenServer[State]):
     """Counts increments; tells subscribers of each change; resets when idle for `IDLE` s."""
 
     @classmethod
@@ -44,8 +51,7 @@ class Counter(otp.GenServer):
 
     @classmethod
     async def value(cls, server: otp.Pid | str = "counter") -> int:
-        count = await otp.call(server, "value")
-        assert isinstance(count, int)
+        count: int = await otp.call(server, "value")
         return count
 
     @classmethod
@@ -53,40 +59,35 @@ class Counter(otp.GenServer):
         """Get `("count", n)` after each increment and `("reset", n)` when idle."""
         await otp.call(server, ("subscribe", otp.self()))
 
-    def init(self, start: object) -> object:
-        return {"count": start, "subscribers": []}
+    def init(self, start: int) -> State:
+        return State(start)
 
-    def handle_call(self, request: object, from_: otp.From, state: object) -> object:
-        assert isinstance(state, dict)
+    def handle_call(self, request: object, from_: otp.From, state: State) -> otp.Reply[State]:
         match request:
             case "value":
-                return otp.Reply(state["count"], state, timeout=IDLE)
+                return otp.Reply(state.count, state, timeout=IDLE)
             case ("subscribe", otp.Pid() as pid):
-                subscribers = [*state["subscribers"], pid]
-                return otp.Reply("ok", {**state, "subscribers": subscribers}, timeout=IDLE)
-        return super().handle_call(request, from_, state)
+                subscribed = replace(state, subscribers=(*state.subscribers, pid))
+                return otp.Reply("ok", subscribed, timeout=IDLE)
+        raise ValueError(f"Counter does not understand the call {request!r}")
 
-    def handle_cast(self, request: object, state: object) -> object:
-        assert isinstance(state, dict)
+    def handle_cast(self, request: object, state: State) -> otp.NoReply[State]:
         if request == "increment":
-            count = state["count"] + 1
-            self.notify(state, ("count", count))
-            return otp.NoReply({**state, "count": count}, timeout=IDLE)
-        return super().handle_cast(request, state)
+            count = state.count + 1
+            notify(state, ("count", count))
+            return otp.NoReply(replace(state, count=count), timeout=IDLE)
+        raise ValueError(f"Counter does not understand the cast {request!r}")
 
-    def handle_info(self, msg: object, state: object) -> object:
-        assert isinstance(state, dict)
+    def handle_info(self, msg: object, state: State) -> otp.NoReply[State]:
         if msg == "timeout":  # no message for IDLE seconds
-            self.notify(state, ("reset", state["count"]))
-            return otp.NoReply({**state, "count": 0})
-        return super().handle_info(msg, state)
+            notify(state, ("reset", state.count))
+            return otp.NoReply(replace(state, count=0))
+        return otp.NoReply(state)
 
-    @staticmethod
-    def notify(state: dict[str, object], msg: object) -> None:
-        subscribers = state["subscribers"]
-        assert isinstance(subscribers, list)
-        for pid in subscribers:
-            otp.send(pid, msg)
+
+def notify(state: State, msg: object) -> None:
+    for pid in state.subscribers:
+        otp.send(pid, msg)
 
 
 # -- the tests -------------------------------------------------------------------

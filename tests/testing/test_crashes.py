@@ -103,7 +103,7 @@ class TestWatched:
             def init(self, arg: object) -> object:
                 return arg
 
-            def handle_cast(self, request: object, state: object) -> object:
+            def handle_cast(self, request: object, state: object) -> otp.NoReply[object]:
                 raise RuntimeError("cast crash")
 
         async def main() -> list[str]:

@@ -21,7 +21,7 @@ class Holder(otp.GenServer):
             return otp.Ignore()
         return arg
 
-    def handle_call(self, request: object, from_: otp.From, state: object) -> object:
+    def handle_call(self, request: object, from_: otp.From, state: object) -> otp.Reply[object]:
         return otp.Reply(state, state)
 
 
