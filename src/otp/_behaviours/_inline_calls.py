@@ -72,12 +72,7 @@ def call_inline(proc: ServerProcess, request: object, caller: Process | None) ->
             except Exception as exc:
                 ctx.run(proc.call_failed, from_, exc)
             else:
-                if (
-                    type(r) is Reply
-                    and r.timeout is None
-                    and r.continue_ is MISSING
-                    and not r.hibernate
-                ):
+                if type(r) is Reply and r.options is None:
                     proc.state = r.state
                     if not from_.done:  # `from_.reply(r.reply)` for a caller in its step
                         from_.done = True

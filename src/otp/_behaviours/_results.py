@@ -66,6 +66,41 @@ class _Missing:
 MISSING: Final = _Missing()
 
 
+#: What `Ok`, `Reply` and `NoReply` keep of their options: None when none was
+#: given (the common case, tested with one attribute read per message), else
+#: `(timeout, continue_, hibernate)`, the arguments of the server's `options`.
+Options = tuple[float | None, object, bool]
+
+
+class _WithOptions:
+    """The `timeout`, `hibernate` and `continue_` of a result, read from its `options`."""
+
+    __slots__ = ("options",)
+
+    options: Options | None
+
+    @property
+    def timeout(self) -> float | None:
+        """Seconds without a message before `"timeout"` arrives (None: no timeout)."""
+        return None if self.options is None else self.options[0]
+
+    @property
+    def continue_(self) -> object:
+        """The argument of the `handle_continue` to run next (`MISSING`: none)."""
+        return MISSING if self.options is None else self.options[1]
+
+    @property
+    def hibernate(self) -> bool:
+        """True when the server hibernates after this result (see `_hibernate.py`)."""
+        return False if self.options is None else self.options[2]
+
+
+def _options(timeout: float | None, hibernate: bool, continue_: object) -> Options | None:
+    if timeout is None and not hibernate and continue_ is MISSING:
+        return None
+    return (timeout, continue_, hibernate)
+
+
 def _opts(timeout: float | None, hibernate: bool, continue_: object) -> str:
     parts = []
     if timeout is not None:
@@ -79,13 +114,13 @@ def _opts(timeout: float | None, hibernate: bool, continue_: object) -> str:
 
 @final
 @_sealed
-class Ok(Generic[S]):
+class Ok(_WithOptions, Generic[S]):
     """`init` succeeded: `Ok(state, timeout=None, hibernate=False, continue_=...)`.
 
     Returning a plain value from `init` means `Ok(value)`.
     """
 
-    __slots__ = ("continue_", "hibernate", "state", "timeout")
+    __slots__ = ("state",)
 
     def __init__(
         self,
@@ -96,9 +131,7 @@ class Ok(Generic[S]):
         continue_: object = MISSING,
     ) -> None:
         self.state = state
-        self.timeout = timeout
-        self.hibernate = hibernate
-        self.continue_ = continue_
+        self.options = _options(timeout, hibernate, continue_)
 
     def __repr__(self) -> str:
         return f"Ok({show(self.state)}{_opts(self.timeout, self.hibernate, self.continue_)})"
@@ -106,10 +139,10 @@ class Ok(Generic[S]):
 
 @final
 @_sealed
-class Reply(Generic[S]):
+class Reply(_WithOptions, Generic[S]):
     """`handle_call` answers now: `Reply(reply, state, timeout=, hibernate=, continue_=)`."""
 
-    __slots__ = ("continue_", "hibernate", "reply", "state", "timeout")
+    __slots__ = ("reply", "state")
 
     def __init__(
         self,
@@ -122,9 +155,7 @@ class Reply(Generic[S]):
     ) -> None:
         self.reply = reply
         self.state = state
-        self.timeout = timeout
-        self.hibernate = hibernate
-        self.continue_ = continue_
+        self.options = _options(timeout, hibernate, continue_)
 
     def __repr__(self) -> str:
         opts = _opts(self.timeout, self.hibernate, self.continue_)
@@ -133,10 +164,10 @@ class Reply(Generic[S]):
 
 @final
 @_sealed
-class NoReply(Generic[S]):
+class NoReply(_WithOptions, Generic[S]):
     """Carry on with `state`; from `handle_call`, answer later with `otp.reply(from_, value)`."""
 
-    __slots__ = ("continue_", "hibernate", "state", "timeout")
+    __slots__ = ("state",)
 
     def __init__(
         self,
@@ -147,9 +178,7 @@ class NoReply(Generic[S]):
         continue_: object = MISSING,
     ) -> None:
         self.state = state
-        self.timeout = timeout
-        self.hibernate = hibernate
-        self.continue_ = continue_
+        self.options = _options(timeout, hibernate, continue_)
 
     def __repr__(self) -> str:
         return f"NoReply({show(self.state)}{_opts(self.timeout, self.hibernate, self.continue_)})"

@@ -293,12 +293,7 @@ class ServerProcess(ServerStop):
                     # `dispatch(handle_cast, msg[1])`, inlined: a call less per cast.
                     try:
                         r = handle_cast(msg[1], self.state)
-                        if (
-                            type(r) is NoReply
-                            and r.timeout is None
-                            and r.continue_ is MISSING
-                            and not r.hibernate
-                        ):
+                        if type(r) is NoReply and r.options is None:
                             self.state = r.state
                         else:
                             self.settle(r, handle_cast)
@@ -314,12 +309,7 @@ class ServerProcess(ServerStop):
                     except Exception as exc:
                         self.call_failed(msg, exc)
                     else:
-                        if (
-                            type(r) is Reply
-                            and r.timeout is None
-                            and r.continue_ is MISSING
-                            and not r.hibernate
-                        ):
+                        if type(r) is Reply and r.options is None:
                             self.state = r.state
                             msg.reply(r.reply)
                         else:
@@ -393,7 +383,7 @@ class ServerProcess(ServerStop):
         except Exception as exc:
             self.call_failed(from_, exc)
             return
-        if type(r) is Reply and r.timeout is None and r.continue_ is MISSING and not r.hibernate:
+        if type(r) is Reply and r.options is None:
             self.state = r.state  # the common case of after_call, inlined
             from_.reply(r.reply)
         else:
@@ -417,12 +407,7 @@ class ServerProcess(ServerStop):
     def dispatch(self, callback: Callable[[object, object], object], arg: object) -> None:
         try:
             r = callback(arg, self.state)
-            if (
-                type(r) is NoReply
-                and r.timeout is None
-                and r.continue_ is MISSING
-                and not r.hibernate
-            ):
+            if type(r) is NoReply and r.options is None:
                 self.state = r.state  # the common case of after_noreply, inlined
             else:
                 self.settle(r, callback)
@@ -442,13 +427,13 @@ class ServerProcess(ServerStop):
         if type(r) is Reply:
             self.state = r.state
             from_.reply(r.reply)
-            if r.timeout is not None or r.continue_ is not MISSING or r.hibernate:
-                self.options(r.timeout, r.continue_, r.hibernate)
+            if r.options is not None:
+                self.options(*r.options)
         elif type(r) is NoReply:
             self.state = r.state
             self.defer(from_)
-            if r.timeout is not None or r.continue_ is not MISSING or r.hibernate:
-                self.options(r.timeout, r.continue_, r.hibernate)
+            if r.options is not None:
+                self.options(*r.options)
         elif type(r) is Stop:
             # Without `reply=`, the caller gets Exit(reason) once the server died.
             if r.reply is MISSING:
@@ -468,8 +453,8 @@ class ServerProcess(ServerStop):
     def after_noreply(self, r: object, callback: Callable[..., object]) -> None:
         if type(r) is NoReply:
             self.state = r.state
-            if r.timeout is not None or r.continue_ is not MISSING or r.hibernate:
-                self.options(r.timeout, r.continue_, r.hibernate)
+            if r.options is not None:
+                self.options(*r.options)
         elif type(r) is Stop:
             self.stop_server(r.reason, self.state if r.state is MISSING else r.state)
         else:
