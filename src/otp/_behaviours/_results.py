@@ -95,12 +95,6 @@ class _WithOptions:
         return False if self.options is None else self.options[2]
 
 
-def _options(timeout: float | None, hibernate: bool, continue_: object) -> Options | None:
-    if timeout is None and not hibernate and continue_ is MISSING:
-        return None
-    return (timeout, continue_, hibernate)
-
-
 def _opts(timeout: float | None, hibernate: bool, continue_: object) -> str:
     parts = []
     if timeout is not None:
@@ -131,7 +125,11 @@ class Ok(_WithOptions, Generic[S]):
         continue_: object = MISSING,
     ) -> None:
         self.state = state
-        self.options = _options(timeout, hibernate, continue_)
+        # Inlined, not a helper function: a call less per result.
+        if timeout is None and continue_ is MISSING and not hibernate:
+            self.options = None
+        else:
+            self.options = (timeout, continue_, hibernate)
 
     def __repr__(self) -> str:
         return f"Ok({show(self.state)}{_opts(self.timeout, self.hibernate, self.continue_)})"
@@ -155,7 +153,11 @@ class Reply(_WithOptions, Generic[S]):
     ) -> None:
         self.reply = reply
         self.state = state
-        self.options = _options(timeout, hibernate, continue_)
+        # Inlined, not a helper function: a call less per result.
+        if timeout is None and continue_ is MISSING and not hibernate:
+            self.options = None
+        else:
+            self.options = (timeout, continue_, hibernate)
 
     def __repr__(self) -> str:
         opts = _opts(self.timeout, self.hibernate, self.continue_)
@@ -178,7 +180,11 @@ class NoReply(_WithOptions, Generic[S]):
         continue_: object = MISSING,
     ) -> None:
         self.state = state
-        self.options = _options(timeout, hibernate, continue_)
+        # Inlined, not a helper function: a call less per result.
+        if timeout is None and continue_ is MISSING and not hibernate:
+            self.options = None
+        else:
+            self.options = (timeout, continue_, hibernate)
 
     def __repr__(self) -> str:
         return f"NoReply({show(self.state)}{_opts(self.timeout, self.hibernate, self.continue_)})"
