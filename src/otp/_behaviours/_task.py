@@ -65,16 +65,15 @@ from collections.abc import AsyncIterable, Callable, Coroutine, Generator, Itera
 from functools import partial
 from typing import TYPE_CHECKING, Any, Generic, Literal, TypeVar, final, overload
 
-from .._errors import Exit
-from .._runtime._call_timeouts import check_timeout
 from .._runtime._ids import Pid, Ref
 from .._runtime._process import Process, is_reason
 from .._runtime._repr import show
 from .._runtime._scheduler import current_node, current_process
-from .._runtime._signals import demonitor, monitor, unlink
 from .._runtime._signals import exit as send_exit
+from .._runtime._signals import monitor, unlink
 from .._runtime._spawning import spawn, spawn_link
-from ._task_remote import chunk_outcomes, let_go_remote, shutdown_remote, start_remote
+from ._task_remote import chunk_outcomes, shutdown_remote, start_remote
+from ._task_waits import exit_error, let_go, task_label, wait, wait_any
 
 if TYPE_CHECKING:
     from .._runtime._node import RemoteTaskHandle
@@ -288,18 +287,18 @@ class Task(Generic[T]):
                 not its owner.
         """
         _check_owner(task, "Task.await_")
-        outcome = await _wait(task, timeout)
+        outcome = await wait(task, timeout)
         if outcome is None:
-            _let_go(task, kill=True)
+            let_go(task, kill=True)
             raise TimeoutError(
-                f"Task.await_: {_named(task)} did not finish within {timeout} s, so it was "
+                f"Task.await_: {task_label(task)} did not finish within {timeout} s, so it was "
                 f"killed. Raise the timeout (None waits forever), or use Task.yield_ to "
                 f"wait without stopping the task"
             )
-        _let_go(task, kill=False)
+        let_go(task, kill=False)
         if outcome[0] == "ok":
             return outcome[1]
-        raise _exit_error(task, outcome[1])
+        raise exit_error(task, outcome[1])
 
     @staticmethod
     async def yield_(task: Task[R], timeout: float | None = 5.0) -> Outcome[R] | None:
@@ -326,9 +325,9 @@ class Task(Generic[T]):
                 caller is not its owner.
         """
         _check_owner(task, "Task.yield_")
-        outcome = await _wait(task, timeout)
+        outcome = await wait(task, timeout)
         if outcome is not None:
-            _let_go(task, kill=False)
+            let_go(task, kill=False)
         return outcome
 
     @staticmethod
@@ -375,11 +374,11 @@ class Task(Generic[T]):
             send_exit(proc, "kill" if brutal else "shutdown")
         if not dead.done() and not isinstance(timeout, str):
             deadline = None if timeout is None else proc.rt.loop.time() + timeout
-            await _wait_any(proc.rt.loop, [dead], deadline)
+            await wait_any(proc.rt.loop, [dead], deadline)
             if not dead.done():
                 send_exit(proc, "kill")
         reason = await dead
-        _let_go(task, kill=False)
+        let_go(task, kill=False)
         if task._fut.done() and task._fut.result()[0] == "ok":
             return task._fut.result()
         if is_reason(reason, "killed" if brutal else "shutdown"):
@@ -627,7 +626,7 @@ async def _attached(task: Task[Any]) -> bool:
         return True
     owner_exit = owner.wait_exit()
     try:
-        await _wait_any(attached.get_loop(), [attached, owner_exit], None)
+        await wait_any(attached.get_loop(), [attached, owner_exit], None)
     finally:
         if owner.exit_waiters and owner_exit in owner.exit_waiters:
             owner.exit_waiters.remove(owner_exit)  # the owner may live long: no leak
@@ -682,96 +681,6 @@ def _check_owner(task: object, what: str) -> None:
             f"{what}: the result of {show(task)} was already taken (by await_, yield_, "
             f"shutdown or ignore). A task gives its result once: keep the value you got then"
         )
-
-
-# -- waiting -------------------------------------------------------------------------
-
-
-async def _wait(task: Task[T], timeout: float | None) -> Outcome[T] | None:
-    """The task's outcome, or None if it has none within `timeout` seconds."""
-    check_timeout(timeout, "Task.await_/yield_")
-    fut = task._fut
-    if not fut.done():
-        if timeout is not None and timeout <= 0:
-            return None
-        loop = fut.get_loop()
-        await _wait_any(loop, [fut], None if timeout is None else loop.time() + timeout)
-        if not fut.done():
-            return None
-    return fut.result()
-
-
-async def _wait_any(
-    loop: asyncio.AbstractEventLoop, futs: list[asyncio.Future[Any]], deadline: float | None
-) -> bool:
-    """Wait until one of `futs` is done or the loop time reaches `deadline`.
-
-    Returns True when the deadline came first. Nothing is left behind,
-    whether this returns or is cancelled.
-    """
-    waiter: asyncio.Future[bool] = loop.create_future()
-
-    def wake(_: object) -> None:
-        if not waiter.done():
-            waiter.set_result(False)
-
-    def expire() -> None:
-        if not waiter.done():
-            waiter.set_result(True)
-
-    for fut in futs:
-        fut.add_done_callback(wake)
-    handle = loop.call_at(deadline, expire) if deadline is not None else None
-    try:
-        return await waiter
-    finally:
-        for fut in futs:
-            fut.remove_done_callback(wake)
-        if handle is not None:
-            handle.cancel()
-
-
-def _let_go(task: Task[Any], kill: bool) -> None:
-    """The owner is done with `task`: unlink, drop its monitor and messages, maybe kill it."""
-    task._taken = True
-    if task._remote is not None:
-        let_go_remote(task, kill)
-        return
-    owner = task.owner
-    if isinstance(owner, Process):
-        if kill:
-            unlink(task.pid)
-        demonitor(task.ref, flush=True)
-        _flush_reply(owner, task.ref)
-    if kill:
-        send_exit(task.pid, "kill")
-
-
-def _flush_reply(owner: Process, ref: Ref) -> None:
-    mb = owner.mailbox
-    if not mb:
-        return
-    for i, msg in enumerate(mb):
-        # `==`: the reply of a task on another node carries a decoded copy of the ref.
-        if type(msg) is tuple and len(msg) == 2 and (msg[0] is ref or msg[0] == ref):
-            del mb[i]
-            return
-
-
-def _named(task: Task[Any]) -> str:
-    """The task's pid for a message, also before another node has answered its spawn."""
-    return str(task._pid) if task._pid is not None else "(not started yet)"
-
-
-def _exit_error(task: Task[Any], reason: object) -> Exit:
-    if isinstance(reason, BaseException):
-        what = f"crashed: {type(reason).__name__}: {reason}"
-    else:
-        what = f"exited with {show(reason)} before returning a result"
-    exc = Exit(reason, f"task {_named(task)} {what}")
-    if isinstance(reason, BaseException):
-        exc.__cause__ = reason
-    return exc
 
 
 __all__ = ["Outcome", "Task", "run_task"]

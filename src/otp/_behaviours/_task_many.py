@@ -24,7 +24,8 @@ from .._runtime._call_timeouts import check_timeout
 from .._runtime._process import Process
 from .._runtime._repr import show
 from .._runtime._signals import demonitor, flush_down, unlink
-from ._task import Outcome, Task, _check_owner, _exit_error, _flush_reply, _let_go, _wait_any
+from ._task import Outcome, Task, _check_owner
+from ._task_waits import exit_error, flush_reply, let_go, wait_any
 
 T = TypeVar("T")
 
@@ -43,12 +44,12 @@ async def await_many(tasks: Iterable[Task[T]], timeout: float | None = 5.0) -> l
         if failed is not None or not pending:
             break
         assert loop is not None
-        if await _wait_any(loop, [t._fut for t in pending], deadline):
+        if await wait_any(loop, [t._fut for t in pending], deadline):
             break  # the deadline passed
     for task in unique:
-        _let_go(task, kill=not task._fut.done())
+        let_go(task, kill=not task._fut.done())
     if failed is not None:
-        raise _exit_error(failed, failed._fut.result()[1])
+        raise exit_error(failed, failed._fut.result()[1])
     if pending:
         raise TimeoutError(
             f"Task.await_many: {len(pending)} of {len(unique)} tasks did not finish within "
@@ -85,13 +86,13 @@ async def yield_many(
         if not pending or len(unique) - len(pending) >= limit:
             break
         assert loop is not None
-        if timeout == 0 or await _wait_any(loop, [t._fut for t in pending], deadline):
+        if timeout == 0 or await wait_any(loop, [t._fut for t in pending], deadline):
             timed_out = True
             break
     outcomes: dict[Task[T], Outcome[T] | None] = {}
     for task in unique:
         if task._fut.done():
-            _let_go(task, kill=False)
+            let_go(task, kill=False)
             outcomes[task] = task._fut.result()
         elif timed_out and on_timeout == "ignore":
             outcomes[task] = ignore(task)
@@ -118,7 +119,7 @@ def ignore(task: Task[T]) -> Outcome[T] | None:
             flush_down(owner, task.ref)
         else:
             demonitor(task.ref, flush=True)
-        _flush_reply(owner, task.ref)
+        flush_reply(owner, task.ref)
     return task._fut.result() if task._fut.done() else None
 
 

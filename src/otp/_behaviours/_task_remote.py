@@ -140,7 +140,7 @@ async def shutdown_remote(
     task: Task[Any], timeout: float | Literal["brutal_kill"] | None
 ) -> Outcome[Any] | None:
     """`Task.shutdown` of a task on another node: unlink, signal, wait for its Down."""
-    from ._task import _let_go, _wait_any
+    from ._task_waits import let_go, wait_any
 
     pid = await task.pid_known()
     unlink(pid)
@@ -151,12 +151,12 @@ async def shutdown_remote(
         loop = fut.get_loop()
         if not brutal and timeout is not None:
             assert isinstance(timeout, int | float)
-            await _wait_any(loop, [fut], loop.time() + timeout)
+            await wait_any(loop, [fut], loop.time() + timeout)
             if not fut.done():
                 send_exit(pid, "kill")
         await asyncio.shield(fut)
     outcome = fut.result()
-    _let_go(task, kill=False)
+    let_go(task, kill=False)
     if outcome[0] == "ok":
         return outcome
     reason = outcome[1]
@@ -167,7 +167,7 @@ async def shutdown_remote(
 
 def let_go_remote(task: Task[Any], kill: bool) -> None:
     """The owner is done with a task on another node; with `kill`, kill it too."""
-    from ._task import _flush_reply
+    from ._task_waits import flush_reply
 
     remote = task._remote
     assert remote is not None
@@ -180,14 +180,14 @@ def let_go_remote(task: Task[Any], kill: bool) -> None:
             send_exit(pid, "kill")
         if isinstance(owner, Process):
             flush_down(owner, task.ref)
-            _flush_reply(owner, task.ref)
+            flush_reply(owner, task.ref)
         return
     remote.let_go(False)
     if isinstance(owner, Process):
         from .._runtime._signals import demonitor
 
         demonitor(task.ref, flush=True)
-        _flush_reply(owner, task.ref)
+        flush_reply(owner, task.ref)
 
 
 __all__ = [

@@ -26,8 +26,9 @@ from .._runtime._process import Process
 from .._runtime._repr import show
 from .._runtime._scheduler import current_process
 from ._remote_start import node_names
-from ._task import Outcome, Task, _check_fn, _let_go, _wait_any
+from ._task import Outcome, Task, _check_fn
 from ._task_remote import run_chunk
+from ._task_waits import let_go, wait_any
 
 T = TypeVar("T")
 
@@ -214,7 +215,7 @@ class TaskStream(Generic[T]):
             self._check_owner()
         self._closed = True
         for task in list(self._running):
-            _let_go(task, kill=True)
+            let_go(task, kill=True)
         self._running.clear()
         self._ready.clear()
         if self._inputs is not None:
@@ -233,7 +234,7 @@ class TaskStream(Generic[T]):
             if not self._running:
                 self._closed = True
                 raise StopAsyncIteration
-            fired = await self._wait()
+            fired = await self.wait()
             self._collect()
             self._expire(fired)
 
@@ -323,7 +324,7 @@ class TaskStream(Generic[T]):
         if waiter is not None and not waiter.done():
             waiter.set_result(None)
 
-    async def _wait(self) -> float | None:
+    async def wait(self) -> float | None:
         """Wait for a finished task or the earliest deadline; the deadline if it passed."""
         if self._finished:
             return None
@@ -331,7 +332,7 @@ class TaskStream(Generic[T]):
         loop = first._fut.get_loop()
         self._waiter = loop.create_future()
         try:
-            if await _wait_any(loop, [self._waiter], deadline):
+            if await wait_any(loop, [self._waiter], deadline):
                 return deadline
             return None
         finally:
@@ -342,7 +343,7 @@ class TaskStream(Generic[T]):
             task = self._finished.popleft()
             entry = self._done_with(task)
             if entry is not None:
-                _let_go(task, kill=False)
+                let_go(task, kill=False)
                 self._outcomes(task, entry, task._fut.result())
 
     def _outcomes(
@@ -374,7 +375,7 @@ class TaskStream(Generic[T]):
             if self._on_timeout == "exit":
                 self._closed = True
                 for other in list(self._running):
-                    _let_go(other, kill=True)
+                    let_go(other, kill=True)
                 self._running.clear()
                 raise TimeoutError(
                     f"Task.async_stream: the task for item #{index} ({task._pid}) ran longer "
@@ -383,7 +384,7 @@ class TaskStream(Generic[T]):
                     f"('exit', 'timeout') for late items instead"
                 )
             self._done_with(task)
-            _let_go(task, kill=True)
+            let_go(task, kill=True)
             self._outcomes(task, (index, count, deadline), ("exit", "timeout"))
 
 
