@@ -6,6 +6,7 @@ import asyncio
 from typing import Any
 
 import pytest
+from test_task import drain
 
 import otp
 from otp.testing import VirtualClock, wait_idle
@@ -23,16 +24,6 @@ async def forever() -> None:
 async def crash_after(seconds: float) -> None:
     await asyncio.sleep(seconds)
     raise ValueError("boom")
-
-
-async def drain() -> list[object]:
-    """Every message queued for the calling process, taken out of the queue."""
-    messages = []
-    while True:
-        try:
-            messages.append(await otp.receive(timeout=0))
-        except TimeoutError:
-            return messages
 
 
 def linked_and_monitored(task: otp.Task[Any]) -> tuple[bool, bool]:
