@@ -21,8 +21,8 @@ for ver in ${OTP_PYTHONS:-3.11 3.13}; do
     venv=$(scripts/venv.sh "$ver")
     echo "=== Python $ver ==="
     if [ "$ver" = "3.11" ]; then
-        "$venv/bin/ruff" check src tests examples bench
-        "$venv/bin/ruff" format --check src tests examples bench
+        "$venv/bin/ruff" check src tests examples bench docs
+        "$venv/bin/ruff" format --check src tests examples bench docs
         "$venv/bin/mypy"
         # The documentation site: built with warnings as errors, guide examples run.
         scripts/docs.sh "$venv" || status=$?
