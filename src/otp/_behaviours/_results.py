@@ -95,7 +95,11 @@ class _WithOptions:
         return False if self.options is None else self.options[2]
 
 
-def _opts(timeout: float | None, hibernate: bool, continue_: object) -> str:
+def _opts(options: Options | None) -> str:
+    """How a result's `repr` shows its options: `", timeout=1.0, hibernate=True"`."""
+    if options is None:
+        return ""
+    timeout, continue_, hibernate = options
     parts = []
     if timeout is not None:
         parts.append(f", timeout={show(timeout)}")
@@ -132,7 +136,7 @@ class Ok(_WithOptions, Generic[S]):
             self.options = (timeout, continue_, hibernate)
 
     def __repr__(self) -> str:
-        return f"Ok({show(self.state)}{_opts(self.timeout, self.hibernate, self.continue_)})"
+        return f"Ok({show(self.state)}{_opts(self.options)})"
 
 
 @final
@@ -160,7 +164,7 @@ class Reply(_WithOptions, Generic[S]):
             self.options = (timeout, continue_, hibernate)
 
     def __repr__(self) -> str:
-        opts = _opts(self.timeout, self.hibernate, self.continue_)
+        opts = _opts(self.options)
         return f"Reply({show(self.reply)}, {show(self.state)}{opts})"
 
 
@@ -187,7 +191,7 @@ class NoReply(_WithOptions, Generic[S]):
             self.options = (timeout, continue_, hibernate)
 
     def __repr__(self) -> str:
-        return f"NoReply({show(self.state)}{_opts(self.timeout, self.hibernate, self.continue_)})"
+        return f"NoReply({show(self.state)}{_opts(self.options)})"
 
 
 @final
