@@ -141,7 +141,18 @@ class TaskSupervisor:
         is a supervisor of this node. Each task start is a call to the
         supervisor, which may raise `otp.MaxChildren` when it is full.
         """
-        return _stream(sup, fn, items, True, locals())
+        return _stream(
+            sup,
+            fn,
+            items,
+            True,
+            max_concurrency=max_concurrency,
+            ordered=ordered,
+            timeout=timeout,
+            on_timeout=on_timeout,
+            zip_input_on_exit=zip_input_on_exit,
+            chunk_size=chunk_size,
+        )
 
     @staticmethod
     def async_stream_nolink(
@@ -171,7 +182,18 @@ class TaskSupervisor:
         A crashing item yields `("exit", reason)` and the caller goes on,
         whether or not it traps exits.
         """
-        return _stream(sup, fn, items, False, locals())
+        return _stream(
+            sup,
+            fn,
+            items,
+            False,
+            max_concurrency=max_concurrency,
+            ordered=ordered,
+            timeout=timeout,
+            on_timeout=on_timeout,
+            zip_input_on_exit=zip_input_on_exit,
+            chunk_size=chunk_size,
+        )
 
     @staticmethod
     async def stop(sup: Dest, reason: object = "normal", timeout: float | None = None) -> None:
@@ -215,21 +237,12 @@ async def _start_task(
 
 
 def _stream(
-    sup: Dest, fn: Callable[[Any], Any], items: object, linked: bool, opts: dict[str, Any]
+    sup: Dest, fn: Callable[[Any], Any], items: object, linked: bool, **opts: Any
 ) -> TaskStream[Any]:
+    """A `TaskStream` whose tasks start under `sup`; `opts` are `async_stream`'s."""
     from ._task_stream import TaskStream  # it builds on Task: imported here, not above
 
     async def start(run: Callable[..., object], args: tuple[object, ...]) -> Task[Any]:
         return await _start_task(sup, run, args, linked=linked)
 
-    return TaskStream(
-        fn,
-        items,
-        max_concurrency=opts["max_concurrency"],
-        ordered=opts["ordered"],
-        timeout=opts["timeout"],
-        on_timeout=opts["on_timeout"],
-        zip_input_on_exit=opts["zip_input_on_exit"],
-        chunk_size=opts["chunk_size"],
-        start=start,
-    )
+    return TaskStream(fn, items, start=start, **opts)
